@@ -1,0 +1,171 @@
+"""Django settings, all read from the environment (django-environ); see API.md for the variables."""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=False)
+if "SECRET_KEY" not in env and not DEBUG:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+SECRET_KEY = env.str("SECRET_KEY", default="outflow-dev-only-secret-key-not-for-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "subscriptions",
+    "credentials",
+    "requestlog",
+    "delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+APPEND_SLASH = False
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'outflow.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite shared by web, worker and beat: wait for the writer instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}"),
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["subscriptions.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["subscriptions.authentication.HasEnvironment"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Outflow API",
+    "DESCRIPTION": "Webhook delivery of analytics events.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# Celery: the database is the truth, the broker only wakes workers up (see DESIGN.md).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _BROKER_DIR = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "control_folder": str(_BROKER_DIR / "control"),
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "outflow"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Outflow's own settings, named as in API.md.
+OUTFLOW_VERSION = "1.0.0"
+OUTFLOW_RETRY_BASE_SECONDS = env.float("OUTFLOW_RETRY_BASE_SECONDS", default=10.0)
+OUTFLOW_RETRY_MAX_DELAY_SECONDS = env.float("OUTFLOW_RETRY_MAX_DELAY_SECONDS", default=14400.0)
+OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS = env.float("OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS", default=60.0)
+OUTFLOW_REQUEST_TIMEOUT_SECONDS = env.float("OUTFLOW_REQUEST_TIMEOUT_SECONDS", default=15.0)
+OUTFLOW_ALLOW_PRIVATE_TARGETS = env.bool("OUTFLOW_ALLOW_PRIVATE_TARGETS", default=False)
+OUTFLOW_OAUTH_TOKEN_TTL_SECONDS = env.int("OUTFLOW_OAUTH_TOKEN_TTL_SECONDS", default=45)
+OUTFLOW_MAPPING_TIMEOUT_MS = env.int("OUTFLOW_MAPPING_TIMEOUT_MS", default=50)
+OUTFLOW_REQUEST_LOG_RETENTION_DAYS = env.int("OUTFLOW_REQUEST_LOG_RETENTION_DAYS", default=30)
+OUTFLOW_MAX_EVENT_BYTES = env.int("OUTFLOW_MAX_EVENT_BYTES", default=262144)
+OUTFLOW_MAX_BATCH = env.int("OUTFLOW_MAX_BATCH", default=500)
+OUTFLOW_MAX_REQUEST_BYTES = env.int("OUTFLOW_MAX_REQUEST_BYTES", default=10 * 1024 * 1024)
+OUTFLOW_MAX_SUBSCRIPTIONS = env.int("OUTFLOW_MAX_SUBSCRIPTIONS", default=100)
+OUTFLOW_RESPONSE_BODY_LIMIT_BYTES = 65536
+OUTFLOW_SECRET_ROTATION_HOURS = 24
+OUTFLOW_SWEEP_INTERVAL_SECONDS = env.float("OUTFLOW_SWEEP_INTERVAL_SECONDS", default=5.0)
+OUTFLOW_LEASE_MARGIN_SECONDS = env.float("OUTFLOW_LEASE_MARGIN_SECONDS", default=15.0)
+OUTFLOW_REQUEUE_GRACE_SECONDS = env.float("OUTFLOW_REQUEUE_GRACE_SECONDS", default=30.0)
+OUTFLOW_SWEEP_BATCH = 1000
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = OUTFLOW_MAX_REQUEST_BYTES
+
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+if not FIELD_ENCRYPTION_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DEBUG is off.")
+    FIELD_ENCRYPTION_KEY = [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deliveries": {
+        "task": "delivery.tasks.deliveries_sweep",
+        "schedule": OUTFLOW_SWEEP_INTERVAL_SECONDS,
+    },
+}

@@ -1,0 +1,21 @@
+"""Top-level URLs: the v1 API, its schema and docs, the admin, and operator endpoints."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from delivery.api.operations import healthz, metrics
+
+urlpatterns = [
+    path("api/v1/", include("subscriptions.api.urls")),
+    path("api/v1/", include("delivery.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
+        name="docs",
+    ),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
+]

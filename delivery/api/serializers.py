@@ -1,0 +1,40 @@
+"""Serializers of the delivery API."""
+
+from rest_framework import serializers
+
+from delivery.models import Delivery
+
+
+class IngestResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    deliveries = serializers.IntegerField()
+
+
+class RecoverSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+
+
+class RecoverResultSerializer(serializers.Serializer):
+    recovered = serializers.IntegerField()
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.CharField(source="event.event_id")
+    event_name = serializers.CharField(source="event.name")
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "event_id",
+            "event_name",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        ]

@@ -1,0 +1,17 @@
+from django.urls import re_path
+
+from delivery.api.views import EventIngestView, SubscriptionDeliveriesView, SubscriptionRecoverView
+
+urlpatterns = [
+    re_path(r"^events/?$", EventIngestView.as_view(), name="events"),
+    re_path(
+        r"^subscriptions/(?P<pk>[0-9a-f-]{36})/recover/?$",
+        SubscriptionRecoverView.as_view(),
+        name="subscription-recover",
+    ),
+    re_path(
+        r"^subscriptions/(?P<pk>[0-9a-f-]{36})/deliveries/?$",
+        SubscriptionDeliveriesView.as_view(),
+        name="subscription-deliveries",
+    ),
+]

@@ -1,0 +1,79 @@
+"""HTTP API of ingest and of a subscription's deliveries: parse, call one service, render."""
+
+from dataclasses import asdict
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import ApiError
+from delivery import error_codes, selectors, services
+from delivery.api.serializers import (
+    DeliverySerializer,
+    IngestResultSerializer,
+    RecoverResultSerializer,
+    RecoverSerializer,
+)
+from delivery.ingest import events_ingest
+from delivery.models import Delivery
+from subscriptions.selectors import subscriptions_of
+
+
+class EventIngestView(APIView):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: IngestResultSerializer})
+    def post(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.OUTFLOW_MAX_REQUEST_BYTES:
+            raise ApiError(
+                error_codes.REQUEST_TOO_LARGE,
+                f"the request body is larger than {settings.OUTFLOW_MAX_REQUEST_BYTES} bytes",
+                status_code=413,
+            )
+        data = request.data
+        if isinstance(data, dict) and "events" in data:
+            if not isinstance(data["events"], list):
+                raise ApiError(error_codes.INVALID_EVENTS, "'events' must be a list of events")
+            raw_events = data["events"]
+        else:
+            raw_events = [data]
+        result = events_ingest(environment=request.auth, raw_events=raw_events)
+        return Response(asdict(result), status=202)
+
+
+def _subscription(request, pk):
+    return get_object_or_404(subscriptions_of(environment=request.auth), pk=pk)
+
+
+class SubscriptionRecoverView(APIView):
+    @extend_schema(request=RecoverSerializer, responses=RecoverResultSerializer)
+    def post(self, request, pk):
+        subscription = _subscription(request, pk)
+        serializer = RecoverSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        recovered = services.deliveries_recover(subscription=subscription, since=serializer.validated_data["since"])
+        return Response({"recovered": recovered})
+
+
+class SubscriptionDeliveriesView(ListAPIView):
+    serializer_class = DeliverySerializer
+
+    @extend_schema(parameters=[OpenApiParameter("status", enum=Delivery.Status.values)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        status = self.request.query_params.get("status")
+        if status and status not in Delivery.Status.values:
+            raise ApiError(
+                "invalid",
+                f"status must be one of {', '.join(Delivery.Status.values)}",
+                fields={"status": [f"unknown status {status!r}"]},
+            )
+        return selectors.deliveries_of(subscription=_subscription(self.request, self.kwargs["pk"]), status=status)

@@ -1,0 +1,115 @@
+"""Ingest and fan-out: store a batch of events and one delivery per matching subscription, atomically."""
+
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import ApiError
+from delivery import error_codes
+from delivery.event_validation import event_card, event_errors
+from delivery.models import Delivery, Event
+from delivery.queueing import deliveries_enqueue
+from subscriptions.models import Environment, Subscription
+from subscriptions.selectors import event_type_names, export_settings_of, subscriptions_for_fanout
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    deliveries: int
+
+
+def _validated(raw_events: list) -> None:
+    if len(raw_events) > settings.OUTFLOW_MAX_BATCH:
+        raise ApiError(
+            error_codes.BATCH_TOO_LARGE,
+            f"a batch holds at most {settings.OUTFLOW_MAX_BATCH} events",
+            status_code=413,
+        )
+    if not raw_events:
+        raise ApiError(error_codes.INVALID_EVENTS, "the batch holds no events")
+    known = event_type_names()
+    errors: dict[str, list[str]] = {}
+    for index, event in enumerate(raw_events):
+        if (
+            len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+            > settings.OUTFLOW_MAX_EVENT_BYTES
+        ):
+            raise ApiError(
+                error_codes.EVENT_TOO_LARGE,
+                f"event {index} is larger than {settings.OUTFLOW_MAX_EVENT_BYTES} bytes",
+                status_code=413,
+            )
+        for field, problems in event_errors(event, known_names=known).items():
+            errors[f"events[{index}].{field}"] = problems
+    if errors:
+        raise ApiError(
+            error_codes.INVALID_EVENTS, "the batch was rejected whole: some events are invalid", fields=errors
+        )
+
+
+def _matches(subscription: Subscription, event: Event, include_test_events: bool) -> bool:
+    return (
+        event.name in subscription.event_type_names
+        and (subscription.card is None or subscription.card == event.card)
+        and (include_test_events or not event.is_test)
+    )
+
+
+def events_ingest(*, environment: Environment, raw_events: list) -> IngestResult:
+    """Validate every event (all or nothing), store the new ones and their deliveries, enqueue after commit."""
+    _validated(raw_events)
+    unique: dict[str, Event] = {}
+    for raw in raw_events:
+        unique.setdefault(
+            raw["id"],
+            Event(
+                environment=environment,
+                event_id=raw["id"],
+                name=raw["eventName"],
+                card=event_card(raw),
+                is_test=raw.get("test") is True,
+                payload=raw,
+            ),
+        )
+    with transaction.atomic():
+        Event.objects.bulk_create(unique.values(), ignore_conflicts=True)
+        inserted_ids = set(
+            Event.objects.filter(pk__in=[event.pk for event in unique.values()]).values_list("pk", flat=True)
+        )
+        events = [event for event in unique.values() if event.pk in inserted_ids]
+        deliveries = _fan_out(environment=environment, events=events)
+        Delivery.objects.bulk_create(deliveries)
+        due = [delivery.pk for delivery in deliveries if delivery.status == Delivery.Status.PENDING]
+        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=due))
+    return IngestResult(accepted=len(events), duplicates=len(raw_events) - len(events), deliveries=len(due))
+
+
+def _fan_out(*, environment: Environment, events: list[Event]) -> list[Delivery]:
+    if not events:
+        return []
+    subscriptions = subscriptions_for_fanout(environment=environment, event_names={event.name for event in events})
+    include_test_events = export_settings_of(environment=environment).include_test_events
+    now = timezone.now()
+    deliveries = []
+    for event in events:
+        for subscription in subscriptions:
+            if not _matches(subscription, event, include_test_events):
+                continue
+            if subscription.status == Subscription.Status.ACTIVE:
+                deliveries.append(Delivery(event=event, subscription=subscription, next_attempt_at=now, queued=True))
+            else:
+                deliveries.append(
+                    Delivery(
+                        event=event,
+                        subscription=subscription,
+                        status=Delivery.Status.SKIPPED,
+                        last_error="subscription paused",
+                        completed_at=now,
+                    )
+                )
+    return deliveries

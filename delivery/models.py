@@ -1,0 +1,66 @@
+"""Ingested events and their deliveries, one per matching subscription."""
+
+import uuid
+
+from django.db import models
+
+from subscriptions.models import Environment, Subscription
+
+
+class Event(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=128)
+    name = models.CharField(max_length=64)
+    card = models.CharField(max_length=128, null=True, blank=True)
+    is_test = models.BooleanField(default=False)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["environment", "event_id"], name="event_unique_per_environment")]
+        indexes = [models.Index(fields=["environment", "name", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.event_id}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        RETRYING = "retrying"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # True while a task for this delivery is believed to be in the broker (the sweeper's grace applies).
+    queued = models.BooleanField(default=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=models.Q(status__in=["pending", "retrying"]),
+            ),
+            models.Index(fields=["lease_expires_at"], name="delivery_leased", condition=models.Q(status="sending")),
+            models.Index(fields=["subscription", "status", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)

@@ -1,0 +1,31 @@
+"""One row per attempt to reach a subscription's endpoint, stored already redacted."""
+
+from django.db import models
+
+from subscriptions.models import Subscription
+
+
+class RequestLog(models.Model):
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="request_logs")
+    delivery_id = models.UUIDField(null=True, blank=True, db_index=True)
+    attempt = models.PositiveIntegerField(default=1)
+    is_test = models.BooleanField(default=False)
+    method = models.CharField(max_length=8)
+    url = models.TextField()
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True)
+    request_body_size = models.PositiveIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.TextField(blank=True)
+    response_body_size = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subscription", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} → {self.response_status or self.error}"

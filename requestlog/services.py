@@ -1,0 +1,43 @@
+"""Recording attempts in the request log, redacted before they are stored."""
+
+import uuid
+
+from requestlog.models import RequestLog
+from requestlog.redaction import masked_headers, masked_url, stored_body
+
+
+def request_log_record(
+    *,
+    subscription_id: uuid.UUID,
+    delivery_id: uuid.UUID | None,
+    attempt: int,
+    is_test: bool,
+    method: str,
+    url: str,
+    request_headers: dict[str, str],
+    request_body: bytes,
+    response_status: int | None,
+    response_headers: dict[str, str],
+    response_body: bytes,
+    response_body_size: int,
+    duration_ms: int,
+    error: str | None,
+) -> RequestLog:
+    """Store one attempt; bodies are kept only for tests, secrets are masked always."""
+    return RequestLog.objects.create(
+        subscription_id=subscription_id,
+        delivery_id=delivery_id,
+        attempt=attempt,
+        is_test=is_test,
+        method=method,
+        url=masked_url(url),
+        request_headers=masked_headers(request_headers),
+        request_body=stored_body(request_body, keep=is_test),
+        request_body_size=len(request_body),
+        response_status=response_status,
+        response_headers=masked_headers(response_headers),
+        response_body=stored_body(response_body, keep=is_test),
+        response_body_size=response_body_size,
+        duration_ms=duration_ms,
+        error=error or "",
+    )

@@ -1,0 +1,61 @@
+"""Serializers of the subscriptions API: shapes and types only; rules live in services."""
+
+from rest_framework import serializers
+
+from subscriptions.models import EventType, ExportSettings, Subscription
+
+
+class EventTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EventType
+        fields = ["name", "origin", "description"]
+
+
+class ExportSettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExportSettings
+        fields = ["include_test_events", "include_request_payload", "include_card_response_data"]
+
+
+class EventTypeNamesField(serializers.ListField):
+    """Written as a list of names; read from the subscription's event types."""
+
+    child = serializers.CharField(max_length=64)
+
+    def to_representation(self, data):
+        return sorted(event_type.name for event_type in data.all())
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=100)
+    card = serializers.CharField(max_length=128, allow_null=True, required=False)
+    event_types = EventTypeNamesField(allow_empty=False, max_length=100)
+    method = serializers.ChoiceField(choices=Subscription.Method.choices, default=Subscription.Method.POST)
+    url = serializers.CharField(max_length=2048)
+    headers = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), default=dict)
+    max_retries = serializers.IntegerField(min_value=0, max_value=50, default=23)
+    auto_disable = serializers.BooleanField(default=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "name",
+            "card",
+            "event_types",
+            "method",
+            "url",
+            "headers",
+            "max_retries",
+            "auto_disable",
+            "status",
+            "paused_reason",
+            "paused_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "status", "paused_reason", "paused_at", "created_at", "updated_at"]
+
+
+class SecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(read_only=True)

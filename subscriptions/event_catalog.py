@@ -1,0 +1,26 @@
+"""The platform's analytics event types, seeded into EventType by a data migration."""
+
+PLATFORM_EVENT_TYPES: dict[str, str] = {
+    "card-published": "A card was published to its audience.",
+    "card-displayed": "A card was shown to an end user.",
+    "card-completed": "An end user completed a card.",
+    "card-dismissed": "An end user dismissed a card.",
+    "card-snoozed": "An end user snoozed a card.",
+    "card-unsnoozed": "A snoozed card came back.",
+    "card-cancelled": "A card was cancelled.",
+    "card-expired": "A card expired.",
+    "card-embargoed": "A card became embargoed.",
+    "card-error": "A card failed to render or submit.",
+    "card-voted-up": "An end user voted a card up.",
+    "card-voted-down": "An end user voted a card down.",
+    "card-subview-displayed": "A card subview was shown.",
+    "card-subview-exited": "An end user left a card subview.",
+    "user-redirected": "An end user followed a link from a card.",
+    "notification-received": "A push notification reached a device.",
+    "sdk-initialized": "The SDK started in an app.",
+    "stream-displayed": "A card stream was shown.",
+    "runtime-vars-updated": "Runtime variables of a card were updated.",
+    "request-failed": "A request from the SDK failed.",
+    "video-played": "An end user started a video in a card.",
+    "video-completed": "An end user watched a video to its end.",
+}

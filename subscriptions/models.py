@@ -1,0 +1,88 @@
+"""Environments, their API keys and export settings, the event type catalog, and subscriptions."""
+
+import uuid
+
+from django.db import models
+
+from credentials.fields import EncryptedTextField
+
+
+class Environment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """An API key, stored as its SHA-256; the key itself is shown once, when it is made."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="api_keys")
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+
+class ExportSettings(models.Model):
+    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="export_settings")
+    include_test_events = models.BooleanField(default=False)
+    include_request_payload = models.BooleanField(default=False)
+    include_card_response_data = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "export settings"
+
+    def __str__(self) -> str:
+        return f"Export settings of {self.environment}"
+
+
+class EventType(models.Model):
+    name = models.CharField(max_length=64, primary_key=True)
+    origin = models.CharField(max_length=32, default="platform")
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    class Method(models.TextChoices):
+        POST = "POST"
+        PUT = "PUT"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="subscriptions")
+    name = models.CharField(max_length=100)
+    card = models.CharField(max_length=128, null=True, blank=True)
+    event_types = models.ManyToManyField(EventType, related_name="subscriptions")
+    method = models.CharField(max_length=4, choices=Method.choices, default=Method.POST)
+    url = models.URLField(max_length=2048)
+    headers = models.JSONField(default=dict, blank=True)
+    max_retries = models.PositiveSmallIntegerField(default=23)
+    auto_disable = models.BooleanField(default=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    paused_reason = models.TextField(blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(null=True, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.name

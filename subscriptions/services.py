@@ -1,0 +1,180 @@
+"""Services that change environments, API keys, export settings and subscriptions."""
+
+import base64
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import ApiError
+from subscriptions import error_codes
+from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Subscription
+from subscriptions.validation import header_errors, url_errors
+
+API_KEY_PREFIX = "of_"
+
+
+def environment_create(*, name: str) -> tuple[Environment, str]:
+    """A new environment with its export settings and a first API key (returned once, in clear)."""
+    with transaction.atomic():
+        environment = Environment(name=name)
+        environment.full_clean()
+        environment.save()
+        ExportSettings.objects.create(environment=environment)
+        key = api_key_create(environment=environment)
+    return environment, key
+
+
+def api_key_create(*, environment: Environment) -> str:
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    ApiKey.objects.create(environment=environment, prefix=key[:10], key_hash=hashlib.sha256(key.encode()).hexdigest())
+    return key
+
+
+def export_settings_update(*, environment: Environment, **changes: bool) -> ExportSettings:
+    export_settings, _ = ExportSettings.objects.get_or_create(environment=environment)
+    for name, value in changes.items():
+        setattr(export_settings, name, value)
+    export_settings.save()
+    return export_settings
+
+
+def signing_secret_new() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _validate(*, url: str | None, headers: dict | None, event_types: list[str] | None) -> list[EventType] | None:
+    errors: dict[str, list[str]] = {}
+    if url is not None:
+        if problems := url_errors(url, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS):
+            errors["url"] = problems
+    if headers is not None:
+        if problems := header_errors(headers):
+            errors["headers"] = problems
+    known = None
+    if event_types is not None:
+        if not event_types:
+            errors["event_types"] = ["at least one event type is required"]
+        else:
+            known = list(EventType.objects.filter(name__in=set(event_types)))
+            unknown = sorted(set(event_types) - {event_type.name for event_type in known})
+            if unknown:
+                errors["event_types"] = [f"unknown event type {name!r}" for name in unknown]
+    if errors:
+        raise ValidationError(errors)
+    return known
+
+
+def subscription_create(
+    *,
+    environment: Environment,
+    name: str,
+    event_types: list[str],
+    url: str,
+    method: str = Subscription.Method.POST,
+    card: str | None = None,
+    headers: dict[str, str] | None = None,
+    max_retries: int = 23,
+    auto_disable: bool = True,
+) -> Subscription:
+    headers = headers or {}
+    known = _validate(url=url, headers=headers, event_types=event_types)
+    subscription = Subscription(
+        environment=environment,
+        name=name,
+        card=card or None,
+        method=method,
+        url=url,
+        headers=headers,
+        max_retries=max_retries,
+        auto_disable=auto_disable,
+        secret=signing_secret_new(),
+    )
+    subscription.full_clean(exclude=["secret"])
+    with transaction.atomic():
+        Environment.objects.select_for_update().get(pk=environment.pk)
+        if Subscription.objects.filter(environment=environment).count() >= settings.OUTFLOW_MAX_SUBSCRIPTIONS:
+            raise ApiError(
+                error_codes.SUBSCRIPTION_LIMIT,
+                f"an environment has at most {settings.OUTFLOW_MAX_SUBSCRIPTIONS} subscriptions",
+                status_code=409,
+            )
+        subscription.save()
+        subscription.event_types.set(known)
+    return subscription
+
+
+_EDITABLE = {"name", "event_types", "url", "method", "card", "headers", "max_retries", "auto_disable"}
+
+
+def subscription_update(*, subscription: Subscription, **changes) -> Subscription:
+    """Change editable fields; the card scope is fixed once saved."""
+    unknown = set(changes) - _EDITABLE
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    if "card" in changes and (changes.pop("card") or None) != subscription.card:
+        raise ValidationError({"card": ["the card scope cannot be changed once the subscription is saved"]})
+    event_types = changes.pop("event_types", None)
+    known = _validate(url=changes.get("url"), headers=changes.get("headers"), event_types=event_types)
+    for name, value in changes.items():
+        setattr(subscription, name, value)
+    subscription.full_clean(exclude=["secret"])
+    with transaction.atomic():
+        subscription.save()
+        if known is not None:
+            subscription.event_types.set(known)
+    return subscription
+
+
+def subscription_delete(*, subscription: Subscription) -> None:
+    subscription.delete()
+
+
+def subscription_pause(*, subscription: Subscription, reason: str) -> Subscription:
+    subscription.status = Subscription.Status.PAUSED
+    subscription.paused_reason = reason
+    subscription.paused_at = timezone.now()
+    subscription.save(update_fields=["status", "paused_reason", "paused_at", "updated_at"])
+    return subscription
+
+
+def subscription_pause_by_id(*, subscription_id, reason: str) -> bool:
+    """Pause from a worker: a conditional update, so concurrent final failures pause once."""
+    return bool(
+        Subscription.objects.filter(pk=subscription_id, status=Subscription.Status.ACTIVE).update(
+            status=Subscription.Status.PAUSED,
+            paused_reason=reason,
+            paused_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    )
+
+
+def subscription_resume(*, subscription: Subscription) -> Subscription:
+    subscription.status = Subscription.Status.ACTIVE
+    subscription.paused_reason = ""
+    subscription.paused_at = None
+    subscription.save(update_fields=["status", "paused_reason", "paused_at", "updated_at"])
+    return subscription
+
+
+def subscription_secret_rotate(*, subscription: Subscription) -> Subscription:
+    """A new signing secret; the old one keeps signing alongside for OUTFLOW_SECRET_ROTATION_HOURS."""
+    subscription.previous_secret = subscription.secret
+    subscription.previous_secret_expires_at = timezone.now() + timedelta(hours=settings.OUTFLOW_SECRET_ROTATION_HOURS)
+    subscription.secret = signing_secret_new()
+    subscription.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    return subscription
+
+
+def subscription_signing_secrets(*, subscription: Subscription) -> list[str]:
+    """The secrets to sign with now: the current one, and the previous one during a rotation."""
+    secrets_now = [subscription.secret]
+    expires = subscription.previous_secret_expires_at
+    if subscription.previous_secret and expires and expires > timezone.now():
+        secrets_now.append(subscription.previous_secret)
+    return secrets_now

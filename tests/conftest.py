@@ -1,0 +1,75 @@
+"""Fixtures shared by the suite: environments, API clients, a real receiver and real Celery processes."""
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from subscriptions.event_catalog import PLATFORM_EVENT_TYPES
+from subscriptions.models import EventType
+from subscriptions.services import environment_create
+from tests.receiver import Receiver
+from tests.worker import CeleryProcesses
+
+
+@pytest.fixture
+def catalog(db):
+    """The event type catalog (a transactional test's flush empties the migration's seed)."""
+    EventType.objects.bulk_create(
+        [EventType(name=name, description=description) for name, description in PLATFORM_EVENT_TYPES.items()],
+        ignore_conflicts=True,
+    )
+
+
+@pytest.fixture
+def environment(catalog):
+    environment, key = environment_create(name="acme")
+    environment.api_key = key
+    return environment
+
+
+@pytest.fixture
+def api(environment) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {environment.api_key}")
+    return client
+
+
+@pytest.fixture
+def other_api(catalog) -> APIClient:
+    _, key = environment_create(name="other")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def celery_processes(django_db_setup, django_db_blocker):
+    """A worker and beat on the test database and a dedicated Redis database, for the whole session."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    database = connection.settings_dict
+    processes = CeleryProcesses(
+        {
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        }
+    )
+    processes.start()
+    yield processes
+    processes.stop()
+
+
+@pytest.fixture
+def worker(celery_processes, transactional_db, catalog):
+    """A running worker for a test whose rows are committed (so the worker sees them)."""
+    if celery_processes.worker.poll() is not None:
+        celery_processes.start_worker()
+    return celery_processes

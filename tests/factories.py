@@ -1,0 +1,24 @@
+"""Builders of API payloads and rows the tests need."""
+
+import itertools
+
+_ids = itertools.count(1)
+
+
+def event(name: str = "card-completed", **fields) -> dict:
+    payload = {
+        "id": f"evt_{next(_ids)}",
+        "eventName": name,
+        "timestamp": "2026-11-28T10:00:00Z",
+        "endUserId": "user-42",
+        "cardContext": {"cardInstanceId": "ci-1", "cardTemplateId": "card-7"},
+        "properties": {"values": {"rating": 5}},
+    }
+    payload.update(fields)
+    return payload
+
+
+def subscription_payload(url: str, **fields) -> dict:
+    payload = {"name": "Analytics sink", "event_types": ["card-completed"], "url": url}
+    payload.update(fields)
+    return payload

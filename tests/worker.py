@@ -1,0 +1,77 @@
+"""A real Celery worker and beat as subprocesses of the test run, started as the Procfile starts them."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class CeleryProcesses:
+    def __init__(self, environment: dict[str, str], concurrency: int = 4):
+        self.environment = {**os.environ, **environment}
+        self.concurrency = concurrency
+        self.directory = Path(tempfile.mkdtemp(prefix="outflow-celery-"))
+        self.worker: subprocess.Popen | None = None
+        self.beat: subprocess.Popen | None = None
+
+    def _spawn(self, name: str, arguments: list[str]) -> subprocess.Popen:
+        log = open(self.directory / f"{name}.log", "a")
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", *arguments, "--loglevel", "INFO"],
+            cwd=ROOT,
+            env=self.environment,
+            stdout=log,
+            stderr=log,
+        )
+
+    def start(self) -> None:
+        self.start_worker()
+        self.beat = self._spawn("beat", ["beat", "--schedule", str(self.directory / "beat-schedule")])
+
+    def start_worker(self, timeout: float = 30.0) -> None:
+        log_path = self.directory / "worker.log"
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        self.worker = self._spawn(
+            "worker",
+            [
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(self.concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"tests-{time.time_ns()}@%h",
+            ],
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in log_path.read_text()[offset:]:
+                return
+            if self.worker.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"the Celery worker did not start:\n{self.log('worker')}")
+
+    def kill_worker(self) -> None:
+        """SIGKILL, as a crashed machine would: no acknowledgement, no cleanup."""
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait(timeout=10)
+
+    def stop(self) -> None:
+        for process in (self.worker, self.beat):
+            if process and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def log(self, name: str) -> str:
+        return (self.directory / f"{name}.log").read_text()[-5000:]
