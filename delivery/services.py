@@ -161,7 +161,7 @@ def delivery_failure_record(
         updated_at=timezone.now(),
     )
     if updated and countdown is not None:
-        deliveries_enqueue(delivery_ids=[delivery.pk], countdown=countdown)
+        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=[delivery.pk], countdown=countdown))
 
 
 def _in_flight(delivery: Delivery):
@@ -191,7 +191,7 @@ def _final_failure(*, delivery: Delivery, error: str) -> None:
     subscription = delivery.subscription
     if subscription.auto_disable and subscription_pause_by_id(
         subscription_id=subscription.pk,
-        reason=f"retries exhausted after {delivery.attempts} attempts: {error}",
+        reason=f"retries exhausted after {delivery.attempts} attempt{'' if delivery.attempts == 1 else 's'}: {error}",
     ):
         logger.warning("subscription %s paused: retries exhausted", subscription.pk)
 

@@ -91,19 +91,11 @@ class Exchange:
 
 def _reason(error: BaseException) -> str:
     """The innermost cause of a transport error, without the URL (which may carry secrets)."""
-    seen = error
-    while True:
-        inner = getattr(seen, "reason", None) or (
-            seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        )
-        inner = inner or seen.__cause__ or seen.__context__
-        if inner is None or inner is seen:
-            break
-        seen = inner
-    if isinstance(seen, OSError) and seen.strerror:
-        return seen.strerror
-    text = str(seen)
-    return text.split(": ", 1)[1] if ": " in text and text.startswith("<") else text
+    while isinstance(error, requests.RequestException) and error.args and isinstance(error.args[0], BaseException):
+        error = error.args[0]
+    error = getattr(error, "reason", None) or error
+    # urllib3 prefixes messages with the pool or connection, "Pool(host=…, port=…): message".
+    return str(error).split("): ", 1)[-1]
 
 
 def send(

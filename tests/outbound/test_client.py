@@ -1,0 +1,57 @@
+"""The outgoing HTTP client against a real loopback receiver: guard at connect time, limits, errors."""
+
+import socket
+
+from django.test import override_settings
+
+from outbound.client import send
+from tests.receiver import Receiver
+
+
+def _send(url: str, **kwargs):
+    return send(method="POST", url=url, headers={"content-type": "application/json"}, body=b"{}", timeout=2, **kwargs)
+
+
+def test_success_reports_status_headers_and_body(receiver: Receiver):
+    receiver.script("/ok", statuses=[201], headers={"X-Reply": "yes"}, body=b'{"ok":true}')
+    exchange = _send(receiver.url("/ok"))
+    assert exchange.status == 201 and exchange.error is None
+    assert exchange.headers["X-Reply"] == "yes" and exchange.body == b'{"ok":true}'
+    assert receiver.received("/ok")[0].body == b"{}"
+
+
+def test_private_target_is_refused_at_connect_time(receiver: Receiver):
+    with override_settings(OUTFLOW_ALLOW_PRIVATE_TARGETS=False):
+        exchange = _send(receiver.url("/x"))
+    assert exchange.status is None
+    assert exchange.error.startswith("refused target:") and "non-public" in exchange.error
+    assert receiver.received() == []
+
+
+def test_redirects_are_not_followed(receiver: Receiver):
+    receiver.script("/moved", statuses=[302], headers={"Location": receiver.url("/elsewhere")})
+    exchange = _send(receiver.url("/moved"))
+    assert exchange.status == 302
+    assert receiver.received("/elsewhere") == []
+
+
+def test_response_body_is_read_up_to_the_limit(receiver: Receiver):
+    receiver.script("/big", statuses=[200], body=b"a" * 100_000)
+    exchange = _send(receiver.url("/big"), body_limit=65536)
+    assert len(exchange.body) == 65536 and exchange.body_size == 100_000
+
+
+def test_slow_endpoint_times_out(receiver: Receiver):
+    receiver.script("/slow", statuses=[200], delay=1.5)
+    exchange = send(method="POST", url=receiver.url("/slow"), headers={}, body=b"{}", timeout=0.5)
+    assert exchange.status is None and exchange.error.startswith("timeout after 0.5s")
+    assert exchange.duration_ms < 1400
+
+
+def test_connection_error_names_no_url_or_query():
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    exchange = _send(f"http://127.0.0.1:{port}/hook?access_token=s3cr3t")
+    assert exchange.status is None and exchange.error.startswith("connection error:")
+    assert "s3cr3t" not in exchange.error and "/hook" not in exchange.error
