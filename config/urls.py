@@ -19,3 +19,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
 ]
+
+handler404 = "config.error_pages.not_found"
+handler500 = "config.error_pages.server_error"

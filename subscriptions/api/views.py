@@ -39,7 +39,7 @@ class SubscriptionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = SubscriptionSerializer
-    lookup_value_converter = "uuid"
+    lookup_value_regex = "[0-9a-f-]{36}"
 
     def get_queryset(self):
         return selectors.subscriptions_of(environment=self.request.auth)

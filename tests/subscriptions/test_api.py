@@ -193,3 +193,12 @@ def test_export_settings_read_and_patch(api, other_api):
     assert other_api.get("/api/v1/export-settings").json()["include_test_events"] is False
     response = api.patch("/api/v1/export-settings", {"include_test_events": "maybe"}, format="json")
     assert "include_test_events" in _error(response, 400)["fields"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/subscriptions/not-a-uuid", "/api/v1/nothing-here"])
+def test_unknown_paths_answer_the_json_envelope(api, path):
+    assert _error(api.get(path), 404)["code"] == "not_found"
+
+
+def test_a_well_formed_but_unknown_id_is_404(api):
+    assert _error(api.get("/api/v1/subscriptions/00000000-0000-0000-0000-000000000000"), 404)["code"] == "not_found"
