@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -82,7 +83,7 @@ class Exchange:
     """What one outgoing request got back: a status, or an error message that names no secret."""
 
     status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: CaseInsensitiveDict = field(default_factory=CaseInsensitiveDict)
     body: bytes = b""
     body_size: int = 0
     duration_ms: int = 0
@@ -126,7 +127,7 @@ def send(
         )
         with response:
             exchange.status = response.status_code
-            exchange.headers = dict(response.headers)
+            exchange.headers = response.headers
             chunks, size = [], 0
             for chunk in response.iter_content(chunk_size=16384):
                 if time.monotonic() > deadline:

@@ -66,6 +66,13 @@ def test_retry_after_longer_than_the_backoff_is_honoured(delivery, receiver):
     assert retrying.queued is True
 
 
+def test_retry_after_is_read_whatever_its_case(delivery, receiver):
+    receiver.script("/hook", statuses=[503], headers={"retry-after": "40"})
+    delivery_attempt(delivery_id=delivery.pk)
+    wait = (Delivery.objects.get().next_attempt_at - timezone.now()).total_seconds()
+    assert 38 <= wait <= 40
+
+
 def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiver):
     receiver.script("/hook", statuses=[503], headers={"Retry-After": "3600"})
     delivery_attempt(delivery_id=delivery.pk)

@@ -1,0 +1,120 @@
+"""What of a request or response may be stored in the request log."""
+
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from requestlog.redaction import MASK, REDACTED, masked_headers, masked_url, stored_body
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "authorization",
+        "Proxy-Authorization",
+        "webhook-signature",
+        "X-Amz-Security-Token",
+        "Cookie",
+        "Set-Cookie",
+        "X-Auth-Token",
+        "X-Client-Secret",
+        "X-Api-Key",
+        "api_key",
+        "X-Password",
+    ],
+)
+def test_sensitive_header_is_masked(name):
+    assert masked_headers({name: "s3cr3t-value"}) == {name: MASK}
+
+
+@pytest.mark.parametrize("name", ["Content-Type", "User-Agent", "webhook-id", "webhook-timestamp", "Accept"])
+def test_ordinary_header_is_kept(name):
+    assert masked_headers({name: "plain-value"}) == {name: "plain-value"}
+
+
+def test_masking_headers_keeps_every_name_and_does_not_mutate_the_input():
+    headers = {"Authorization": "Bearer abc", "Content-Type": "application/json"}
+
+    masked = masked_headers(headers)
+
+    assert masked == {"Authorization": MASK, "Content-Type": "application/json"}
+    assert headers == {"Authorization": "Bearer abc", "Content-Type": "application/json"}
+
+
+def test_masked_value_does_not_contain_the_secret():
+    masked = masked_headers({"Authorization": "Bearer abc123"})
+
+    assert "abc123" not in masked["Authorization"]
+
+
+def _query(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+@pytest.mark.parametrize(
+    "name", ["X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "access_token", "x-amz-signature"]
+)
+def test_sensitive_query_parameter_is_masked(name):
+    url = f"https://bucket.s3.amazonaws.com/object?{name}=s3cr3t&page=2"
+
+    masked = masked_url(url)
+
+    assert _query(masked) == {name: MASK, "page": "2"}
+    assert "s3cr3t" not in masked
+
+
+def test_presigned_s3_url_keeps_its_non_secret_parameters():
+    url = (
+        "https://bucket.s3.amazonaws.com/object?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+        "&X-Amz-Security-Token=FQoGZXIvYXdzE&X-Amz-Signature=abcdef0123456789"
+    )
+
+    query = _query(masked_url(url))
+
+    assert query == {
+        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+        "X-Amz-Credential": MASK,
+        "X-Amz-Date": "20260101T000000Z",
+        "X-Amz-Expires": "3600",
+        "X-Amz-SignedHeaders": "host",
+        "X-Amz-Security-Token": MASK,
+        "X-Amz-Signature": MASK,
+    }
+
+
+def test_masked_url_keeps_scheme_host_path_and_fragment():
+    parts = urlsplit(masked_url("https://example.com:8443/hooks/in?access_token=abc&x=1#frag"))
+
+    assert (parts.scheme, parts.netloc, parts.path, parts.fragment) == (
+        "https",
+        "example.com:8443",
+        "/hooks/in",
+        "frag",
+    )
+
+
+def test_url_without_query_is_unchanged():
+    assert masked_url("https://example.com/hooks/in") == "https://example.com/hooks/in"
+
+
+def test_url_with_only_ordinary_parameters_keeps_their_values():
+    assert _query(masked_url("https://example.com/?page=2&q=a+b&empty=")) == {"page": "2", "q": "a b", "empty": ""}
+
+
+def test_body_is_redacted_unless_kept():
+    assert stored_body(b'{"password": "hunter2"}', keep=False) == REDACTED
+
+
+def test_empty_body_is_stored_as_empty_when_not_kept():
+    assert stored_body(b"", keep=False) == ""
+
+
+def test_kept_body_is_stored_as_text():
+    assert stored_body(b'{"ok": true}', keep=True) == '{"ok": true}'
+
+
+def test_kept_body_that_is_not_utf8_is_stored_with_replacement_characters():
+    assert stored_body(b"ok\xff", keep=True) == "ok\ufffd"
