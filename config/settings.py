@@ -172,4 +172,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.tasks.deliveries_sweep",
         "schedule": OUTFLOW_SWEEP_INTERVAL_SECONDS,
     },
+    "purge-request-log": {
+        "task": "requestlog.tasks.request_logs_purge",
+        "schedule": 3600.0,
+    },
 }

@@ -1,4 +1,6 @@
-"""A model field whose value is stored encrypted (Fernet) and read back as plain text."""
+"""Model fields whose values are stored encrypted (Fernet) and read back in clear."""
+
+import json
 
 from django.db import models
 
@@ -12,3 +14,16 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         return None if value is None else encrypt(value)
+
+
+class EncryptedJSONField(models.TextField):
+    """A JSON object, encrypted whole."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else json.loads(decrypt(value))
+
+    def to_python(self, value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get_prep_value(self, value):
+        return None if value is None else encrypt(json.dumps(value))

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import ApiError
+from credentials.request_auth import CredentialError, request_authenticate, request_refused
 from delivery.models import Delivery
 from delivery.queueing import deliveries_enqueue
 from delivery.retry import retry_after_seconds, retry_delay
@@ -50,14 +51,16 @@ def delivery_claim(*, delivery_id) -> Delivery | None:
     )
     if not claimed:
         return None
-    return Delivery.objects.select_related("event", "subscription__environment").get(pk=delivery_id)
+    return Delivery.objects.select_related("event", "subscription__environment", "subscription__credential").get(
+        pk=delivery_id
+    )
 
 
-def outgoing_body(*, delivery: Delivery) -> bytes:
+def outgoing_body(*, subscription: Subscription, payload: dict) -> bytes:
     """The event shaped by its environment's export settings, as compact UTF-8 JSON."""
-    export = export_settings_of(environment=delivery.subscription.environment)
+    export = export_settings_of(environment=subscription.environment)
     payload = shaped_event(
-        delivery.event.payload,
+        payload,
         include_request_payload=export.include_request_payload,
         include_card_response_data=export.include_card_response_data,
     )
@@ -90,22 +93,16 @@ def delivery_attempt(*, delivery_id) -> None:
     if subscription.status != Subscription.Status.ACTIVE:
         _finish(delivery, status=Delivery.Status.SKIPPED, error="subscription paused", attempts=delivery.attempts - 1)
         return
-    body = outgoing_body(delivery=delivery)
+    body = outgoing_body(subscription=subscription, payload=delivery.event.payload)
     headers = outgoing_headers(subscription=subscription, message_id=str(delivery.pk), body=body)
-    exchange = send(
-        method=subscription.method,
-        url=subscription.url,
-        headers=headers,
-        body=body,
-        timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS,
-    )
+    url, headers, exchange = outgoing_send(subscription=subscription, headers=headers, body=body)
     request_log_record(
         subscription_id=subscription.pk,
         delivery_id=delivery.pk,
         attempt=delivery.attempts,
         is_test=False,
         method=subscription.method,
-        url=subscription.url,
+        url=url,
         request_headers=headers,
         request_body=body,
         response_status=exchange.status,
@@ -116,6 +113,29 @@ def delivery_attempt(*, delivery_id) -> None:
         error=exchange.error,
     )
     delivery_outcome_record(delivery=delivery, exchange=exchange)
+
+
+def outgoing_send(*, subscription: Subscription, headers: dict[str, str], body: bytes):
+    """Authenticate with the subscription's credential (last, over what is sent), send: (url, headers, exchange)."""
+    url = subscription.url
+    credential = subscription.credential
+    if credential is not None:
+        try:
+            url, headers = request_authenticate(
+                credential=credential, method=subscription.method, url=url, headers=headers, body=body
+            )
+        except CredentialError as error:
+            return url, headers, Exchange(error=str(error))
+    exchange = send(
+        method=subscription.method,
+        url=url,
+        headers=headers,
+        body=body,
+        timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS,
+    )
+    if credential is not None:
+        request_refused(credential=credential, status=exchange.status)
+    return url, headers, exchange
 
 
 def _failure_message(exchange: Exchange) -> str:

@@ -1,6 +1,7 @@
 """Recording attempts in the request log, redacted before they are stored."""
 
 import uuid
+from datetime import datetime
 
 from requestlog.models import RequestLog
 from requestlog.redaction import masked_headers, masked_url, stored_body
@@ -41,3 +42,13 @@ def request_log_record(
         duration_ms=duration_ms,
         error=error or "",
     )
+
+
+def request_logs_purge(*, older_than: datetime, batch_size: int = 5000) -> int:
+    """Delete rows older than a time, in batches so no long lock is held; returns how many went."""
+    purged = 0
+    while True:
+        ids = list(RequestLog.objects.filter(created_at__lt=older_than).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return purged
+        purged += RequestLog.objects.filter(pk__in=ids).delete()[0]

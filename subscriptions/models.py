@@ -70,6 +70,9 @@ class Subscription(models.Model):
     method = models.CharField(max_length=4, choices=Method.choices, default=Method.POST)
     url = models.URLField(max_length=2048)
     headers = models.JSONField(default=dict, blank=True)
+    credential = models.ForeignKey(
+        "credentials.Credential", null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions"
+    )
     max_retries = models.PositiveSmallIntegerField(default=23)
     auto_disable = models.BooleanField(default=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True)

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import ApiError
+from credentials.models import Credential
 from subscriptions import error_codes
 from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Subscription
 from subscriptions.validation import header_errors, url_errors
@@ -69,6 +71,16 @@ def _validate(*, url: str | None, headers: dict | None, event_types: list[str] |
     return known
 
 
+def _credential(*, environment: Environment, credential_id) -> Credential | None:
+    """The environment's credential of that id; another environment's is as unknown as a missing one."""
+    if credential_id is None:
+        return None
+    credential = Credential.objects.filter(environment=environment, pk=credential_id).first()
+    if credential is None:
+        raise ValidationError({"credential": [f"no credential {credential_id} in this environment"]})
+    return credential
+
+
 def subscription_create(
     *,
     environment: Environment,
@@ -78,6 +90,7 @@ def subscription_create(
     method: str = Subscription.Method.POST,
     card: str | None = None,
     headers: dict[str, str] | None = None,
+    credential: uuid.UUID | None = None,
     max_retries: int = 23,
     auto_disable: bool = True,
 ) -> Subscription:
@@ -90,6 +103,7 @@ def subscription_create(
         method=method,
         url=url,
         headers=headers,
+        credential=_credential(environment=environment, credential_id=credential),
         max_retries=max_retries,
         auto_disable=auto_disable,
         secret=signing_secret_new(),
@@ -108,7 +122,7 @@ def subscription_create(
     return subscription
 
 
-_EDITABLE = {"name", "event_types", "url", "method", "card", "headers", "max_retries", "auto_disable"}
+_EDITABLE = {"name", "event_types", "url", "method", "card", "headers", "credential", "max_retries", "auto_disable"}
 
 
 def subscription_update(*, subscription: Subscription, **changes) -> Subscription:
@@ -120,6 +134,8 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
         raise ValidationError({"card": ["the card scope cannot be changed once the subscription is saved"]})
     event_types = changes.pop("event_types", None)
     known = _validate(url=changes.get("url"), headers=changes.get("headers"), event_types=event_types)
+    if "credential" in changes:
+        changes["credential"] = _credential(environment=subscription.environment, credential_id=changes["credential"])
     for name, value in changes.items():
         setattr(subscription, name, value)
     subscription.full_clean(exclude=["secret"])

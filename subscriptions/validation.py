@@ -1,4 +1,4 @@
-"""Rules for a subscription's URL and custom headers (pure, no database)."""
+"""Rules for outgoing URLs and custom headers (pure, no database)."""
 
 import re
 
@@ -7,7 +7,10 @@ from outbound.addresses import TargetRefused, check_url
 MAX_HEADERS = 20
 MAX_HEADER_VALUE_LENGTH = 4096
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection"}
+TRANSPORT_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+# A delivery's content type and Standard Webhooks headers are Outflow's to set.
+SUBSCRIPTION_RESERVED_HEADERS = TRANSPORT_HEADERS | {"content-type"}
+SUBSCRIPTION_RESERVED_PREFIXES = ("webhook-",)
 
 
 def url_errors(url: str, *, allow_private: bool) -> list[str]:
@@ -18,7 +21,12 @@ def url_errors(url: str, *, allow_private: bool) -> list[str]:
     return []
 
 
-def header_errors(headers: dict[str, str]) -> list[str]:
+def header_errors(
+    headers: dict[str, str],
+    *,
+    reserved: frozenset[str] = SUBSCRIPTION_RESERVED_HEADERS,
+    reserved_prefixes: tuple[str, ...] = SUBSCRIPTION_RESERVED_PREFIXES,
+) -> list[str]:
     errors = []
     if len(headers) > MAX_HEADERS:
         errors.append(f"at most {MAX_HEADERS} headers")
@@ -26,7 +34,7 @@ def header_errors(headers: dict[str, str]) -> list[str]:
         lowered = name.lower()
         if not _TOKEN.match(name):
             errors.append(f"{name!r} is not a valid header name")
-        elif lowered in _RESERVED_HEADERS or lowered.startswith("webhook-"):
+        elif lowered in reserved or lowered.startswith(reserved_prefixes):
             errors.append(f"{name!r} is set by Outflow and cannot be overridden")
         if any(char in value for char in "\r\n\0"):
             errors.append(f"the value of {name!r} contains a line break or NUL")

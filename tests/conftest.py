@@ -6,11 +6,13 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from pytest_django.plugin import blocking_manager_key
 from rest_framework.test import APIClient
 
 from subscriptions.event_catalog import PLATFORM_EVENT_TYPES
 from subscriptions.models import EventType
 from subscriptions.services import environment_create
+from tests import leak_watch
 from tests.receiver import Receiver
 from tests.worker import CeleryProcesses
 
@@ -64,6 +66,7 @@ def celery_processes(django_db_setup, django_db_blocker):
             "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         }
     )
+    leak_watch.watch_logs_in(processes.directory)
     processes.start()
     yield processes
     processes.stop()
@@ -82,3 +85,20 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if os.environ.get("CI") and reporter and reporter.stats.get("skipped"):
         session.exitstatus = 1
+
+
+def pytest_configure(config):
+    leak_watch.start()
+
+
+def pytest_collection_modifyitems(items):
+    """The secret scan runs last, over everything the suite produced before it."""
+    items.sort(key=lambda item: item.get_closest_marker("secret_scan") is not None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    if {"db", "transactional_db"} & set(item.fixturenames):
+        with item.config.stash[blocking_manager_key].unblock():
+            leak_watch.record_request_log()
+    yield

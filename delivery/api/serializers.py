@@ -38,3 +38,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "updated_at",
             "completed_at",
         ]
+
+
+class SendTestSerializer(serializers.Serializer):
+    event = serializers.DictField(required=False, help_text="The event to send; default: a sample of the first type.")

@@ -1,8 +1,14 @@
 from django.urls import re_path
 
-from delivery.api.views import EventIngestView, SubscriptionDeliveriesView, SubscriptionRecoverView
+from delivery.api.views import (
+    EventIngestView,
+    SubscriptionDeliveriesView,
+    SubscriptionRecoverView,
+    SubscriptionTestView,
+)
 
 urlpatterns = [
+    re_path(r"^subscriptions/(?P<pk>[0-9a-f-]{36})/test/?$", SubscriptionTestView.as_view(), name="subscription-test"),
     re_path(r"^events/?$", EventIngestView.as_view(), name="events"),
     re_path(
         r"^subscriptions/(?P<pk>[0-9a-f-]{36})/recover/?$",

@@ -17,9 +17,12 @@ from delivery.api.serializers import (
     IngestResultSerializer,
     RecoverResultSerializer,
     RecoverSerializer,
+    SendTestSerializer,
 )
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
+from delivery.send_test import subscription_test_send
+from requestlog.api.serializers import RequestLogSerializer
 from subscriptions.selectors import subscriptions_of
 
 
@@ -77,3 +80,13 @@ class SubscriptionDeliveriesView(ListAPIView):
                 fields={"status": [f"unknown status {status!r}"]},
             )
         return selectors.deliveries_of(subscription=_subscription(self.request, self.kwargs["pk"]), status=status)
+
+
+class SubscriptionTestView(APIView):
+    @extend_schema(request=SendTestSerializer, responses=RequestLogSerializer)
+    def post(self, request, pk):
+        subscription = _subscription(request, pk)
+        serializer = SendTestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = subscription_test_send(subscription=subscription, event=serializer.validated_data.get("event"))
+        return Response(RequestLogSerializer(entry).data)

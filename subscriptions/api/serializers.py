@@ -26,6 +26,13 @@ class EventTypeNamesField(serializers.ListField):
         return sorted(event_type.name for event_type in data.all())
 
 
+class CredentialIdField(serializers.UUIDField):
+    """Written and read as the credential's id."""
+
+    def get_attribute(self, instance):
+        return instance.credential_id
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     name = serializers.CharField(max_length=100)
     card = serializers.CharField(max_length=128, allow_null=True, required=False)
@@ -33,6 +40,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     method = serializers.ChoiceField(choices=Subscription.Method.choices, default=Subscription.Method.POST)
     url = serializers.CharField(max_length=2048)
     headers = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), default=dict)
+    credential = CredentialIdField(allow_null=True, default=None)
     max_retries = serializers.IntegerField(min_value=0, max_value=50, default=23)
     auto_disable = serializers.BooleanField(default=True)
 
@@ -46,6 +54,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "method",
             "url",
             "headers",
+            "credential",
             "max_retries",
             "auto_disable",
             "status",

@@ -1,0 +1,3 @@
+"""Stable machine codes of the credentials app's API errors."""
+
+CREDENTIAL_IN_USE = "credential_in_use"

@@ -1,0 +1,91 @@
+"""OAuth client-credentials tokens: fetched once per expiry per credential (a lock), cached encrypted."""
+
+import json
+import time
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.core.cache import cache
+
+from credentials.encryption import decrypt, encrypt
+from credentials.models import Credential
+from outbound.client import send
+
+LOCK_SECONDS = 15
+WAIT_SECONDS = 20
+
+
+class TokenError(Exception):
+    """The token endpoint did not give a token; the message names no secret."""
+
+
+def _cache_key(credential: Credential) -> str:
+    # The credential's change time is part of the key: editing a credential retires its token.
+    return f"outflow:oauth-token:{credential.pk}:{credential.updated_at.timestamp()}"
+
+
+def _token_request(credential: Credential) -> tuple[str, str, dict[str, str], bytes | None]:
+    parameters = {
+        "grant_type": "client_credentials",
+        "client_id": credential.settings["client_id"],
+        "client_secret": credential.secrets["client_secret"],
+    }
+    if credential.settings.get("scope"):
+        parameters["scope"] = credential.settings["scope"]
+    url = credential.settings["token_url"]
+    headers = {"accept": "application/json"}
+    if credential.settings.get("request_scheme") == "url":
+        parts = urlsplit(url)
+        query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *parameters.items()])
+        return "GET", urlunsplit(parts._replace(query=query)), headers, None
+    headers["content-type"] = "application/x-www-form-urlencoded"
+    return "POST", url, headers, urlencode(parameters).encode()
+
+
+def _fetch(credential: Credential) -> tuple[str, float]:
+    method, url, headers, body = _token_request(credential)
+    exchange = send(
+        method=method, url=url, headers=headers, body=body, timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
+    )
+    if exchange.error:
+        raise TokenError(f"token endpoint unreachable: {exchange.error}")
+    try:
+        answer = json.loads(exchange.body)
+    except ValueError:
+        answer = None
+    if not 200 <= exchange.status < 300:
+        detail = f" ({answer['error']})" if isinstance(answer, dict) and isinstance(answer.get("error"), str) else ""
+        raise TokenError(f"token endpoint answered {exchange.status}{detail}")
+    if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+        raise TokenError("token endpoint answer has no access_token")
+    lifetime = float(settings.OUTFLOW_OAUTH_TOKEN_TTL_SECONDS)
+    expires_in = answer.get("expires_in")
+    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+        lifetime = min(lifetime, float(expires_in))
+    return answer["access_token"], lifetime
+
+
+def oauth_token(*, credential: Credential) -> str:
+    """The cached token, or a new one; concurrent callers wait for the one fetch in flight."""
+    key = _cache_key(credential)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        cached = cache.get(key)
+        if cached is not None:
+            return decrypt(cached)
+        if cache.add(f"{key}:lock", 1, timeout=LOCK_SECONDS):
+            try:
+                token, lifetime = _fetch(credential)
+                if lifetime >= 1:
+                    cache.set(key, encrypt(token), timeout=int(lifetime))
+                return token
+            finally:
+                cache.delete(f"{key}:lock")
+        if time.monotonic() > deadline:
+            raise TokenError("timed out waiting for another worker's token fetch")
+        time.sleep(0.02)
+
+
+def oauth_token_drop(*, credential: Credential) -> None:
+    """Forget the cached token (the endpoint refused it), so the next attempt fetches a new one."""
+    cache.delete(_cache_key(credential))

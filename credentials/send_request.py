@@ -1,0 +1,68 @@
+"""The Send Request step of an Action Flow: one request, with the deliveries' guard and authentication."""
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from credentials.models import Credential
+from credentials.request_auth import CredentialError, request_authenticate
+from outbound.client import send
+from subscriptions.models import Environment
+from subscriptions.validation import TRANSPORT_HEADERS, header_errors, url_errors
+
+
+def _body(body, headers: dict[str, str]) -> tuple[bytes | None, dict[str, str]]:
+    """Text is sent as it is (text/plain unless said), anything else as JSON (application/json unless said)."""
+    if body is None:
+        return None, headers
+    has_type = any(name.lower() == "content-type" for name in headers)
+    if isinstance(body, str):
+        return body.encode(), headers if has_type else {**headers, "content-type": "text/plain; charset=utf-8"}
+    encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return encoded, headers if has_type else {**headers, "content-type": "application/json"}
+
+
+def _decoded(body: bytes, content_type: str):
+    text = body.decode("utf-8", errors="replace")
+    if "json" in content_type.lower():
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def request_send(
+    *, environment: Environment, method: str, url: str, headers: dict[str, str], body, credential_id
+) -> dict:
+    errors = {}
+    if problems := url_errors(url, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS):
+        errors["url"] = problems
+    if problems := header_errors(headers, reserved=TRANSPORT_HEADERS, reserved_prefixes=()):
+        errors["headers"] = problems
+    credential = None
+    if credential_id is not None:
+        credential = Credential.objects.filter(environment=environment, pk=credential_id).first()
+        if credential is None:
+            errors["credential"] = [f"no credential {credential_id} in this environment"]
+    if errors:
+        raise ValidationError(errors)
+    encoded, headers = _body(body, headers)
+    if credential is not None:
+        try:
+            url, headers = request_authenticate(
+                credential=credential, method=method, url=url, headers=headers, body=encoded or b""
+            )
+        except CredentialError as error:
+            return {"status": None, "headers": {}, "body": None, "duration_ms": 0, "error": str(error)}
+    exchange = send(
+        method=method, url=url, headers=headers, body=encoded, timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
+    )
+    return {
+        "status": exchange.status,
+        "headers": dict(exchange.headers),
+        "body": _decoded(exchange.body, exchange.headers.get("Content-Type", "")) if exchange.status else None,
+        "duration_ms": exchange.duration_ms,
+        "error": exchange.error,
+    }

@@ -1,0 +1,58 @@
+"""Services that create, change and delete saved credentials."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from config.errors import ApiError
+from credentials import error_codes
+from credentials.models import Credential
+from credentials.types import DEFAULTS, credential_value_errors, split_values
+from subscriptions.models import Environment
+
+
+def _checked(credential_type: str, values: dict, *, partial: bool) -> tuple[dict, dict]:
+    errors = credential_value_errors(
+        credential_type, values, partial=partial, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS
+    )
+    if errors:
+        raise ValidationError(errors)
+    return split_values(credential_type, values)
+
+
+def credential_create(*, environment: Environment, name: str, type: str, values: dict) -> Credential:
+    public, secret = _checked(type, values, partial=False)
+    credential = Credential(
+        environment=environment, name=name, type=type, settings={**DEFAULTS.get(type, {}), **public}, secrets=secret
+    )
+    credential.full_clean()
+    credential.save()
+    return credential
+
+
+def credential_update(
+    *, credential: Credential, values: dict, name: str | None = None, type: str | None = None
+) -> Credential:
+    """Change some values; secret values not given are kept. The type is fixed."""
+    if type is not None and type != credential.type:
+        raise ValidationError({"type": ["the type of a credential cannot be changed"]})
+    public, secret = _checked(credential.type, values, partial=True)
+    if name is not None:
+        credential.name = name
+    credential.settings = {**credential.settings, **public}
+    credential.secrets = {**credential.secrets, **secret}
+    credential.full_clean()
+    credential.save()
+    return credential
+
+
+def credential_delete(*, credential: Credential) -> None:
+    with transaction.atomic():
+        users = list(credential.subscriptions.select_for_update().values_list("name", flat=True))
+        if users:
+            raise ApiError(
+                error_codes.CREDENTIAL_IN_USE,
+                f"the credential is used by {len(users)} subscription(s): {', '.join(sorted(users))}",
+                status_code=409,
+            )
+        credential.delete()

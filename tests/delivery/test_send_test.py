@@ -1,0 +1,57 @@
+"""Send test: one request now, marked as a test, never retried, never pausing."""
+
+import json
+
+from standardwebhooks.webhooks import Webhook
+
+from delivery.models import Delivery
+from subscriptions.models import Subscription
+from tests.factories import subscription_payload
+
+
+def _subscribe(api, receiver, **fields) -> dict:
+    payload = {**subscription_payload(receiver.url("/hook")), **fields}
+    response = api.post("/api/v1/subscriptions", payload, format="json")
+    assert response.status_code == 201
+    return response.json()
+
+
+def test_send_test_to_a_failing_endpoint_answers_the_500_entry_and_changes_nothing(api, receiver):
+    receiver.script("/hook", statuses=[500], body=b"boom")
+    subscription = _subscribe(api, receiver, max_retries=0)
+    response = api.post(f"/api/v1/subscriptions/{subscription['id']}/test")
+    assert response.status_code == 200
+    entry = response.json()
+    assert entry["response_status"] == 500 and entry["response_body"] == "boom" and entry["test"] is True
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+    assert Delivery.objects.count() == 0
+    assert len(receiver.received("/hook")) == 1
+
+
+def test_send_test_sends_a_signed_sample_of_the_first_event_type(api, receiver):
+    subscription = _subscribe(api, receiver, event_types=["card-dismissed", "card-completed"], card="card-7")
+    secret = api.get(f"/api/v1/subscriptions/{subscription['id']}/secret").json()["secret"]
+    api.post(f"/api/v1/subscriptions/{subscription['id']}/test")
+    [request] = receiver.received("/hook")
+    body = Webhook(secret).verify(request.body, request.headers)
+    assert body["eventName"] == "card-completed" and body["test"] is True
+    assert body["cardContext"]["cardTemplateId"] == "card-7"
+
+
+def test_send_test_sends_the_given_event_marked_as_a_test(api, receiver):
+    subscription = _subscribe(api, receiver, method="PUT", headers={"X-Team": "growth"})
+    api.post(
+        f"/api/v1/subscriptions/{subscription['id']}/test",
+        {"event": {"id": "mine", "eventName": "card-completed", "test": False}},
+        format="json",
+    )
+    [request] = receiver.received("/hook")
+    assert request.method == "PUT" and request.headers["x-team"] == "growth"
+    assert json.loads(request.body) == {"id": "mine", "eventName": "card-completed", "test": True}
+
+
+def test_send_test_refuses_an_event_that_is_not_an_object(api, receiver):
+    subscription = _subscribe(api, receiver)
+    response = api.post(f"/api/v1/subscriptions/{subscription['id']}/test", {"event": [1]}, format="json")
+    assert response.status_code == 400 and "event" in response.json()["error"]["fields"]
+    assert receiver.received() == []

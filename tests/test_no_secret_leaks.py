@@ -1,0 +1,71 @@
+"""No secret the suite used appears in any API response, log record or request log row it produced."""
+
+import pytest
+
+from credentials.send_request import request_send
+from delivery.send_test import subscription_test_send
+from subscriptions.services import subscription_create
+from tests import leak_watch, secrets
+
+pytestmark = pytest.mark.secret_scan
+
+
+def _exercise_every_credential(api, environment, receiver) -> None:
+    """Use each secret once here too, so the scan means something when this test runs alone."""
+    receiver.script("/token", statuses=[200], body=f'{{"access_token": "{secrets.ACCESS_TOKEN}"}}'.encode())
+    payloads = [
+        {"type": "basic_auth", "username": "u", "password": secrets.PASSWORD},
+        {
+            "type": "oauth_client_credentials",
+            "token_url": receiver.url("/token"),
+            "client_id": "c",
+            "client_secret": secrets.CLIENT_SECRET,
+        },
+        {
+            "type": "aws_signed_request",
+            "access_key_id": "AKIDEXAMPLE",
+            "region": "eu-west-1",
+            "service": "sqs",
+            "secret_access_key": secrets.AWS_SECRET_ACCESS_KEY,
+            "session_token": secrets.AWS_SESSION_TOKEN,
+            "sign_query": True,
+        },
+    ]
+    for payload in payloads:
+        credential = api.post("/api/v1/credentials", {"name": payload["type"], **payload}, format="json").json()
+        api.get(f"/api/v1/credentials/{credential['id']}")
+        subscription = subscription_create(
+            environment=environment,
+            name=payload["type"],
+            event_types=["card-completed"],
+            url=receiver.url("/hook?x=1"),
+            credential=credential["id"],
+            headers={"X-Api-Key": secrets.HEADER_SECRET},
+        )
+        subscription_test_send(subscription=subscription)
+        request_send(
+            environment=environment,
+            method="POST",
+            url=receiver.url("/step"),
+            headers={},
+            body={"a": 1},
+            credential_id=credential["id"],
+        )
+        api.get(f"/api/v1/subscriptions/{subscription.pk}/requests")
+    [_, oauth, _] = [request for request in receiver.received() if request.path.startswith("/hook")]
+    assert oauth.headers["authorization"] == f"Bearer {secrets.ACCESS_TOKEN}"
+
+
+def test_no_secret_appears_in_anything_the_suite_produced(api, environment, receiver):
+    _exercise_every_credential(api, environment, receiver)
+    leak_watch.record_request_log()
+    produced = {
+        **leak_watch.PRODUCED,
+        "worker and beat logs": [path.read_text() for path in leak_watch.process_logs()],
+    }
+
+    assert len(produced["api responses"]) >= 9 and len(produced["request log rows"]) >= 3
+    leaks = [
+        (kind, secret) for kind, texts in produced.items() for text in texts for secret in secrets.ALL if secret in text
+    ]
+    assert leaks == []
