@@ -75,6 +75,10 @@ def oauth_token(*, credential: Credential) -> str:
             return decrypt(cached)
         if cache.add(f"{key}:lock", 1, timeout=LOCK_SECONDS):
             try:
+                # The holder before us may have cached a token between our read and our lock.
+                cached = cache.get(key)
+                if cached is not None:
+                    return decrypt(cached)
                 token, lifetime = _fetch(credential)
                 if lifetime >= 1:
                     cache.set(key, encrypt(token), timeout=int(lifetime))

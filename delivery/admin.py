@@ -1,8 +1,19 @@
-"""Read-only admin of events and deliveries."""
+"""Admin of events and deliveries, and the subscription page's delivery tools: Send test, health, request log."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from delivery.models import Delivery, Event
+from delivery.send_test import subscription_test_send
+from requestlog.health_chart import health_svg
+from requestlog.redaction import masked_headers
+from requestlog.selectors import request_log_hourly, request_log_latest_failure
+from subscriptions.admin import SubscriptionAdmin
+from subscriptions.models import Subscription
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -25,3 +36,65 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["id", "subscription", "status", "attempts", "next_attempt_at", "last_status_code", "created_at"]
     list_filter = ["status"]
     list_select_related = ["subscription"]
+
+
+def _request_log_url(subscription: Subscription) -> str:
+    return reverse("admin:requestlog_requestlog_changelist") + f"?subscription__id__exact={subscription.pk}"
+
+
+admin.site.unregister(Subscription)
+
+
+@admin.register(Subscription)
+class SubscriptionDeliveryAdmin(SubscriptionAdmin):
+    """The subscription admin with what the delivery side adds: Send test, the request log and its health."""
+
+    change_form_template = "admin/delivery/subscription_change_form.html"
+    list_display = [*SubscriptionAdmin.list_display, "request_log"]
+    exclude = [*SubscriptionAdmin.exclude, "headers"]
+    readonly_fields = [
+        *(name for name in SubscriptionAdmin.readonly_fields if name != "headers"),
+        "headers_masked",
+        "credential",
+        "health",
+        "latest_error",
+        "request_log",
+    ]
+
+    def get_urls(self):
+        send_test = path(
+            "<uuid:object_id>/send-test/",
+            self.admin_site.admin_view(self.send_test_view),
+            name="subscriptions_subscription_send_test",
+        )
+        return [send_test, *super().get_urls()]
+
+    def send_test_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        subscription = get_object_or_404(Subscription, pk=object_id)
+        entry = subscription_test_send(subscription=subscription)
+        outcome = entry.response_status or entry.error
+        messages.info(request, f"Test request sent to {subscription.url}: {outcome}")
+        return HttpResponseRedirect(_request_log_url(subscription))
+
+    @admin.display(description="Headers")
+    def headers_masked(self, subscription: Subscription) -> dict:
+        return masked_headers(subscription.headers)
+
+    @admin.display(description="Request log")
+    def request_log(self, subscription: Subscription) -> str:
+        return format_html('<a href="{}">Request log</a>', _request_log_url(subscription))
+
+    @admin.display(description="Last 24 hours")
+    def health(self, subscription: Subscription) -> str:
+        return mark_safe(health_svg(request_log_hourly(subscription=subscription)))
+
+    @admin.display(description="Latest error")
+    def latest_error(self, subscription: Subscription) -> str:
+        entry = request_log_latest_failure(subscription=subscription)
+        if entry is None:
+            return "—"
+        url = reverse("admin:requestlog_requestlog_change", args=[entry.pk])
+        when = f"{entry.created_at:%Y-%m-%d %H:%M:%S} UTC"
+        return format_html('<a href="{}">{}</a>: {}', url, when, entry.error or f"answered {entry.response_status}")

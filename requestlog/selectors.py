@@ -1,8 +1,16 @@
 """Read queries of the request log."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
+from django.utils import timezone
 
 from requestlog.models import RequestLog
+
+SUCCESS = Q(response_status__gte=200, response_status__lt=300)
+# Spelled out rather than ~SUCCESS: an attempt with no response (NULL status) is a failure.
+FAILURE = Q(response_status__isnull=True) | Q(response_status__lt=200) | Q(response_status__gte=300)
 
 
 def request_logs_of(
@@ -16,9 +24,9 @@ def request_logs_of(
     """A subscription's request log, newest first; outcome is success (2xx) or failure (anything else)."""
     logs = RequestLog.objects.filter(subscription=subscription)
     if outcome == "success":
-        logs = logs.filter(response_status__gte=200, response_status__lt=300)
+        logs = logs.filter(SUCCESS)
     elif outcome == "failure":
-        logs = logs.exclude(response_status__gte=200, response_status__lt=300)
+        logs = logs.filter(FAILURE)
     if is_test is not None:
         logs = logs.filter(is_test=is_test)
     if since is not None:
@@ -30,3 +38,25 @@ def request_logs_of(
 
 def request_log_of_environment(*, environment, pk: int) -> RequestLog | None:
     return RequestLog.objects.filter(subscription__environment=environment, pk=pk).first()
+
+
+def request_log_hourly(
+    *, subscription, hours: int = 24, now: datetime | None = None
+) -> list[tuple[datetime, int, int]]:
+    """(hour, successes, failures) for each of the last `hours` hours, oldest first."""
+    now = now or timezone.now()
+    last_hour = now.replace(minute=0, second=0, microsecond=0)
+    first_hour = last_hour - timedelta(hours=hours - 1)
+    counts = {
+        row["hour"]: (row["successes"], row["total"] - row["successes"])
+        for row in RequestLog.objects.filter(subscription=subscription, created_at__gte=first_hour)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(total=Count("pk"), successes=Count("pk", filter=SUCCESS))
+    }
+    hours_list = [first_hour + timedelta(hours=index) for index in range(hours)]
+    return [(hour, *counts.get(hour, (0, 0))) for hour in hours_list]
+
+
+def request_log_latest_failure(*, subscription) -> RequestLog | None:
+    return RequestLog.objects.filter(FAILURE, subscription=subscription).order_by("-created_at", "-id").first()

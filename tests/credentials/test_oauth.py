@@ -96,6 +96,24 @@ def test_concurrent_threads_fetch_one_token(environment, receiver):
     assert len(receiver.received("/token")) == 1
 
 
+def test_callers_arriving_while_the_fetch_finishes_still_share_one_token(environment, receiver):
+    receiver.script("/token", statuses=[200], body=TOKEN, delay=0.1)
+    credential = _credential(environment, receiver)
+    tokens = []
+
+    def call(stagger: float) -> None:
+        time.sleep(stagger)
+        tokens.append(oauth_token(credential=credential))
+
+    threads = [threading.Thread(target=call, args=(index * 0.004,)) for index in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(tokens) == 50 and set(tokens) == {secrets.ACCESS_TOKEN}
+    assert len(receiver.received("/token")) == 1
+
+
 def test_a_token_is_fetched_again_after_expires_in(environment, receiver):
     receiver.script("/token", statuses=[200], body=json.dumps({"access_token": "short", "expires_in": 1}).encode())
     credential = _credential(environment, receiver)

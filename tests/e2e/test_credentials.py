@@ -121,5 +121,6 @@ def test_aws_signature_verifies_with_botocore(worker, api, receiver, sign_query,
     else:
         assert request.headers["authorization"] == expected_authorization(request, **keys)
         assert request.headers.get("x-amz-security-token") == session_token
+    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
     log = RequestLog.objects.get()
     assert secrets.AWS_SECRET_ACCESS_KEY not in json.dumps(log.request_headers) + log.url

@@ -64,13 +64,17 @@ def test_filters_by_outcome_and_test(api, environment, subscription, receiver):
     path = f"/api/v1/subscriptions/{subscription.pk}/requests"
 
     def statuses(query: str) -> list:
-        return sorted(entry["response_status"] for entry in api.get(path + query).json()["results"])
+        return sorted(
+            (entry["response_status"] for entry in api.get(path + query).json()["results"]),
+            key=lambda status: (status is None, status),
+        )
 
-    assert statuses("") == [200, 200, 500]
+    RequestLog.objects.create(subscription=subscription, method="POST", url="u", error="connection error: refused")
+    assert statuses("") == [200, 200, 500, None]
     assert statuses("?outcome=success") == [200, 200]
-    assert statuses("?outcome=failure") == [500]
+    assert statuses("?outcome=failure") == [500, None]
     assert statuses("?test=true") == [200]
-    assert statuses("?test=false") == [200, 500]
+    assert statuses("?test=false") == [200, 500, None]
     assert statuses("?outcome=success&test=false") == [200]
 
 

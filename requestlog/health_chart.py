@@ -1,0 +1,45 @@
+"""A small server-side SVG chart of successes and failures per hour (pure)."""
+
+from datetime import datetime
+from html import escape
+
+WIDTH, HEIGHT, BAR_GAP, LABEL_HEIGHT = 480, 120, 2, 16
+SUCCESS_COLOUR, FAILURE_COLOUR = "#2e7d32", "#c62828"
+
+
+def health_svg(buckets: list[tuple[datetime, int, int]]) -> str:
+    """Stacked bars, one per hour: successes (green) under failures (red); each bar titled with its counts."""
+    plot_height = HEIGHT - LABEL_HEIGHT
+    peak = max((successes + failures for _, successes, failures in buckets), default=0) or 1
+    bar_width = WIDTH / max(len(buckets), 1)
+    bars = []
+    for index, (hour, successes, failures) in enumerate(buckets):
+        x = index * bar_width
+        success_height = plot_height * successes / peak
+        failure_height = plot_height * failures / peak
+        title = escape(f"{hour:%H}:00 UTC: {successes} succeeded, {failures} failed")
+        bars.append(
+            f"<g><title>{title}</title>"
+            f'<rect x="{x:.1f}" y="{plot_height - success_height:.1f}" width="{bar_width - BAR_GAP:.1f}" '
+            f'height="{success_height:.1f}" fill="{SUCCESS_COLOUR}"/>'
+            f'<rect x="{x:.1f}" y="{plot_height - success_height - failure_height:.1f}" '
+            f'width="{bar_width - BAR_GAP:.1f}" height="{failure_height:.1f}" fill="{FAILURE_COLOUR}"/></g>'
+        )
+    first, last = (buckets[0][0], buckets[-1][0]) if buckets else (None, None)
+    labels = (
+        f'<text x="0" y="{HEIGHT - 3}" font-size="11">{first:%H}:00</text>'
+        f'<text x="{WIDTH}" y="{HEIGHT - 3}" font-size="11" text-anchor="end">{last:%H}:00 UTC</text>'
+        if buckets
+        else ""
+    )
+    total_successes = sum(successes for _, successes, _ in buckets)
+    total_failures = sum(failures for _, _, failures in buckets)
+    summary = escape(f"Last {len(buckets)} hours: {total_successes} succeeded, {total_failures} failed")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" class="outflow-health"><title>{summary}</title>'
+        f'<line x1="0" y1="{plot_height}" x2="{WIDTH}" y2="{plot_height}" stroke="#999"/>'
+        + "".join(bars)
+        + labels
+        + "</svg>"
+    )
