@@ -1,33 +1,16 @@
 """AWS Signature Version 4 for outgoing requests: region and service from the host, and header or query signing."""
 
-import hashlib
-import hmac
 import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-ALGORITHM = "AWS4-HMAC-SHA256"
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.utils import percent_encode_sequence
+
 QUERY_SIGNATURE_EXPIRES = 300
 
-# Headers proxies or the HTTP client rewrite on the way (botocore's list): signing them would break the signature.
-UNSIGNED_HEADERS = frozenset(
-    {
-        "baggage",
-        "connection",
-        "expect",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "traceparent",
-        "tracestate",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "user-agent",
-        "x-amzn-trace-id",
-    }
-)
 # Left over from an earlier signing of the same request (a retry); replaced, never signed twice.
 _AUTH_HEADERS = frozenset({"authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"})
 _AUTH_QUERY = frozenset(
@@ -95,101 +78,66 @@ def aws_sign(
     what the receiver canonicalises. `now` defaults to the current time; a naive datetime is taken as UTC.
     """
     moment = datetime.now(UTC) if now is None else now.replace(tzinfo=now.tzinfo or UTC).astimezone(UTC)
-    amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
-    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
-    payload_hash = hashlib.sha256(body).hexdigest()
+    _reject_duplicate_names(headers)
     parts = urlsplit(url)
-    path = _path_as_sent(parts.path)
     query = [
         (name, value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
         if name.lower() not in _AUTH_QUERY
     ]
-    _reject_duplicate_names(headers)
-    sent = {name: value for name, value in headers.items() if name.lower() not in _AUTH_HEADERS}
-    sent["X-Amz-Content-Sha256"] = payload_hash
+    # botocore canonicalises the path and query as they stand in the URL, so they go in encoded as sent.
+    request = AWSRequest(
+        method=method,
+        url=urlunsplit((parts.scheme, parts.netloc, _path_as_sent(parts.path), percent_encode_sequence(query), "")),
+        headers={name: value for name, value in headers.items() if name.lower() not in _AUTH_HEADERS},
+        data=body,
+    )
+    credentials = Credentials(access_key_id, secret_access_key, session_token)
     if sign_query:
-        # Query mode signs what header mode signs (host, content type, webhook and custom headers, payload hash).
-        signed = _headers_to_sign(sent, url)
-        query += [
-            ("X-Amz-Algorithm", ALGORITHM),
-            ("X-Amz-Credential", f"{access_key_id}/{scope}"),
-            ("X-Amz-Date", amz_date),
-            ("X-Amz-Expires", str(QUERY_SIGNATURE_EXPIRES)),
-            ("X-Amz-SignedHeaders", ";".join(signed)),
-        ]
-        if session_token:
-            query.append(("X-Amz-Security-Token", session_token))
+        signer = _QuerySigner(credentials, service, region, expires=QUERY_SIGNATURE_EXPIRES)
     else:
-        sent["X-Amz-Date"] = amz_date
-        if session_token:
-            sent["X-Amz-Security-Token"] = session_token
-        signed = _headers_to_sign(sent, url)
-
-    canonical_request = _canonical_request(
-        method=method, path=path, query=query, signed=signed, payload_hash=payload_hash, service=service
-    )
-    signature = _signature(
-        secret_access_key=secret_access_key, amz_date=amz_date, scope=scope, canonical_request=canonical_request
-    )
-    if sign_query:
-        query.append(("X-Amz-Signature", signature))
-    else:
-        sent["Authorization"] = (
-            f"{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={';'.join(signed)}, Signature={signature}"
-        )
-    query_string = "&".join(f"{name}={value}" for name, value in _encode_query(query))
-    return urlunsplit((parts.scheme, parts.netloc, path, query_string, parts.fragment)), sent
+        signer = _HeaderSigner(credentials, service, region)
+    request.headers["X-Amz-Content-Sha256"] = signer.payload(request)
+    # add_auth itself reads the clock, so its steps are run here at the given time.
+    request.context["timestamp"] = moment.strftime(SIGV4_TIMESTAMP)
+    signer._modify_request_before_signing(request)
+    canonical_request = signer.canonical_request(request)
+    signature = signer.signature(signer.string_to_sign(request, canonical_request), request)
+    signer._inject_signature_to_request(request, signature)
+    fragment = f"#{parts.fragment}" if parts.fragment else ""  # kept off the URL botocore appends the signature to
+    return request.url + fragment, dict(request.headers.items())
 
 
-def _canonical_request(
-    *, method: str, path: str, query: list[tuple[str, str]], signed: dict[str, str], payload_hash: str, service: str
-) -> str:
-    return "\n".join(
-        [
-            method.upper(),
-            _canonical_uri(path, service=service),
-            "&".join(f"{name}={value}" for name, value in sorted(_encode_query(query))),
-            *(f"{name}:{value}" for name, value in signed.items()),
-            "",
-            ";".join(signed),
-            payload_hash,
-        ]
-    )
+class _HeaderSigner(SigV4Auth):
+    def _normalize_url_path(self, path: str) -> str:
+        # S3 signs the path as sent (as botocore's S3SigV4Auth does, without its S3 payload-header handling).
+        return path if self._service_name == "s3" else super()._normalize_url_path(path)
+
+    def _set_necessary_date_headers(self, request: AWSRequest) -> None:
+        # botocore would rewrite a caller's Date header to the signing time instead of adding X-Amz-Date.
+        request.headers["X-Amz-Date"] = request.context["timestamp"]
 
 
-def _signature(*, secret_access_key: str, amz_date: str, scope: str, canonical_request: str) -> str:
-    string_to_sign = "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
-    key = f"AWS4{secret_access_key}".encode()
-    for part in scope.split("/"):  # date, region, service, "aws4_request"
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+class _QuerySigner(_HeaderSigner, SigV4QueryAuth):
+    def _modify_request_before_signing(self, request: AWSRequest) -> None:
+        # botocore's version folds repeated query names into one, moves the body into the query and drops a
+        # form content type; this only appends the auth parameters, signing the same headers as header mode.
+        auth_params = {
+            "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+            "X-Amz-Credential": self.scope(request),
+            "X-Amz-Date": request.context["timestamp"],
+            "X-Amz-Expires": self._expires,
+            "X-Amz-SignedHeaders": self.signed_headers(self.headers_to_sign(request)),
+        }
+        if self.credentials.token:
+            auth_params["X-Amz-Security-Token"] = self.credentials.token
+        request.url += ("&" if urlsplit(request.url).query else "?") + percent_encode_sequence(auth_params)
 
 
 def _reject_duplicate_names(headers: dict[str, str]) -> None:
     names = [name.lower() for name in headers]
     if len(names) != len(set(names)):
         raise ValueError("headers name the same header twice in different cases; only one of them would be signed")
-
-
-def _headers_to_sign(headers: dict[str, str], url: str) -> dict[str, str]:
-    """Lower-cased names to trimmed values, sorted by name, with host added from the URL when not given."""
-    signed = {
-        name.lower(): " ".join(value.split()) for name, value in headers.items() if name.lower() not in UNSIGNED_HEADERS
-    }
-    signed.setdefault("host", _host_header(url))
-    return dict(sorted(signed.items()))
-
-
-def _host_header(url: str) -> str:
-    """The Host header an HTTP client sends for the URL: lower-case host, and the port unless it is the default."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
-        host = f"{host}:{parts.port}"
-    return host
 
 
 def _path_as_sent(path: str) -> str:
@@ -204,22 +152,3 @@ def _path_as_sent(path: str) -> str:
         return quote(token, safe=_PATH_SAFE)
 
     return _PATH_TOKEN.sub(normalise, path) or "/"
-
-
-def _canonical_uri(path: str, *, service: str) -> str:
-    if service == "s3":  # S3 signs the path as sent; every other service normalises it and encodes it again
-        return path
-    segments: list[str] = []
-    for segment in path.split("/"):
-        if segment == "..":
-            if segments:
-                segments.pop()
-        elif segment and segment != ".":
-            segments.append(segment)
-    trailing = "/" if path.endswith("/") and segments else ""
-    return quote("/" + "/".join(segments) + trailing, safe="/~")
-
-
-def _encode_query(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Names and values percent-encoded as SigV4 wants them; sent this way, the canonical query is just their sort."""
-    return [(quote(name, safe="-_.~"), quote(value, safe="-_.~")) for name, value in pairs]
