@@ -84,8 +84,12 @@ def events_ingest(*, environment: Environment, raw_events: list) -> IngestResult
         events = [event for event in unique.values() if event.pk in inserted_ids]
         deliveries = _fan_out(environment=environment, events=events)
         Delivery.objects.bulk_create(deliveries)
-        due = [delivery.pk for delivery in deliveries if delivery.status == Delivery.Status.PENDING]
-        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=due))
+        due = [
+            (delivery.subscription_id, delivery.pk)
+            for delivery in deliveries
+            if delivery.status == Delivery.Status.PENDING
+        ]
+        transaction.on_commit(lambda: deliveries_enqueue(due=due))
     return IngestResult(accepted=len(events), duplicates=len(raw_events) - len(events), deliveries=len(due))
 
 

@@ -2,34 +2,37 @@
 
 import uuid
 
+from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
 from delivery.samples import sample_event
-from delivery.services import outgoing_body, outgoing_headers, outgoing_send
 from requestlog.models import RequestLog
-from requestlog.services import request_log_record
 from subscriptions.models import Subscription
+from subscriptions.selectors import export_settings_of
+from subscriptions.services import subscription_signing_secrets
 
 
 def subscription_test_send(*, subscription: Subscription, event: dict | None = None) -> RequestLog:
     if event is None:
         first_type = subscription.event_types.order_by("name").values_list("name", flat=True).first()
         event = sample_event(event_name=first_type, card=subscription.card)
-    payload = {**event, "test": True}
-    body = outgoing_body(subscription=subscription, payload=payload)
-    headers = outgoing_headers(subscription=subscription, message_id=f"test_{uuid.uuid4().hex}", body=body)
+    body = outgoing_body(
+        payload={**event, "test": True}, export=export_settings_of(environment=subscription.environment)
+    )
+    headers = outgoing_headers(
+        subscription=subscription,
+        signing_secrets=subscription_signing_secrets(subscription=subscription),
+        message_id=f"test_{uuid.uuid4().hex}",
+        body=body,
+    )
     url, headers, exchange = outgoing_send(subscription=subscription, headers=headers, body=body)
-    return request_log_record(
-        subscription_id=subscription.pk,
+    entry = outgoing_log_entry(
+        subscription=subscription,
         delivery_id=None,
         attempt=1,
         is_test=True,
-        method=subscription.method,
         url=url,
-        request_headers=headers,
-        request_body=body,
-        response_status=exchange.status,
-        response_headers=exchange.headers,
-        response_body=exchange.body,
-        response_body_size=exchange.body_size,
-        duration_ms=exchange.duration_ms,
-        error=exchange.error,
+        headers=headers,
+        body=body,
+        exchange=exchange,
     )
+    entry.save()
+    return entry

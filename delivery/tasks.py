@@ -2,14 +2,15 @@
 
 from celery import shared_task
 
-from delivery import services
+from delivery.attempts import deliveries_attempt as attempt
+from delivery.sweeper import deliveries_sweep as sweep
 
 
-@shared_task(name="delivery.tasks.delivery_attempt", acks_late=True, reject_on_worker_lost=True)
-def delivery_attempt(delivery_id: str) -> None:
-    services.delivery_attempt(delivery_id=delivery_id)
+@shared_task(name="delivery.tasks.deliveries_attempt", acks_late=True, reject_on_worker_lost=True)
+def deliveries_attempt(subscription_id: str, delivery_ids: list[str]) -> None:
+    attempt(subscription_id=subscription_id, delivery_ids=delivery_ids)
 
 
 @shared_task(name="delivery.tasks.deliveries_sweep")
 def deliveries_sweep() -> dict[str, int]:
-    return services.deliveries_sweep()
+    return sweep()

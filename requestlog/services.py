@@ -7,7 +7,7 @@ from requestlog.models import RequestLog
 from requestlog.redaction import masked_headers, masked_url, stored_body
 
 
-def request_log_record(
+def request_log_entry(
     *,
     subscription_id: uuid.UUID,
     delivery_id: uuid.UUID | None,
@@ -24,8 +24,8 @@ def request_log_record(
     duration_ms: int,
     error: str | None,
 ) -> RequestLog:
-    """Store one attempt; bodies are kept only for tests, secrets are masked always."""
-    return RequestLog.objects.create(
+    """One attempt's row, not yet stored; bodies are kept only for tests, secrets are masked always."""
+    return RequestLog(
         subscription_id=subscription_id,
         delivery_id=delivery_id,
         attempt=attempt,
@@ -42,6 +42,11 @@ def request_log_record(
         duration_ms=duration_ms,
         error=error or "",
     )
+
+
+def request_logs_store(*, entries: list[RequestLog]) -> None:
+    """Store rows made by request_log_entry, in one statement."""
+    RequestLog.objects.bulk_create(entries)
 
 
 def request_logs_purge(*, older_than: datetime, batch_size: int = 5000) -> int:

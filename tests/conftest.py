@@ -49,6 +49,24 @@ def other_api(catalog) -> APIClient:
 
 
 @pytest.fixture
+def attempt_pending():
+    """Attempt every pending delivery now, in this process, as a worker would (one batch per subscription)."""
+    from delivery.attempts import deliveries_attempt
+    from delivery.models import Delivery
+
+    def attempt() -> None:
+        batches: dict = {}
+        for subscription_id, pk in Delivery.objects.filter(status=Delivery.Status.PENDING).values_list(
+            "subscription_id", "pk"
+        ):
+            batches.setdefault(subscription_id, []).append(pk)
+        for subscription_id, delivery_ids in batches.items():
+            deliveries_attempt(subscription_id=subscription_id, delivery_ids=delivery_ids)
+
+    return attempt
+
+
+@pytest.fixture
 def receiver():
     server = Receiver()
     yield server

@@ -5,8 +5,6 @@ import json
 import pytest
 
 from delivery.ingest import events_ingest
-from delivery.models import Delivery
-from delivery.services import delivery_attempt
 from subscriptions.services import export_settings_update, subscription_create
 from tests.factories import event
 
@@ -23,34 +21,35 @@ def subscription(environment, receiver):
     )
 
 
-def _delivered(environment, receiver, **fields) -> dict | None:
+def _delivered(attempt_pending, environment, receiver, **fields) -> dict | None:
     events_ingest(environment=environment, raw_events=[event(**{**FULL, **fields})])
-    for delivery in Delivery.objects.filter(status=Delivery.Status.PENDING):
-        delivery_attempt(delivery_id=delivery.pk)
+    attempt_pending()
     received = receiver.received("/hook")
     return json.loads(received[-1].body) if received else None
 
 
-def test_by_default_request_payload_and_card_responses_are_removed(environment, subscription, receiver):
-    body = _delivered(environment, receiver)
+def test_by_default_request_payload_and_card_responses_are_removed(
+    attempt_pending, environment, subscription, receiver
+):
+    body = _delivered(attempt_pending, environment, receiver)
     assert "requestPayload" not in body
     assert body["properties"] == {"layout": "wide"}
 
 
-def test_request_payload_is_kept_when_included(environment, subscription, receiver):
+def test_request_payload_is_kept_when_included(attempt_pending, environment, subscription, receiver):
     export_settings_update(environment=environment, include_request_payload=True)
-    body = _delivered(environment, receiver)
+    body = _delivered(attempt_pending, environment, receiver)
     assert body["requestPayload"] == {"campaign": "x"} and body["properties"] == {"layout": "wide"}
 
 
-def test_card_response_data_is_kept_when_included(environment, subscription, receiver):
+def test_card_response_data_is_kept_when_included(attempt_pending, environment, subscription, receiver):
     export_settings_update(environment=environment, include_card_response_data=True)
-    body = _delivered(environment, receiver)
+    body = _delivered(attempt_pending, environment, receiver)
     assert body["properties"] == FULL["properties"] and "requestPayload" not in body
 
 
-def test_test_events_are_not_delivered_unless_included(environment, subscription, receiver):
-    assert _delivered(environment, receiver, test=True) is None
+def test_test_events_are_not_delivered_unless_included(attempt_pending, environment, subscription, receiver):
+    assert _delivered(attempt_pending, environment, receiver, test=True) is None
     export_settings_update(environment=environment, include_test_events=True)
-    body = _delivered(environment, receiver, test=True)
+    body = _delivered(attempt_pending, environment, receiver, test=True)
     assert body["test"] is True

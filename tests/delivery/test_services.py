@@ -1,13 +1,17 @@
-"""Delivery services called directly against a real receiver: claim, outcome, Retry-After, the sweeper."""
+"""Delivery attempts called directly against a real receiver: claim, batches, outcomes, limits, the sweeper."""
 
+import socket
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
+from delivery.attempts import deliveries_attempt, deliveries_claim, lease_seconds
+from delivery.in_flight import in_flight_slot_take
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
-from delivery.services import deliveries_sweep, delivery_attempt, delivery_claim
+from delivery.sweeper import deliveries_sweep
 from requestlog.models import RequestLog
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create, subscription_pause
@@ -27,15 +31,25 @@ def delivery(environment, subscription) -> Delivery:
     return Delivery.objects.get()
 
 
+def _attempt(*deliveries: Delivery) -> None:
+    deliveries_attempt(subscription_id=deliveries[0].subscription_id, delivery_ids=[d.pk for d in deliveries])
+
+
+def _closed_port() -> int:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        return unused.getsockname()[1]
+
+
 def test_a_claim_is_won_once(delivery):
-    assert delivery_claim(delivery_id=delivery.pk) is not None
-    assert delivery_claim(delivery_id=delivery.pk) is None
+    assert len(deliveries_claim(delivery_ids=[delivery.pk])) == 1
+    assert deliveries_claim(delivery_ids=[delivery.pk]) == []
     claimed = Delivery.objects.get()
     assert claimed.status == Delivery.Status.SENDING and claimed.attempts == 1 and claimed.lease_expires_at
 
 
 def test_an_attempt_that_succeeds_is_logged(delivery, receiver):
-    delivery_attempt(delivery_id=delivery.pk)
+    _attempt(delivery)
     done = Delivery.objects.get()
     assert done.status == Delivery.Status.SUCCEEDED and done.last_status_code == 204 and done.completed_at
     log = RequestLog.objects.get()
@@ -44,21 +58,76 @@ def test_an_attempt_that_succeeds_is_logged(delivery, receiver):
     assert len(receiver.received("/hook")) == 1
 
 
+def test_a_batch_sends_each_delivery_and_logs_each_attempt(environment, subscription, receiver):
+    receiver.script("/hook", statuses=[200, 500, 202])
+    events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
+    _attempt(*Delivery.objects.order_by("created_at"))
+    assert sorted(Delivery.objects.values_list("status", "last_status_code")) == [
+        ("retrying", 500),
+        ("succeeded", 200),
+        ("succeeded", 202),
+    ]
+    assert RequestLog.objects.count() == 3 and len(receiver.received("/hook")) == 3
+
+
 def test_a_stale_task_does_nothing(delivery, receiver):
-    delivery_attempt(delivery_id=delivery.pk)
-    delivery_attempt(delivery_id=delivery.pk)
+    _attempt(delivery)
+    _attempt(delivery)
     assert len(receiver.received("/hook")) == 1 and RequestLog.objects.count() == 1
 
 
 def test_a_task_that_fires_before_the_retry_is_due_does_nothing(delivery, receiver):
     Delivery.objects.update(status=Delivery.Status.RETRYING, next_attempt_at=timezone.now() + timedelta(minutes=5))
-    delivery_attempt(delivery_id=delivery.pk)
+    _attempt(delivery)
     assert receiver.received() == [] and Delivery.objects.get().attempts == 0
+
+
+def test_no_answer_stops_the_batch_and_hands_back_the_rest_unattempted(environment, receiver):
+    subscription_create(
+        environment=environment,
+        name="dead",
+        event_types=["card-completed"],
+        url=f"http://127.0.0.1:{_closed_port()}/hook",
+    )
+    events_ingest(environment=environment, raw_events=[event() for _ in range(5)])
+    _attempt(*Delivery.objects.order_by("created_at"))
+
+    deliveries = list(Delivery.objects.order_by("created_at"))
+    assert [delivery.attempts for delivery in deliveries] == [1, 0, 0, 0, 0]
+    assert {delivery.status for delivery in deliveries} == {"retrying", "pending"}
+    assert len({delivery.next_attempt_at for delivery in deliveries}) == 1
+    assert RequestLog.objects.get().error.startswith("connection error")
+
+
+def test_a_batch_waits_while_its_subscription_has_every_slot(delivery, receiver, settings):
+    taken = [
+        in_flight_slot_take(subscription_id=delivery.subscription_id, lease_seconds=lease_seconds())
+        for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION)
+    ]
+    try:
+        assert all(taken)
+        _attempt(delivery)
+        assert receiver.received() == [] and Delivery.objects.get().status == Delivery.Status.PENDING
+    finally:
+        cache.delete_many(taken)
+    _attempt(delivery)
+    assert Delivery.objects.get().status == Delivery.Status.SUCCEEDED
+
+
+def test_a_batch_that_runs_out_of_time_hands_back_the_rest_due_now(environment, subscription, receiver, settings):
+    settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS = 0.5
+    receiver.script("/hook", statuses=[200], delay=0.35)
+    events_ingest(environment=environment, raw_events=[event() for _ in range(6)])
+    _attempt(*Delivery.objects.order_by("created_at"))
+    statuses = list(Delivery.objects.order_by("created_at").values_list("status", flat=True))
+    sent = statuses.count("succeeded")
+    assert 1 <= sent < 6 and statuses[sent:] == ["pending"] * (6 - sent)
+    assert Delivery.objects.filter(status="pending", next_attempt_at__lte=timezone.now()).count() == 6 - sent
 
 
 def test_retry_after_longer_than_the_backoff_is_honoured(delivery, receiver):
     receiver.script("/hook", statuses=[429], headers={"Retry-After": "40"})
-    delivery_attempt(delivery_id=delivery.pk)
+    _attempt(delivery)
     retrying = Delivery.objects.get()
     assert retrying.status == Delivery.Status.RETRYING and retrying.last_status_code == 429
     wait = (retrying.next_attempt_at - timezone.now()).total_seconds()
@@ -68,14 +137,14 @@ def test_retry_after_longer_than_the_backoff_is_honoured(delivery, receiver):
 
 def test_retry_after_is_read_whatever_its_case(delivery, receiver):
     receiver.script("/hook", statuses=[503], headers={"retry-after": "40"})
-    delivery_attempt(delivery_id=delivery.pk)
+    _attempt(delivery)
     wait = (Delivery.objects.get().next_attempt_at - timezone.now()).total_seconds()
     assert 38 <= wait <= 40
 
 
 def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiver):
     receiver.script("/hook", statuses=[503], headers={"Retry-After": "3600"})
-    delivery_attempt(delivery_id=delivery.pk)
+    _attempt(delivery)
     retrying = Delivery.objects.get()
     assert retrying.queued is False
     assert deliveries_sweep() == {"leases_recovered": 0, "enqueued": 0}
@@ -85,16 +154,25 @@ def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiv
     assert Delivery.objects.get().queued is True
 
 
-def test_sweeper_takes_back_an_expired_claim_as_a_failed_attempt(delivery):
-    delivery_claim(delivery_id=delivery.pk)
+def test_sweeper_takes_back_an_expired_claim_due_now(delivery):
+    deliveries_claim(delivery_ids=[delivery.pk])
     Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
 
     assert deliveries_sweep()["leases_recovered"] == 1
 
     recovered = Delivery.objects.get()
     assert recovered.status == Delivery.Status.RETRYING and recovered.attempts == 1
+    assert recovered.next_attempt_at <= timezone.now() and recovered.queued
     assert "worker stopped" in recovered.last_error
     assert "worker stopped" in RequestLog.objects.get().error
+
+
+def test_an_expired_claim_with_no_retries_left_fails(delivery):
+    Subscription.objects.update(max_retries=0, auto_disable=False)
+    deliveries_claim(delivery_ids=[delivery.pk])
+    Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    deliveries_sweep()
+    assert Delivery.objects.get().status == Delivery.Status.FAILED
 
 
 def test_sweeper_requeues_a_queued_delivery_never_picked_up(delivery, settings):
@@ -107,7 +185,7 @@ def test_sweeper_requeues_a_queued_delivery_never_picked_up(delivery, settings):
 
 def test_a_delivery_for_a_paused_subscription_is_skipped_at_its_attempt(delivery, subscription, receiver):
     subscription_pause(subscription=subscription, reason="test")
-    delivery_attempt(delivery_id=delivery.pk)
+    _attempt(delivery)
     skipped = Delivery.objects.get()
     assert skipped.status == Delivery.Status.SKIPPED and skipped.attempts == 0
     assert receiver.received() == []
@@ -116,7 +194,7 @@ def test_a_delivery_for_a_paused_subscription_is_skipped_at_its_attempt(delivery
 def test_final_failure_pauses_once_with_the_reason(delivery, subscription, receiver):
     Subscription.objects.update(max_retries=0)
     receiver.script("/hook", statuses=[410])
-    delivery_attempt(delivery_id=delivery.pk)
+    _attempt(delivery)
     paused = Subscription.objects.get()
     assert paused.status == Subscription.Status.PAUSED
     assert paused.paused_reason == "retries exhausted after 1 attempt: endpoint answered 410"

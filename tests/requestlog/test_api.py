@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
-from delivery.services import delivery_attempt
 from requestlog.models import RequestLog
 from requestlog.services import request_logs_purge
 from requestlog.tasks import request_logs_purge_expired
@@ -28,15 +27,14 @@ def subscription(environment, receiver):
     )
 
 
-def _deliver(environment, statuses: list[int], receiver) -> None:
+def _deliver(attempt_pending, environment, statuses: list[int], receiver) -> None:
     receiver.script("/hook", statuses=statuses, body=b'{"reply": "body"}')
     events_ingest(environment=environment, raw_events=[event() for _ in statuses])
-    for delivery in Delivery.objects.filter(status=Delivery.Status.PENDING):
-        delivery_attempt(delivery_id=delivery.pk)
+    attempt_pending()
 
 
-def test_delivery_entries_are_redacted_and_masked(api, environment, subscription, receiver):
-    _deliver(environment, [200], receiver)
+def test_delivery_entries_are_redacted_and_masked(attempt_pending, api, environment, subscription, receiver):
+    _deliver(attempt_pending, environment, [200], receiver)
     [entry] = api.get(f"/api/v1/subscriptions/{subscription.pk}/requests").json()["results"]
     assert entry["test"] is False and entry["response_status"] == 200 and entry["attempt"] == 1
     assert entry["request_body"] == "[redacted]" and entry["response_body"] == "[redacted]"
@@ -57,8 +55,8 @@ def test_send_test_entries_keep_bodies_and_mask_secrets(api, subscription, recei
     assert entry["request_headers"]["X-Api-Key"] == "********"
 
 
-def test_filters_by_outcome_and_test(api, environment, subscription, receiver):
-    _deliver(environment, [200, 500], receiver)
+def test_filters_by_outcome_and_test(attempt_pending, api, environment, subscription, receiver):
+    _deliver(attempt_pending, environment, [200, 500], receiver)
     receiver.script("/hook", statuses=[200])
     api.post(f"/api/v1/subscriptions/{subscription.pk}/test")
     path = f"/api/v1/subscriptions/{subscription.pk}/requests"
@@ -78,8 +76,8 @@ def test_filters_by_outcome_and_test(api, environment, subscription, receiver):
     assert statuses("?outcome=success&test=false") == [200]
 
 
-def test_newest_first_and_time_range(api, environment, subscription, receiver):
-    _deliver(environment, [200, 200], receiver)
+def test_newest_first_and_time_range(attempt_pending, api, environment, subscription, receiver):
+    _deliver(attempt_pending, environment, [200, 200], receiver)
     old, new = RequestLog.objects.order_by("id")
     RequestLog.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
     path = f"/api/v1/subscriptions/{subscription.pk}/requests"
@@ -95,8 +93,8 @@ def test_bad_filters_are_400(api, subscription, query):
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
 
 
-def test_another_environment_sees_404(api, other_api, environment, subscription, receiver):
-    _deliver(environment, [200], receiver)
+def test_another_environment_sees_404(attempt_pending, api, other_api, environment, subscription, receiver):
+    _deliver(attempt_pending, environment, [200], receiver)
     entry = RequestLog.objects.get()
     assert other_api.get(f"/api/v1/requests/{entry.pk}").status_code == 404
     assert other_api.get(f"/api/v1/subscriptions/{subscription.pk}/requests").status_code == 404
@@ -104,8 +102,8 @@ def test_another_environment_sees_404(api, other_api, environment, subscription,
     assert api.get(f"/api/v1/requests/{entry.pk}").status_code == 200
 
 
-def test_retention_purges_old_rows_in_batches(environment, subscription, receiver, settings):
-    _deliver(environment, [200, 200, 200], receiver)
+def test_retention_purges_old_rows_in_batches(attempt_pending, environment, subscription, receiver, settings):
+    _deliver(attempt_pending, environment, [200, 200, 200], receiver)
     old_ids = list(RequestLog.objects.order_by("id").values_list("pk", flat=True)[:2])
     RequestLog.objects.filter(pk__in=old_ids).update(created_at=timezone.now() - timedelta(days=31))
     assert request_logs_purge(older_than=timezone.now() - timedelta(days=30), batch_size=1) == 2

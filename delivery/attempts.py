@@ -1,0 +1,118 @@
+"""Attempting a batch of one subscription's deliveries: claim, send each in turn, log, record outcomes."""
+
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from delivery.in_flight import in_flight_slot_free, in_flight_slot_take
+from delivery.models import Delivery
+from delivery.outcomes import deliveries_outcome_record, deliveries_release, deliveries_skip
+from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
+from delivery.queueing import batch_enqueue
+from requestlog.services import request_logs_store
+from subscriptions.models import Subscription
+from subscriptions.selectors import export_settings_of
+from subscriptions.services import subscription_signing_secrets
+
+CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
+# A task may fire a little before next_attempt_at (clocks of broker and database differ slightly).
+_EARLY_TOLERANCE = timedelta(seconds=1)
+# How long a batch waits for one of its subscription's in-flight slots to free up.
+BUSY_RETRY_SECONDS = 0.5
+
+
+def batch_seconds() -> float:
+    """How long one batch may send: requests stop being started once one more might overrun it."""
+    return 2 * settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
+
+
+def lease_seconds() -> float:
+    return batch_seconds() + settings.OUTFLOW_LEASE_MARGIN_SECONDS
+
+
+def deliveries_claim(*, delivery_ids: Iterable) -> list[Delivery]:
+    """Take the next attempt of the due deliveries among these; rows another worker holds are skipped."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=lease_seconds())
+    with transaction.atomic():
+        deliveries = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event", "subscription__environment", "subscription__credential")
+            .filter(pk__in=list(delivery_ids), status__in=CLAIMABLE, next_attempt_at__lte=now + _EARLY_TOLERANCE)
+            .order_by("created_at")
+        )
+        if deliveries:
+            Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
+                status=Delivery.Status.SENDING,
+                attempts=F("attempts") + 1,
+                queued=False,
+                lease_expires_at=lease,
+                updated_at=now,
+            )
+    for delivery in deliveries:
+        delivery.status, delivery.attempts, delivery.lease_expires_at = (
+            Delivery.Status.SENDING,
+            delivery.attempts + 1,
+            lease,
+        )
+    return deliveries
+
+
+def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
+    """Attempt a batch within the subscription's in-flight limit; a full limit sends the batch back a little later."""
+    slot = in_flight_slot_take(subscription_id=subscription_id, lease_seconds=lease_seconds())
+    if slot is None:
+        batch_enqueue(subscription_id=str(subscription_id), delivery_ids=delivery_ids, countdown=BUSY_RETRY_SECONDS)
+        return
+    try:
+        deliveries = deliveries_claim(delivery_ids=delivery_ids)
+        if deliveries:
+            _attempt(subscription=deliveries[0].subscription, deliveries=deliveries)
+    finally:
+        in_flight_slot_free(key=slot)
+
+
+def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
+    if subscription.status != Subscription.Status.ACTIVE:
+        deliveries_skip(deliveries=deliveries, reason="subscription paused")
+        return
+    export = export_settings_of(environment=subscription.environment)
+    signing_secrets = subscription_signing_secrets(subscription=subscription)
+    results, entries, untried, retry_at = [], [], [], None
+    deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
+    for index, delivery in enumerate(deliveries):
+        if index and time.monotonic() > deadline:
+            untried, retry_at = deliveries[index:], timezone.now()
+            break
+        body = outgoing_body(payload=delivery.event.payload, export=export)
+        headers = outgoing_headers(
+            subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
+        )
+        url, headers, exchange = outgoing_send(subscription=subscription, headers=headers, body=body)
+        entries.append(
+            outgoing_log_entry(
+                subscription=subscription,
+                delivery_id=delivery.pk,
+                attempt=delivery.attempts,
+                is_test=False,
+                url=url,
+                headers=headers,
+                body=body,
+                exchange=exchange,
+            )
+        )
+        results.append((delivery, exchange))
+        if exchange.status is None:
+            # No answer at all (timeout, refused, TLS, credential): the rest of the batch would fare the same.
+            untried = deliveries[index + 1 :]
+            break
+    request_logs_store(entries=entries)
+    next_attempts = deliveries_outcome_record(results=results)
+    if untried:
+        # Out of time: the rest go again now. No answer: they wait as long as the delivery that failed.
+        deliveries_release(deliveries=untried, until=retry_at or next_attempts.get(results[-1][0].pk) or timezone.now())

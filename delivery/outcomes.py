@@ -1,0 +1,165 @@
+"""Recording what became of claimed deliveries: success, retry after back-off, final failure, skip, release."""
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from delivery.models import Delivery
+from delivery.queueing import deliveries_enqueue
+from delivery.retry import retry_after_seconds, retry_delay
+from outbound.client import Exchange
+from subscriptions.services import subscription_pause_by_id
+
+logger = logging.getLogger(__name__)
+
+_RETRY_AFTER_STATUSES = {429, 503}
+
+
+def _claimed(deliveries: list[Delivery]):
+    """The deliveries, only while they are still the claim this worker made (same lease)."""
+    leases = {delivery.lease_expires_at for delivery in deliveries}
+    return Delivery.objects.filter(
+        pk__in=[delivery.pk for delivery in deliveries], status=Delivery.Status.SENDING, lease_expires_at__in=leases
+    )
+
+
+def is_success(exchange: Exchange) -> bool:
+    return exchange.status is not None and 200 <= exchange.status < 300
+
+
+def deliveries_outcome_record(*, results: list[tuple[Delivery, Exchange]]) -> dict:
+    """2xx succeeds (one update per status code); anything else fails the attempt. Failed ones' next attempt times."""
+    succeeded: dict[int, list[Delivery]] = defaultdict(list)
+    next_attempts = {}
+    for delivery, exchange in results:
+        if is_success(exchange):
+            succeeded[exchange.status].append(delivery)
+        else:
+            retry_after = None
+            if exchange.status in _RETRY_AFTER_STATUSES:
+                retry_after = retry_after_seconds(exchange.headers.get("Retry-After"), now=timezone.now())
+            next_attempts[delivery.pk] = delivery_failure_record(
+                delivery=delivery,
+                error=exchange.error or f"endpoint answered {exchange.status}",
+                status_code=exchange.status,
+                retry_after=retry_after,
+            )
+    now = timezone.now()
+    for status_code, deliveries in succeeded.items():
+        _claimed(deliveries).update(
+            status=Delivery.Status.SUCCEEDED,
+            last_status_code=status_code,
+            last_error="",
+            lease_expires_at=None,
+            next_attempt_at=None,
+            completed_at=now,
+            updated_at=now,
+        )
+    return next_attempts
+
+
+def delivery_failure_record(
+    *, delivery: Delivery, error: str, status_code: int | None = None, retry_after: float | None = None
+) -> datetime | None:
+    """Retry after the back-off, or fail for good (pausing an auto-disable subscription); the next attempt time."""
+    subscription = delivery.subscription
+    now = timezone.now()
+    if delivery.attempts > subscription.max_retries:
+        failed = _claimed([delivery]).update(
+            status=Delivery.Status.FAILED,
+            last_status_code=status_code,
+            last_error=error,
+            lease_expires_at=None,
+            next_attempt_at=None,
+            completed_at=now,
+            updated_at=now,
+        )
+        if failed and subscription.auto_disable:
+            _pause(delivery=delivery, error=error)
+        return None
+    delay = retry_delay(
+        delivery.attempts,
+        base=settings.OUTFLOW_RETRY_BASE_SECONDS,
+        max_delay=settings.OUTFLOW_RETRY_MAX_DELAY_SECONDS,
+        retry_after=retry_after,
+    )
+    next_attempt_at = now + timedelta(seconds=delay)
+    _wait(
+        deliveries=[delivery],
+        status=Delivery.Status.RETRYING,
+        until=next_attempt_at,
+        delay=delay,
+        changes={"last_status_code": status_code, "last_error": error},
+    )
+    return next_attempt_at
+
+
+def delivery_lost_record(*, delivery: Delivery, error: str) -> None:
+    """A claim whose worker stopped: the attempt counts, and it goes again now unless retries ran out."""
+    if delivery.attempts > delivery.subscription.max_retries:
+        delivery_failure_record(delivery=delivery, error=error)
+        return
+    _wait(
+        deliveries=[delivery],
+        status=Delivery.Status.RETRYING,
+        until=timezone.now(),
+        delay=0,
+        changes={"last_status_code": None, "last_error": error},
+    )
+
+
+def _pause(*, delivery: Delivery, error: str) -> None:
+    attempts = delivery.attempts
+    reason = f"retries exhausted after {attempts} attempt{'' if attempts == 1 else 's'}: {error}"
+    if subscription_pause_by_id(subscription_id=delivery.subscription_id, reason=reason):
+        logger.warning("subscription %s paused: retries exhausted", delivery.subscription_id)
+
+
+def _wait(*, deliveries: list[Delivery], status: str, until: datetime, delay: float, changes: dict) -> None:
+    """Make deliveries wait until a time: short waits ride the broker as a countdown, long ones are rows only."""
+    countdown = delay if delay <= settings.OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS else None
+    updated = _claimed(deliveries).update(
+        status=status,
+        next_attempt_at=until,
+        queued=countdown is not None,
+        lease_expires_at=None,
+        updated_at=timezone.now(),
+        **changes,
+    )
+    if updated and countdown is not None:
+        due = [(delivery.subscription_id, delivery.pk) for delivery in deliveries]
+        transaction.on_commit(lambda: deliveries_enqueue(due=due, countdown=countdown))
+
+
+def deliveries_release(*, deliveries: list[Delivery], until: datetime) -> None:
+    """Hand back claimed deliveries that were not attempted (their endpoint just failed); no attempt counted."""
+    for attempts_before, group in _by_attempts_before(deliveries).items():
+        status = Delivery.Status.RETRYING if attempts_before else Delivery.Status.PENDING
+        delay = max(0.0, (until - timezone.now()).total_seconds())
+        _wait(deliveries=group, status=status, until=until, delay=delay, changes={"attempts": attempts_before})
+
+
+def _by_attempts_before(deliveries: list[Delivery]) -> dict[int, list[Delivery]]:
+    groups: dict[int, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        groups[delivery.attempts - 1].append(delivery)
+    return groups
+
+
+def deliveries_skip(*, deliveries: list[Delivery], reason: str) -> None:
+    """Claimed deliveries of a paused subscription: skipped, no attempt counted (recover can send them)."""
+    now = timezone.now()
+    for attempts_before, group in _by_attempts_before(deliveries).items():
+        _claimed(group).update(
+            status=Delivery.Status.SKIPPED,
+            attempts=attempts_before,
+            last_error=reason,
+            lease_expires_at=None,
+            next_attempt_at=None,
+            completed_at=now,
+            updated_at=now,
+        )

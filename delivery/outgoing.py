@@ -1,0 +1,97 @@
+"""The outgoing request of a delivery or a test: shaped body, signed headers, credential, send, log row."""
+
+import json
+import time
+import uuid
+
+from django.conf import settings
+
+from credentials.request_auth import CredentialError, request_authenticate, request_refused
+from delivery.shaping import shaped_event
+from delivery.signing import signature_header
+from outbound.client import Exchange, send
+from requestlog.models import RequestLog
+from requestlog.services import request_log_entry
+from subscriptions.models import ExportSettings, Subscription
+
+USER_AGENT = f"Outflow-Webhooks/{settings.OUTFLOW_VERSION}"
+
+
+def outgoing_body(*, payload: dict, export: ExportSettings) -> bytes:
+    """The event shaped by its environment's export settings, as compact UTF-8 JSON."""
+    shaped = shaped_event(
+        payload,
+        include_request_payload=export.include_request_payload,
+        include_card_response_data=export.include_card_response_data,
+    )
+    return json.dumps(shaped, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def outgoing_headers(
+    *, subscription: Subscription, signing_secrets: list[str], message_id: str, body: bytes
+) -> dict[str, str]:
+    timestamp = int(time.time())
+    return {
+        **subscription.headers,
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(
+            secrets=signing_secrets, message_id=message_id, timestamp=timestamp, body=body
+        ),
+    }
+
+
+def outgoing_send(
+    *, subscription: Subscription, headers: dict[str, str], body: bytes
+) -> tuple[str, dict[str, str], Exchange]:
+    """Authenticate with the subscription's credential (last, over what is sent), then send."""
+    url = subscription.url
+    credential = subscription.credential
+    if credential is not None:
+        try:
+            url, headers = request_authenticate(
+                credential=credential, method=subscription.method, url=url, headers=headers, body=body
+            )
+        except CredentialError as error:
+            return url, headers, Exchange(error=str(error))
+    exchange = send(
+        method=subscription.method,
+        url=url,
+        headers=headers,
+        body=body,
+        timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS,
+    )
+    if credential is not None:
+        request_refused(credential=credential, status=exchange.status)
+    return url, headers, exchange
+
+
+def outgoing_log_entry(
+    *,
+    subscription: Subscription,
+    delivery_id: uuid.UUID | None,
+    attempt: int,
+    is_test: bool,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    exchange: Exchange,
+) -> RequestLog:
+    return request_log_entry(
+        subscription_id=subscription.pk,
+        delivery_id=delivery_id,
+        attempt=attempt,
+        is_test=is_test,
+        method=subscription.method,
+        url=url,
+        request_headers=headers,
+        request_body=body,
+        response_status=exchange.status,
+        response_headers=exchange.headers,
+        response_body=exchange.body,
+        response_body_size=exchange.body_size,
+        duration_ms=exchange.duration_ms,
+        error=exchange.error,
+    )

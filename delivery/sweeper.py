@@ -1,0 +1,64 @@
+"""Beat's safety net: take back claims whose lease ran out, and wake deliveries that are due but not queued."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from delivery.attempts import CLAIMABLE
+from delivery.models import Delivery
+from delivery.outcomes import delivery_lost_record
+from delivery.outgoing import outgoing_log_entry
+from delivery.queueing import deliveries_enqueue
+from outbound.client import Exchange
+from requestlog.services import request_logs_store
+
+LOST = "attempt lost: the worker stopped before it finished"
+
+
+def deliveries_sweep() -> dict[str, int]:
+    return {"leases_recovered": _leases_recover(), "enqueued": _due_enqueue()}
+
+
+def _leases_recover() -> int:
+    expired = list(
+        Delivery.objects.select_related("subscription").filter(
+            status=Delivery.Status.SENDING, lease_expires_at__lt=timezone.now()
+        )[: settings.OUTFLOW_SWEEP_BATCH]
+    )
+    request_logs_store(
+        entries=[
+            outgoing_log_entry(
+                subscription=delivery.subscription,
+                delivery_id=delivery.pk,
+                attempt=delivery.attempts,
+                is_test=False,
+                url=delivery.subscription.url,
+                headers={},
+                body=b"",
+                exchange=Exchange(error=LOST),
+            )
+            for delivery in expired
+        ]
+    )
+    for delivery in expired:
+        delivery_lost_record(delivery=delivery, error=LOST)
+    return len(expired)
+
+
+def _due_enqueue() -> int:
+    """Due and never queued (a long wait), or queued long ago and never picked up (a lost task)."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS)
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status__in=CLAIMABLE)
+            .filter(Q(queued=False, next_attempt_at__lte=now) | Q(queued=True, next_attempt_at__lte=grace))
+            .values_list("subscription_id", "pk")[: settings.OUTFLOW_SWEEP_BATCH]
+        )
+        Delivery.objects.filter(pk__in=[pk for _, pk in due]).update(queued=True, next_attempt_at=now, updated_at=now)
+        transaction.on_commit(lambda: deliveries_enqueue(due=due))
+    return len(due)
