@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "subscriptions",
     "credentials",
+    "mapping",
     "requestlog",
     "delivery",
 ]

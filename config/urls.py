@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from delivery.api.operations import healthz, metrics
 
+admin.site.site_header = "Outflow administration"
+admin.site.site_title = "Outflow"
+
 urlpatterns = [
     path("api/v1/", include("subscriptions.api.urls")),
     path("api/v1/", include("delivery.api.urls")),

@@ -1,12 +1,19 @@
 """Admin of events and deliveries, and the subscription page's delivery tools: Send test, health, request log."""
 
+import json
+
 from django.contrib import admin, messages
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from config.errors import error_body
+from delivery.mapping_preview import IDENTITY, mapping_preview
 from delivery.models import Delivery, Event
 from delivery.send_test import subscription_test_send
 from requestlog.health_chart import health_svg
@@ -14,6 +21,7 @@ from requestlog.redaction import masked_headers
 from requestlog.selectors import request_log_hourly, request_log_latest_failure
 from subscriptions.admin import SubscriptionAdmin
 from subscriptions.models import Subscription
+from subscriptions.services import subscription_update
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,6 +46,18 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_select_related = ["subscription"]
 
 
+def _json_script(request) -> str | None:
+    """The script of a JSON POST from the editor, or None when the request is not one."""
+    if request.method != "POST":
+        return None
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return None
+    script = data.get("script") if isinstance(data, dict) else None
+    return script if isinstance(script, str) else None
+
+
 def _request_log_url(subscription: Subscription) -> str:
     return reverse("admin:requestlog_requestlog_changelist") + f"?subscription__id__exact={subscription.pk}"
 
@@ -56,18 +76,60 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
         *(name for name in SubscriptionAdmin.readonly_fields if name != "headers"),
         "headers_masked",
         "credential",
+        "mapping",
         "health",
         "latest_error",
         "request_log",
     ]
 
     def get_urls(self):
-        send_test = path(
-            "<uuid:object_id>/send-test/",
-            self.admin_site.admin_view(self.send_test_view),
-            name="subscriptions_subscription_send_test",
-        )
-        return [send_test, *super().get_urls()]
+        views = [
+            ("send-test/", self.send_test_view, "send_test"),
+            ("mapping/", self.mapping_editor_view, "mapping"),
+            ("mapping/preview/", self.mapping_preview_view, "mapping_preview"),
+            ("mapping/save/", self.mapping_save_view, "mapping_save"),
+        ]
+        own = [
+            path(
+                f"<uuid:object_id>/{route}", self.admin_site.admin_view(view), name=f"subscriptions_subscription_{name}"
+            )
+            for route, view, name in views
+        ]
+        return [*own, *super().get_urls()]
+
+    def mapping_editor_view(self, request, object_id):
+        subscription = get_object_or_404(Subscription, pk=object_id)
+        config = {
+            "previewUrl": reverse("admin:subscriptions_subscription_mapping_preview", args=[subscription.pk]),
+            "saveUrl": reverse("admin:subscriptions_subscription_mapping_save", args=[subscription.pk]),
+            "csrfToken": get_token(request),
+        }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Mapping of {subscription.name}",
+            "subscription": subscription,
+            "script": subscription.mapping or IDENTITY,
+            "editor_config": config,
+        }
+        return TemplateResponse(request, "mapping/editor.html", context)
+
+    def mapping_preview_view(self, request, object_id):
+        subscription = get_object_or_404(Subscription, pk=object_id)
+        script = _json_script(request)
+        if script is None:
+            return JsonResponse(error_body("invalid", "expected a JSON object with a script"), status=400)
+        return JsonResponse(mapping_preview(subscription=subscription, script=script))
+
+    def mapping_save_view(self, request, object_id):
+        subscription = get_object_or_404(Subscription, pk=object_id)
+        script = _json_script(request)
+        if script is None:
+            return JsonResponse(error_body("invalid", "expected a JSON object with a script"), status=400)
+        try:
+            subscription_update(subscription=subscription, mapping=script)
+        except ValidationError as error:
+            return JsonResponse(error_body("invalid", "; ".join(error.messages), error.message_dict), status=400)
+        return JsonResponse({"saved": True})
 
     def send_test_view(self, request, object_id):
         if request.method != "POST":

@@ -11,9 +11,17 @@ from django.utils import timezone
 
 from delivery.in_flight import in_flight_slot_free, in_flight_slot_take
 from delivery.models import Delivery
-from delivery.outcomes import deliveries_outcome_record, deliveries_release, deliveries_skip
+from delivery.outcomes import (
+    deliveries_outcome_record,
+    deliveries_release,
+    deliveries_skip,
+    delivery_failure_record,
+)
 from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
 from delivery.queueing import batch_enqueue
+from mapping.sandbox import MappingError
+from outbound.client import Exchange
+from requestlog.models import RequestLog
 from requestlog.services import request_logs_store
 from subscriptions.models import Subscription
 from subscriptions.selectors import export_settings_of
@@ -83,29 +91,29 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
         return
     export = export_settings_of(environment=subscription.environment)
     signing_secrets = subscription_signing_secrets(subscription=subscription)
-    results, entries, untried, retry_at = [], [], [], None
+    results, entries, mapping_failures, mapping_skips, untried, retry_at = [], [], [], [], [], None
     deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
     for index, delivery in enumerate(deliveries):
         if index and time.monotonic() > deadline:
             untried, retry_at = deliveries[index:], timezone.now()
             break
-        body = outgoing_body(payload=delivery.event.payload, export=export)
+        try:
+            body = outgoing_body(payload=delivery.event.payload, export=export, mapping=subscription.mapping)
+        except MappingError as error:
+            exchange = Exchange(error=f"mapping error: {error}")
+            entries.append(
+                _log_entry(subscription, delivery, url=subscription.url, headers={}, body=b"", exchange=exchange)
+            )
+            mapping_failures.append((delivery, exchange.error))
+            continue
+        if body is None:
+            mapping_skips.append(delivery)
+            continue
         headers = outgoing_headers(
             subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
         )
         url, headers, exchange = outgoing_send(subscription=subscription, headers=headers, body=body)
-        entries.append(
-            outgoing_log_entry(
-                subscription=subscription,
-                delivery_id=delivery.pk,
-                attempt=delivery.attempts,
-                is_test=False,
-                url=url,
-                headers=headers,
-                body=body,
-                exchange=exchange,
-            )
-        )
+        entries.append(_log_entry(subscription, delivery, url=url, headers=headers, body=body, exchange=exchange))
         results.append((delivery, exchange))
         if exchange.status is None:
             # No answer at all (timeout, refused, TLS, credential): the rest of the batch would fare the same.
@@ -113,6 +121,24 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
             break
     request_logs_store(entries=entries)
     next_attempts = deliveries_outcome_record(results=results)
+    for delivery, error in mapping_failures:
+        # Retrying cannot change what the script does with this event.
+        delivery_failure_record(delivery=delivery, error=error, final=True)
+    if mapping_skips:
+        deliveries_skip(deliveries=mapping_skips, reason="skipped by mapping: it returned null or undefined")
     if untried:
         # Out of time: the rest go again now. No answer: they wait as long as the delivery that failed.
         deliveries_release(deliveries=untried, until=retry_at or next_attempts.get(results[-1][0].pk) or timezone.now())
+
+
+def _log_entry(subscription: Subscription, delivery: Delivery, *, url, headers, body, exchange) -> RequestLog:
+    return outgoing_log_entry(
+        subscription=subscription,
+        delivery_id=delivery.pk,
+        attempt=delivery.attempts,
+        is_test=False,
+        url=url,
+        headers=headers,
+        body=body,
+        exchange=exchange,
+    )

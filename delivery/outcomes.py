@@ -63,12 +63,17 @@ def deliveries_outcome_record(*, results: list[tuple[Delivery, Exchange]]) -> di
 
 
 def delivery_failure_record(
-    *, delivery: Delivery, error: str, status_code: int | None = None, retry_after: float | None = None
+    *,
+    delivery: Delivery,
+    error: str,
+    status_code: int | None = None,
+    retry_after: float | None = None,
+    final: bool = False,
 ) -> datetime | None:
     """Retry after the back-off, or fail for good (pausing an auto-disable subscription); the next attempt time."""
     subscription = delivery.subscription
     now = timezone.now()
-    if delivery.attempts > subscription.max_retries:
+    if final or delivery.attempts > subscription.max_retries:
         failed = _claimed([delivery]).update(
             status=Delivery.Status.FAILED,
             last_status_code=status_code,

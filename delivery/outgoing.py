@@ -9,6 +9,7 @@ from django.conf import settings
 from credentials.request_auth import CredentialError, request_authenticate, request_refused
 from delivery.shaping import shaped_event
 from delivery.signing import signature_header
+from mapping.sandbox import mapping_run
 from outbound.client import Exchange, send
 from requestlog.models import RequestLog
 from requestlog.services import request_log_entry
@@ -17,14 +18,24 @@ from subscriptions.models import ExportSettings, Subscription
 USER_AGENT = f"Outflow-Webhooks/{settings.OUTFLOW_VERSION}"
 
 
-def outgoing_body(*, payload: dict, export: ExportSettings) -> bytes:
-    """The event shaped by its environment's export settings, as compact UTF-8 JSON."""
-    shaped = shaped_event(
+def export_shaped(*, payload: dict, export: ExportSettings) -> dict:
+    """The event as the environment's export settings let it leave (what a mapping sees)."""
+    return shaped_event(
         payload,
         include_request_payload=export.include_request_payload,
         include_card_response_data=export.include_card_response_data,
     )
-    return json.dumps(shaped, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def outgoing_body(*, payload: dict, export: ExportSettings, mapping: str | None) -> bytes | None:
+    """The shaped, mapped event as compact UTF-8 JSON; None when the mapping skips it. Raises MappingError."""
+    output = export_shaped(payload=payload, export=export)
+    if mapping:
+        result = mapping_run(script=mapping, event=output, timeout_ms=settings.OUTFLOW_MAPPING_TIMEOUT_MS)
+        if result.skipped:
+            return None
+        output = result.output
+    return json.dumps(output, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def outgoing_headers(

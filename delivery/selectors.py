@@ -1,8 +1,21 @@
 """Read queries of the delivery app."""
 
-from delivery.models import Delivery
+from delivery.models import Delivery, Event
 
 
 def deliveries_of(*, subscription, status: str | None = None):
     deliveries = Delivery.objects.filter(subscription=subscription).select_related("event").order_by("-created_at")
     return deliveries.filter(status=status) if status else deliveries
+
+
+def latest_matching_event(*, subscription, include_test_events: bool) -> Event | None:
+    """The environment's newest event this subscription would receive."""
+    events = Event.objects.filter(
+        environment_id=subscription.environment_id,
+        name__in=subscription.event_types.values_list("name", flat=True),
+    )
+    if subscription.card:
+        events = events.filter(card=subscription.card)
+    if not include_test_events:
+        events = events.filter(is_test=False)
+    return events.order_by("-received_at").first()

@@ -4,6 +4,8 @@ import uuid
 
 from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
 from delivery.samples import sample_event
+from mapping.sandbox import MappingError
+from outbound.client import Exchange
 from requestlog.models import RequestLog
 from subscriptions.models import Subscription
 from subscriptions.selectors import export_settings_of
@@ -14,9 +16,13 @@ def subscription_test_send(*, subscription: Subscription, event: dict | None = N
     if event is None:
         first_type = subscription.event_types.order_by("name").values_list("name", flat=True).first()
         event = sample_event(event_name=first_type, card=subscription.card)
-    body = outgoing_body(
-        payload={**event, "test": True}, export=export_settings_of(environment=subscription.environment)
-    )
+    export = export_settings_of(environment=subscription.environment)
+    try:
+        body = outgoing_body(payload={**event, "test": True}, export=export, mapping=subscription.mapping)
+    except MappingError as error:
+        return _not_sent(subscription, f"mapping error: {error}")
+    if body is None:
+        return _not_sent(subscription, "skipped by mapping: it returned null or undefined, so nothing was sent")
     headers = outgoing_headers(
         subscription=subscription,
         signing_secrets=subscription_signing_secrets(subscription=subscription),
@@ -33,6 +39,21 @@ def subscription_test_send(*, subscription: Subscription, event: dict | None = N
         headers=headers,
         body=body,
         exchange=exchange,
+    )
+    entry.save()
+    return entry
+
+
+def _not_sent(subscription: Subscription, error: str) -> RequestLog:
+    entry = outgoing_log_entry(
+        subscription=subscription,
+        delivery_id=None,
+        attempt=1,
+        is_test=True,
+        url=subscription.url,
+        headers={},
+        body=b"",
+        exchange=Exchange(error=error),
     )
     entry.save()
     return entry

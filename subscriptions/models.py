@@ -73,6 +73,8 @@ class Subscription(models.Model):
     credential = models.ForeignKey(
         "credentials.Credential", null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions"
     )
+    # JavaScript: the body of a function of `event` whose return value becomes the payload.
+    mapping = models.TextField(null=True, blank=True)
     max_retries = models.PositiveSmallIntegerField(default=23)
     auto_disable = models.BooleanField(default=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from config.errors import ApiError
 from credentials.models import Credential
+from mapping.sandbox import mapping_syntax_error
 from subscriptions import error_codes
 from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Subscription
 from subscriptions.validation import header_errors, url_errors
@@ -49,8 +50,12 @@ def signing_secret_new() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _validate(*, url: str | None, headers: dict | None, event_types: list[str] | None) -> list[EventType] | None:
+def _validate(
+    *, url: str | None, headers: dict | None, event_types: list[str] | None, mapping: str | None = None
+) -> list[EventType] | None:
     errors: dict[str, list[str]] = {}
+    if mapping and (problem := mapping_syntax_error(script=mapping)):
+        errors["mapping"] = [str(problem)]
     if url is not None:
         if problems := url_errors(url, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS):
             errors["url"] = problems
@@ -91,11 +96,12 @@ def subscription_create(
     card: str | None = None,
     headers: dict[str, str] | None = None,
     credential: uuid.UUID | None = None,
+    mapping: str | None = None,
     max_retries: int = 23,
     auto_disable: bool = True,
 ) -> Subscription:
     headers = headers or {}
-    known = _validate(url=url, headers=headers, event_types=event_types)
+    known = _validate(url=url, headers=headers, event_types=event_types, mapping=mapping)
     subscription = Subscription(
         environment=environment,
         name=name,
@@ -104,6 +110,7 @@ def subscription_create(
         url=url,
         headers=headers,
         credential=_credential(environment=environment, credential_id=credential),
+        mapping=mapping or None,
         max_retries=max_retries,
         auto_disable=auto_disable,
         secret=signing_secret_new(),
@@ -122,7 +129,18 @@ def subscription_create(
     return subscription
 
 
-_EDITABLE = {"name", "event_types", "url", "method", "card", "headers", "credential", "max_retries", "auto_disable"}
+_EDITABLE = {
+    "name",
+    "event_types",
+    "url",
+    "method",
+    "card",
+    "headers",
+    "credential",
+    "mapping",
+    "max_retries",
+    "auto_disable",
+}
 
 
 def subscription_update(*, subscription: Subscription, **changes) -> Subscription:
@@ -133,7 +151,11 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
     if "card" in changes and (changes.pop("card") or None) != subscription.card:
         raise ValidationError({"card": ["the card scope cannot be changed once the subscription is saved"]})
     event_types = changes.pop("event_types", None)
-    known = _validate(url=changes.get("url"), headers=changes.get("headers"), event_types=event_types)
+    known = _validate(
+        url=changes.get("url"), headers=changes.get("headers"), event_types=event_types, mapping=changes.get("mapping")
+    )
+    if "mapping" in changes:
+        changes["mapping"] = changes["mapping"] or None
     if "credential" in changes:
         changes["credential"] = _credential(environment=subscription.environment, credential_id=changes["credential"])
     for name, value in changes.items():

@@ -42,3 +42,21 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 class SendTestSerializer(serializers.Serializer):
     event = serializers.DictField(required=False, help_text="The event to send; default: a sample of the first type.")
+
+
+class MappingPreviewSerializer(serializers.Serializer):
+    script = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=65536)
+    event = serializers.DictField(required=False)
+
+
+class MappingErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+
+
+class MappingPreviewResultSerializer(serializers.Serializer):
+    example = serializers.DictField()
+    output = serializers.JSONField(allow_null=True)
+    skipped = serializers.BooleanField()
+    error = MappingErrorSerializer(allow_null=True)
+    logs = serializers.ListField(child=serializers.CharField())

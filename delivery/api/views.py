@@ -15,11 +15,14 @@ from delivery import error_codes, selectors, services
 from delivery.api.serializers import (
     DeliverySerializer,
     IngestResultSerializer,
+    MappingPreviewResultSerializer,
+    MappingPreviewSerializer,
     RecoverResultSerializer,
     RecoverSerializer,
     SendTestSerializer,
 )
 from delivery.ingest import events_ingest
+from delivery.mapping_preview import mapping_preview
 from delivery.models import Delivery
 from delivery.send_test import subscription_test_send
 from requestlog.api.serializers import RequestLogSerializer
@@ -90,3 +93,12 @@ class SubscriptionTestView(APIView):
         serializer.is_valid(raise_exception=True)
         entry = subscription_test_send(subscription=subscription, event=serializer.validated_data.get("event"))
         return Response(RequestLogSerializer(entry).data)
+
+
+class SubscriptionMappingPreviewView(APIView):
+    @extend_schema(request=MappingPreviewSerializer, responses=MappingPreviewResultSerializer)
+    def post(self, request, pk):
+        subscription = _subscription(request, pk)
+        serializer = MappingPreviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(mapping_preview(subscription=subscription, **serializer.validated_data))

@@ -41,6 +41,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     url = serializers.CharField(max_length=2048)
     headers = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), default=dict)
     credential = CredentialIdField(allow_null=True, default=None)
+    mapping = serializers.CharField(
+        allow_null=True, allow_blank=True, default=None, trim_whitespace=False, max_length=65536
+    )
     max_retries = serializers.IntegerField(min_value=0, max_value=50, default=23)
     auto_disable = serializers.BooleanField(default=True)
 
@@ -55,6 +58,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "url",
             "headers",
             "credential",
+            "mapping",
             "max_retries",
             "auto_disable",
             "status",

@@ -53,3 +53,11 @@ def test_test_events_are_not_delivered_unless_included(attempt_pending, environm
     export_settings_update(environment=environment, include_test_events=True)
     body = _delivered(attempt_pending, environment, receiver, test=True)
     assert body["test"] is True
+
+
+def test_a_mapping_sees_the_event_after_the_export_settings(attempt_pending, environment, subscription, receiver):
+    subscription.mapping = "return {hasPayload: 'requestPayload' in event, values: event.properties.values || null};"
+    subscription.save()
+    assert _delivered(attempt_pending, environment, receiver) == {"hasPayload": False, "values": None}
+    export_settings_update(environment=environment, include_request_payload=True, include_card_response_data=True)
+    assert _delivered(attempt_pending, environment, receiver) == {"hasPayload": True, "values": {"rating": 5}}

@@ -55,3 +55,17 @@ def test_send_test_refuses_an_event_that_is_not_an_object(api, receiver):
     response = api.post(f"/api/v1/subscriptions/{subscription['id']}/test", {"event": [1]}, format="json")
     assert response.status_code == 400 and "event" in response.json()["error"]["fields"]
     assert receiver.received() == []
+
+
+def test_send_test_applies_the_mapping(api, receiver):
+    subscription = _subscribe(api, receiver, mapping="return {kind: event.eventName, test: event.test};")
+    api.post(f"/api/v1/subscriptions/{subscription['id']}/test")
+    [request] = receiver.received("/hook")
+    assert json.loads(request.body) == {"kind": "card-completed", "test": True}
+
+
+def test_send_test_with_a_throwing_mapping_answers_the_error_and_sends_nothing(api, receiver):
+    subscription = _subscribe(api, receiver, mapping="throw new Error('bad mapping');")
+    entry = api.post(f"/api/v1/subscriptions/{subscription['id']}/test").json()
+    assert entry["error"].startswith("mapping error:") and "bad mapping" in entry["error"]
+    assert receiver.received() == []

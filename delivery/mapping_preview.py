@@ -1,0 +1,41 @@
+"""The mapping preview: a draft script run on an example event, as a delivery would run it."""
+
+from django.conf import settings
+
+from delivery.outgoing import export_shaped
+from delivery.samples import sample_event
+from delivery.selectors import latest_matching_event
+from mapping.sandbox import MappingError, mapping_run
+from subscriptions.models import Subscription
+from subscriptions.selectors import export_settings_of
+
+IDENTITY = "return event;"
+
+
+def mapping_preview(*, subscription: Subscription, script: str | None = None, event: dict | None = None) -> dict:
+    """{example, output, skipped, error: {message, line} | None, logs}; the example is shaped by export settings.
+
+    The example is the event given, else the latest event the subscription would receive, else a sample of its
+    first event type. The script is the draft given, else the saved mapping, else one that returns the event.
+    """
+    export = export_settings_of(environment=subscription.environment)
+    if event is None:
+        latest = latest_matching_event(subscription=subscription, include_test_events=export.include_test_events)
+        if latest is not None:
+            event = latest.payload
+        else:
+            first_type = subscription.event_types.order_by("name").values_list("name", flat=True).first()
+            event = sample_event(event_name=first_type, card=subscription.card)
+    example = export_shaped(payload=event, export=export)
+    script = script if script is not None else subscription.mapping or IDENTITY
+    try:
+        result = mapping_run(script=script, event=example, timeout_ms=settings.OUTFLOW_MAPPING_TIMEOUT_MS)
+    except MappingError as error:
+        return {
+            "example": example,
+            "output": None,
+            "skipped": False,
+            "error": {"message": error.message, "line": error.line},
+            "logs": error.logs,
+        }
+    return {"example": example, "output": result.output, "skipped": result.skipped, "error": None, "logs": result.logs}

@@ -1,0 +1,403 @@
+"""The JavaScript mapping sandbox: output, errors with lines, limits, isolation between runs and threads."""
+
+import threading
+import time
+
+import pytest
+
+from mapping import sandbox
+from mapping.sandbox import (
+    MappingError,
+    MappingMemoryLimit,
+    MappingOutputNotJSON,
+    MappingOutputTooLarge,
+    MappingRuntimeError,
+    MappingSyntaxError,
+    MappingTimeout,
+    mapping_run,
+    mapping_syntax_error,
+)
+
+EVENT = {
+    "id": "evt_1",
+    "name": "survey.response",
+    "properties": {"values": {"rating": 4, "comment": "Great"}, "user": {"id": "u_1"}},
+}
+
+
+@pytest.fixture
+def warm_context():
+    """Time-sensitive tests measure a run, not the making of this thread's context."""
+    mapping_run(script="return 1", event={})
+
+
+def test_the_returned_value_becomes_the_payload():
+    result = mapping_run(
+        script="return {id: event.id, rating: event.properties.values.rating, tags: ['a', 'b']}",
+        event=EVENT,
+    )
+
+    assert result.output == {"id": "evt_1", "rating": 4, "tags": ["a", "b"]}
+    assert result.skipped is False
+    assert result.logs == []
+
+
+def test_event_text_is_data_not_code():
+    hostile = "'); globalThis.pwned = 1; ('\u2028\u2029\"`${1}`</script>\\"
+    event = {"text": hostile, "emoji": "\U0001f600", "nested": {"list": [1, 2.5, None, True]}}
+
+    result = mapping_run(script="return {echo: event, pwned: typeof pwned}", event=event)
+
+    assert result.output == {"echo": event, "pwned": "undefined"}
+
+
+@pytest.mark.parametrize("script", ["return null", "return undefined", "return", "const unused = 1;"])
+def test_returning_null_or_undefined_skips_the_delivery(script):
+    result = mapping_run(script=script, event=EVENT)
+
+    assert result.skipped is True
+    assert result.output is None
+
+
+def test_a_thrown_error_reports_its_line_in_the_customer_script():
+    script = (
+        "const rating = event.properties.values.rating;\nif (rating < 5) {\n  throw new Error('rating too low');\n}"
+    )
+
+    with pytest.raises(MappingRuntimeError) as caught:
+        mapping_run(script=script, event=EVENT)
+
+    assert caught.value.kind == "runtime_error"
+    assert caught.value.line == 3
+    assert caught.value.message == "Error: rating too low"
+
+
+def test_a_thrown_string_reports_its_line():
+    with pytest.raises(MappingRuntimeError) as caught:
+        mapping_run(script="const a = 1;\n\n\nthrow 'missing rating';", event=EVENT)
+
+    assert caught.value.line == 4
+    assert caught.value.message == "missing rating"
+
+
+def test_an_error_inside_a_callback_reports_the_callback_line():
+    script = "const items = [{n: 1}, {}];\nreturn items.map((item) =>\n  item.n.toFixed(2)\n);"
+
+    with pytest.raises(MappingRuntimeError) as caught:
+        mapping_run(script=script, event=EVENT)
+
+    assert caught.value.line == 3
+    assert "TypeError" in caught.value.message
+
+
+def test_reading_a_missing_property_is_a_runtime_error_with_its_line():
+    with pytest.raises(MappingRuntimeError) as caught:
+        mapping_run(script="\nreturn event.missing.value", event=EVENT)
+
+    assert caught.value.line == 2
+    assert "Cannot read properties of undefined" in caught.value.message
+
+
+def test_syntax_check_gives_the_line_of_the_error():
+    error = mapping_syntax_error(script="const a = 1;\nconst b = ;\nreturn a;")
+
+    assert isinstance(error, MappingSyntaxError)
+    assert error.kind == "syntax_error"
+    assert error.line == 2
+    assert error.message.startswith("SyntaxError")
+
+
+def test_syntax_check_finds_errors_inside_inner_functions():
+    error = mapping_syntax_error(script="return 1;\nfunction f() {\n  let a; let a;\n}")
+
+    assert error is not None
+    assert error.line == 3
+    assert "already been declared" in error.message
+
+
+def test_syntax_check_accepts_a_valid_script_without_running_it():
+    assert mapping_syntax_error(script="while (true) {}\nreturn event.id") is None
+
+
+def test_an_unclosed_brace_is_reported_at_the_end_of_the_script():
+    error = mapping_syntax_error(script="return {\n  id: event.id,\n")
+
+    assert error is not None
+    assert error.line == 3
+    assert "end of script" in error.message
+
+
+def test_running_a_script_that_does_not_compile_raises_a_syntax_error():
+    with pytest.raises(MappingSyntaxError) as caught:
+        mapping_run(script="const a = 1;\nreturn a +;", event=EVENT)
+
+    assert caught.value.line == 2
+
+
+def test_a_script_cannot_break_out_of_its_function():
+    with pytest.raises(MappingSyntaxError):
+        mapping_run(script="return 1; }); globalThis.escaped = 1; (function () {", event=EVENT)
+
+    assert mapping_run(script="return typeof escaped", event=EVENT).output == "undefined"
+
+
+def test_an_endless_loop_is_stopped_within_twice_the_time_limit(warm_context):
+    started = time.monotonic()
+    with pytest.raises(MappingTimeout) as caught:
+        mapping_run(script="while (true) {}", event=EVENT, timeout_ms=50)
+    elapsed = time.monotonic() - started
+
+    assert caught.value.kind == "timeout"
+    assert elapsed < 0.100
+    assert mapping_run(script="return event.id", event=EVENT).output == "evt_1"
+
+
+def test_an_endless_promise_job_counts_against_the_time_limit(warm_context):
+    script = "(async () => { await null; while (true) {} })();\nreturn 1;"
+
+    started = time.monotonic()
+    with pytest.raises(MappingTimeout):
+        mapping_run(script=script, event=EVENT, timeout_ms=50)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 0.100
+    assert mapping_run(script="return 2", event=EVENT, timeout_ms=50).output == 2
+
+
+def test_a_memory_bomb_is_stopped_and_the_next_run_still_works():
+    with pytest.raises(MappingMemoryLimit) as caught:
+        mapping_run(
+            script="let a = [];\nwhile (true) a.push(new Array(1e6).fill(1));",
+            event=EVENT,
+            timeout_ms=10_000,
+            max_memory_bytes=32 * 1024 * 1024,
+        )
+
+    assert caught.value.kind == "memory_limit"
+    assert mapping_run(script="return event.id", event=EVENT).output == "evt_1"
+
+
+def test_garbage_from_earlier_runs_does_not_count_against_a_later_run():
+    # Each run holds ~12 MiB at its peak; reused contexts would otherwise hit the 32 MiB limit now and then.
+    script = "const a = [];\nfor (let i = 0; i < 300000; i++) a.push({i, s: 'x' + i});\nreturn a.length;"
+
+    outputs = [
+        mapping_run(script=script, event=EVENT, timeout_ms=10_000, max_memory_bytes=32 * 1024 * 1024).output
+        for _ in range(20)
+    ]
+
+    assert outputs == [300000] * 20
+
+
+def test_binary_buffers_which_live_outside_the_heap_limit_are_unavailable():
+    result = mapping_run(
+        script="return [typeof ArrayBuffer, typeof Uint8Array, typeof SharedArrayBuffer, typeof WebAssembly]",
+        event=EVENT,
+    )
+
+    assert result.output == ["undefined"] * 4
+
+
+def test_output_over_the_size_limit_is_refused():
+    with pytest.raises(MappingOutputTooLarge) as caught:
+        mapping_run(script="return 'x'.repeat(2000)", event=EVENT, max_output_bytes=1000)
+
+    assert caught.value.kind == "output_too_large"
+
+
+def test_output_size_is_counted_in_utf8_bytes():
+    # 400 characters, 800 bytes of UTF-8 (plus two quotes).
+    script = "return 'é'.repeat(400)"
+
+    with pytest.raises(MappingOutputTooLarge):
+        mapping_run(script=script, event=EVENT, max_output_bytes=500)
+    assert mapping_run(script=script, event=EVENT, max_output_bytes=802).output == "é" * 400
+
+
+def test_output_exactly_at_the_limit_is_accepted():
+    result = mapping_run(script="return 'x'.repeat(98)", event=EVENT, max_output_bytes=100)
+
+    assert result.output == "x" * 98
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("return () => 1", "returned a function"),
+        ("return 10n", "returned a bigint"),
+        ("return Symbol('s')", "returned a symbol"),
+        ("return {callback() {}}", 'a function at key "callback"'),
+        ("return {count: [1n]}", 'a bigint at key "0"'),
+        ("const o = {};\no.self = o;\nreturn o;", "circular"),
+        ("return Promise.resolve(1)", "Promise"),
+    ],
+)
+def test_output_that_is_not_json_is_refused(script, expected):
+    with pytest.raises(MappingOutputNotJSON) as caught:
+        mapping_run(script=script, event=EVENT)
+
+    assert caught.value.kind == "output_not_json"
+    assert expected in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("globalThis.leak = 1", "return typeof globalThis.leak"),
+        ("(0, eval)('var leak = 1; function leakFn() {}')", "return typeof leak + typeof leakFn"),
+        ("Object.defineProperty(globalThis, 'leak', {value: 1})", "return typeof leak"),
+        ("Object.setPrototypeOf(globalThis, {leak: 1})", "return typeof leak"),
+        ("Object.preventExtensions(globalThis)", "globalThis.fresh = 1; return typeof leak"),
+        ("__TimerManager = {leak: 1}", "return typeof __TimerManager"),
+        ("'secret-42'.match(/(secret-\\d+)/)", "return typeof RegExp.$1 === 'string' ? RegExp.$1 : 'undefined'"),
+    ],
+)
+def test_nothing_a_run_leaves_behind_is_seen_by_the_next(first, second):
+    mapping_run(script=f"{first};\nreturn 1;", event=EVENT)
+
+    assert mapping_run(script=second, event=EVENT).output in ("undefined", "undefinedundefined")
+
+
+def test_assigning_an_undeclared_variable_is_an_error():
+    with pytest.raises(MappingRuntimeError) as caught:
+        mapping_run(script="total = 1;\nreturn total;", event=EVENT)
+
+    assert "total is not defined" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "tampering",
+    [
+        "Array.prototype.map = () => 'tampered'",
+        "Object.prototype.polluted = 'tampered'",
+        "JSON.stringify = () => 'tampered'",
+        "delete Array.prototype.map",
+        "console.log = null",
+        "Object.defineProperty(String.prototype, 'trim', {value: () => 'tampered'})",
+    ],
+)
+def test_built_ins_cannot_be_changed_for_later_runs(tampering):
+    with pytest.raises(MappingRuntimeError):
+        mapping_run(script=tampering, event=EVENT)
+
+    result = mapping_run(script="return [[1].map((n) => n * 2), ({}).polluted, ' a '.trim()]", event=EVENT)
+    assert result.output == [[2], None, "a"]
+
+
+def test_own_properties_shadowing_built_ins_can_still_be_assigned():
+    script = (
+        "class RatingError extends Error {\n"
+        "  constructor(message) { super(message); this.name = 'RatingError'; }\n"
+        "}\n"
+        "const value = {};\n"
+        "value.toString = () => 'custom';\n"
+        "return [String(value), new RatingError('low').name, String(new RatingError('low'))];"
+    )
+
+    assert mapping_run(script=script, event=EVENT).output == ["custom", "RatingError", "RatingError: low"]
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["return require('fs')", "return fetch('https://example.com')", "return new XMLHttpRequest()"],
+)
+def test_module_loading_and_network_are_not_defined(script):
+    with pytest.raises(MappingRuntimeError) as caught:
+        mapping_run(script=script, event=EVENT)
+
+    assert "ReferenceError" in caught.value.message
+
+
+def test_dynamic_import_is_refused():
+    script = (
+        "import('fs').then(() => console.log('loaded'), (error) => console.log('refused', String(error)));\nreturn 1;"
+    )
+
+    result = mapping_run(script=script, event=EVENT)
+
+    assert len(result.logs) == 1
+    assert result.logs[0].startswith("refused")
+
+
+def test_timers_are_not_available():
+    result = mapping_run(script="return [typeof setTimeout, typeof clearTimeout, typeof setInterval]", event=EVENT)
+
+    assert result.output == ["undefined"] * 3
+
+
+def test_console_log_is_captured_one_line_per_call():
+    script = "console.log('rating', event.properties.values.rating, {ok: true}, [1, 2]);\nconsole.log();\nreturn 1;"
+
+    result = mapping_run(script=script, event=EVENT)
+
+    assert result.logs == ['rating 4 {"ok":true} [1,2]', ""]
+
+
+def test_console_log_describes_values_json_cannot_hold():
+    script = "const o = {};\no.self = o;\nconsole.log(undefined, 3n, o, new TypeError('bad'));\nreturn 1;"
+
+    result = mapping_run(script=script, event=EVENT)
+
+    assert result.logs == ["undefined 3n [object Object] TypeError: bad"]
+
+
+def test_console_output_beyond_the_limit_is_dropped():
+    script = "for (let i = 0; i < 1000; i++) console.log('line', i);\nreturn 1;"
+
+    result = mapping_run(script=script, event=EVENT, max_log_chars=100)
+
+    assert result.logs[0] == "line 0"
+    assert result.logs[-1] == "[further console output dropped]"
+    assert sum(len(line) + 1 for line in result.logs[:-1]) <= 100
+
+
+def test_logs_are_kept_when_the_script_throws():
+    with pytest.raises(MappingRuntimeError) as caught:
+        mapping_run(script="console.log('before', event.id);\nthrow new Error('after');", event=EVENT)
+
+    assert caught.value.logs == ["before evt_1"]
+
+
+def test_logs_do_not_carry_over_to_the_next_run():
+    mapping_run(script="console.log('first run');\nreturn 1;", event=EVENT)
+
+    assert mapping_run(script="return 1", event=EVENT).logs == []
+
+
+def test_mapping_errors_share_one_base_class_with_message_and_line():
+    with pytest.raises(MappingError) as caught:
+        mapping_run(script="\nthrow new RangeError('out of range')", event=EVENT)
+
+    assert str(caught.value) == "line 2: RangeError: out of range"
+
+
+def test_threads_run_at_once_each_in_its_own_context():
+    threads_count = 6
+    barrier = threading.Barrier(threads_count)
+    outputs: dict[int, list] = {}
+    contexts: dict[int, int] = {}
+    failures: list[BaseException] = []
+
+    def work(number: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            runs = []
+            for _ in range(30):
+                script = "globalThis.count = (globalThis.count || 0) + 1;\nreturn [event.thread, globalThis.count];"
+                runs.append(mapping_run(script=script, event={"thread": number}, timeout_ms=1000).output)
+            outputs[number] = runs
+            contexts[number] = id(sandbox._sandbox())
+            # Stay alive until every thread has looked, so no context is freed and its id reused meanwhile.
+            barrier.wait(timeout=10)
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert failures == []
+    assert outputs == {number: [[number, 1]] * 30 for number in range(threads_count)}
+    assert len(set(contexts.values())) == threads_count
