@@ -265,6 +265,9 @@ async def _eval_pair(racer: MiniRacer, first: str, second: str, timeout: float) 
 _state_lock = threading.Lock()
 _event_loop: asyncio.AbstractEventLoop | None = None
 _local = threading.local()
+_started_before_fork = False
+# What a forked child inherited; freeing it would wait forever on V8 threads that did not survive the fork.
+_inherited_from_parent: list[object] = []
 
 
 def _loop() -> asyncio.AbstractEventLoop:
@@ -279,6 +282,11 @@ def _loop() -> asyncio.AbstractEventLoop:
 
 
 def _sandbox() -> _Sandbox:
+    if _started_before_fork:
+        raise RuntimeError(
+            "this process was forked after its parent had started V8, which cannot then be used in the child; "
+            "run mappings only in processes that did not inherit a started mapping sandbox"
+        )
     sandbox = getattr(_local, "sandbox", None)
     if sandbox is None:
         sandbox = _local.sandbox = _Sandbox(_loop())
@@ -292,8 +300,11 @@ def _discard(sandbox: _Sandbox) -> None:
 
 
 def _forget_state_after_fork() -> None:
-    # A forked child has neither the loop thread nor V8's threads; it must build its own.
-    global _event_loop, _local
+    # A forked child inherits neither the loop thread nor V8's threads, and V8 cannot start again in it: fail, not hang.
+    global _event_loop, _local, _started_before_fork
+    if _event_loop is not None:
+        _started_before_fork = True
+        _inherited_from_parent.extend([_event_loop, _local])
     _event_loop = None
     _local = threading.local()
 
@@ -451,7 +462,7 @@ _PRELUDE = r"""
       busy = true;
       try {
         seq = n;
-        phase = 'compile';
+        phase = 'event';
         status = '';
         message = '';
         outputJson = '';
@@ -460,7 +471,6 @@ _PRELUDE = r"""
         logLimit = maxLogChars;
         logsTruncated = false;
         startedClean = sweep();
-        phase = 'event';
         const event = jsonParse(eventJson);
         phase = 'compile';
         const fn = compile(script);

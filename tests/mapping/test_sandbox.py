@@ -1,5 +1,6 @@
 """The JavaScript mapping sandbox: output, errors with lines, limits, isolation between runs and threads."""
 
+import os
 import threading
 import time
 
@@ -401,3 +402,28 @@ def test_threads_run_at_once_each_in_its_own_context():
     assert failures == []
     assert outputs == {number: [[number, 1]] * 30 for number in range(threads_count)}
     assert len(set(contexts.values())) == threads_count
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_process_forked_after_v8_started_refuses_instead_of_hanging():
+    mapping_run(script="return 1", event={})
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            mapping_run(script="return 1", event={})
+        except RuntimeError:
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 10
+    while (waited := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if waited == (0, 0):
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+    assert waited != (0, 0), "the forked child hung"
+    assert os.waitstatus_to_exitcode(waited[1]) == 0
+    assert mapping_run(script="return 2", event={}).output == 2
