@@ -1,16 +1,16 @@
-"""The pooled outgoing HTTP client: one requests session per thread, SSRF-guarded at connect time."""
+"""The pooled outgoing HTTP client: urllib3 pools per thread, SSRF-guarded at connect time."""
 
 import threading
 import time
 from dataclasses import dataclass, field
 
-import requests
+import certifi
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPHeaderDict, PoolManager, Timeout
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, SSLError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util import connection
 
 from outbound.addresses import TargetRefused, allowed_addresses
@@ -53,28 +53,16 @@ class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
-class GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPConnectionPool,
-            "https": _GuardedHTTPSConnectionPool,
-        }
-
-
 _local = threading.local()
 
 
-def session() -> requests.Session:
-    """This thread's pooled session: keep-alive connections, no proxies from the environment, no retries."""
-    current = getattr(_local, "session", None)
+def pools() -> PoolManager:
+    """This thread's keep-alive pools (no proxies, no retries, verified TLS)."""
+    current = getattr(_local, "pools", None)
     if current is None:
-        current = requests.Session()
-        current.trust_env = False
-        adapter = GuardedAdapter(pool_connections=64, pool_maxsize=4, max_retries=0)
-        current.mount("http://", adapter)
-        current.mount("https://", adapter)
-        _local.session = current
+        current = PoolManager(num_pools=64, maxsize=4, retries=False, ca_certs=certifi.where())
+        current.pool_classes_by_scheme = {"http": _GuardedHTTPConnectionPool, "https": _GuardedHTTPSConnectionPool}
+        _local.pools = current
     return current
 
 
@@ -83,17 +71,19 @@ class Exchange:
     """What one outgoing request got back: a status, or an error message that names no secret."""
 
     status: int | None = None
-    headers: CaseInsensitiveDict = field(default_factory=CaseInsensitiveDict)
+    headers: HTTPHeaderDict = field(default_factory=HTTPHeaderDict)
     body: bytes = b""
     body_size: int = 0
     duration_ms: int = 0
     error: str | None = None
 
 
+class _BodyTimeout(Exception):
+    pass
+
+
 def _reason(error: BaseException) -> str:
-    """The innermost cause of a transport error, without the URL (which may carry secrets)."""
-    while isinstance(error, requests.RequestException) and error.args and isinstance(error.args[0], BaseException):
-        error = error.args[0]
+    """The cause of a transport error, without the URL (which may carry secrets)."""
     error = getattr(error, "reason", None) or error
     # urllib3 prefixes messages with the pool or connection, "Pool(host=…, port=…): message".
     return str(error).split("): ", 1)[-1]
@@ -106,7 +96,6 @@ def send(
     headers: dict[str, str],
     body: bytes | None,
     timeout: float,
-    auth=None,
     body_limit: int | None = None,
 ) -> Exchange:
     """Send one request with a total deadline, no redirects, reading at most body_limit bytes back."""
@@ -115,23 +104,23 @@ def send(
     deadline = started + timeout
     exchange = Exchange()
     try:
-        response = session().request(
+        response = pools().urlopen(
             method,
             url,
+            body=body,
             headers=headers,
-            data=body,
-            auth=auth,
-            timeout=(timeout, timeout),
-            allow_redirects=False,
-            stream=True,
+            timeout=Timeout(connect=timeout, read=timeout),
+            redirect=False,
+            retries=False,
+            preload_content=False,
         )
-        with response:
-            exchange.status = response.status_code
+        try:
+            exchange.status = response.status
             exchange.headers = response.headers
             chunks, size = [], 0
-            for chunk in response.iter_content(chunk_size=16384):
+            for chunk in response.stream(16384):
                 if time.monotonic() > deadline:
-                    raise requests.Timeout("response body not received within the deadline")
+                    raise _BodyTimeout("response body not received within the deadline")
                 if size < limit:
                     chunks.append(chunk[: limit - size])
                 size += len(chunk)
@@ -139,17 +128,23 @@ def send(
                     break
             exchange.body = b"".join(chunks)
             exchange.body_size = size
+        finally:
+            response.release_conn()
     except TargetRefused as error:
         exchange.error = f"refused target: {error}"
-    except requests.Timeout as error:
-        exchange.status = None
-        exchange.error = f"timeout after {timeout:g}s: {_reason(error)}"
-    except requests.exceptions.SSLError as error:
-        exchange.error = f"TLS error: {_reason(error)}"
-    except requests.ConnectionError as error:
+    except NewConnectionError as error:  # before timeouts: urllib3 derives it from ConnectTimeoutError
         exchange.status = None
         exchange.error = f"connection error: {_reason(error)}"
-    except requests.RequestException as error:
+    except (Urllib3Timeout, _BodyTimeout) as error:
+        exchange.status = None
+        exchange.error = f"timeout after {timeout:g}s: {_reason(error)}"
+    except SSLError as error:
+        exchange.error = f"TLS error: {_reason(error)}"
+    except OSError as error:
+        exchange.status = None
+        exchange.error = f"connection error: {_reason(error)}"
+    except HTTPError as error:
+        exchange.status = None
         exchange.error = f"request error: {_reason(error)}"
     exchange.duration_ms = int((time.monotonic() - started) * 1000)
     return exchange
