@@ -33,3 +33,16 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmark harness (bench/README.md): the whole run takes a few minutes; the smoke run, under a minute.
+.PHONY: bench bench-smoke
+
+$(VENV)/.installed-bench: bench/requirements.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench
+
+bench-smoke: $(VENV)/.installed-bench
+	$(BIN)/python -m bench --smoke

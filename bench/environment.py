@@ -26,6 +26,8 @@ WEB_CONCURRENCY = 2
 WORKER_CONCURRENCY = 16
 # A dead endpoint holds a worker thread this long per attempt (production default 15 s; lowered to keep runs short).
 REQUEST_TIMEOUT_SECONDS = 2.0
+# Beat's sweeper period: Outflow's default, set explicitly so the retry-memory scenario knows how long a cycle is.
+SWEEP_INTERVAL_SECONDS = 5.0
 
 
 def database_url(name: str) -> str:
@@ -53,6 +55,7 @@ def outflow_environment(*, port: int, state_dir: Path) -> dict[str, str]:
         "CACHE_URL": CACHE_URL,
         "OUTFLOW_ALLOW_PRIVATE_TARGETS": "true",
         "OUTFLOW_REQUEST_TIMEOUT_SECONDS": str(REQUEST_TIMEOUT_SECONDS),
+        "OUTFLOW_SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL_SECONDS),
         "OUTFLOW_VAR_DIR": str(state_dir / "var"),
         "CELERY_BEAT_SCHEDULE_FILENAME": str(state_dir / "beat-schedule"),
         "PORT": str(port),

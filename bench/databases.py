@@ -1,0 +1,92 @@
+"""The bench's PostgreSQL databases and Redis queues: (re)creation, and the read-only counts a run polls.
+
+Queries name Django's default tables (delivery_delivery, delivery_event, requestlog_requestlog and
+django-webhook's django_webhook_webhookevent); the harness reads them, only Outflow and the peer write them.
+"""
+
+import subprocess
+
+import kombu
+import psycopg
+import redis
+
+from bench.environment import POSTGRES
+
+POSTGRES_ARGS = ["-h", POSTGRES["host"], "-p", str(POSTGRES["port"]), "-U", POSTGRES["user"]]
+
+
+def _postgres_command(*argv: str) -> None:
+    completed = subprocess.run([*argv[:1], *POSTGRES_ARGS, *argv[1:]], capture_output=True, text=True, timeout=60)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {completed.stderr.strip()}")
+
+
+def database_drop(name: str) -> None:
+    _postgres_command("dropdb", "--if-exists", "--force", name)
+
+
+def database_recreate(name: str) -> None:
+    database_drop(name)
+    _postgres_command("createdb", name)
+
+
+def redis_flush(url: str) -> None:
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+
+
+def queue_purge(*, broker_url: str, queue: str) -> None:
+    """Drop the tasks still waiting in the broker (those a worker already holds run and find nothing to do)."""
+    with kombu.Connection(broker_url) as connection:
+        connection.default_channel.queue_purge(queue)
+
+
+def _connect(name: str) -> psycopg.Connection:
+    return psycopg.connect(dbname=name, autocommit=True, **POSTGRES)
+
+
+class OutflowDatabase:
+    def __init__(self, name: str):
+        self._connection = _connect(name)
+
+    def _one(self, sql: str, params=()):
+        return self._connection.execute(sql, params).fetchone()
+
+    def succeeded(self, subscription_ids: list[str]) -> tuple[int, float | None]:
+        """How many deliveries of these subscriptions succeeded, and when the last one was recorded (unix time)."""
+        count, last = self._one(
+            "SELECT count(*), extract(epoch FROM max(completed_at)) FROM delivery_delivery"
+            " WHERE status = 'succeeded' AND subscription_id = ANY(%s::uuid[])",
+            (subscription_ids,),
+        )
+        return count, float(last) if last is not None else None
+
+    def sent_at_by_delivery(self, subscription_ids: list[str]) -> dict[str, float]:
+        """The ingest send time each delivery's event carries, by delivery id (the webhook-id header)."""
+        rows = self._connection.execute(
+            "SELECT d.id::text, (e.payload->>'sentAt')::float FROM delivery_delivery d"
+            " JOIN delivery_event e ON e.id = d.event_id WHERE d.subscription_id = ANY(%s::uuid[])",
+            (subscription_ids,),
+        )
+        return dict(rows.fetchall())
+
+    def clear_events(self) -> None:
+        """Start a run on empty tables: events, deliveries and request logs (CASCADE: whatever refers to them)."""
+        self._connection.execute("SET lock_timeout = '30s'")
+        self._connection.execute("TRUNCATE delivery_delivery, delivery_event, requestlog_requestlog CASCADE")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class PeerDatabase:
+    def __init__(self, name: str):
+        self._connection = _connect(name)
+
+    def succeeded(self) -> int:
+        return self._connection.execute(
+            "SELECT count(*) FROM django_webhook_webhookevent WHERE status = 'SUCCESS'"
+        ).fetchone()[0]
+
+    def close(self) -> None:
+        self._connection.close()

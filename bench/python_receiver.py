@@ -1,0 +1,59 @@
+"""The fallback receiver when nginx is not installed: forked processes sharing one socket, 204 to every request.
+
+Each process logs `<arrival unix time> <path> <webhook-id or ->` per request to its own access-<pid>.log.
+"""
+
+import argparse
+import os
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def serve(listener: socket.socket, directory: Path) -> None:
+    log = open(directory / f"access-{os.getpid()}.log", "a", buffering=1)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self):
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(204)
+            self.end_headers()
+            line = f"{time.time():.3f} {self.path.split('?')[0]} {self.headers.get('webhook-id') or '-'}\n"
+            with lock:
+                log.write(line)
+
+        do_POST = do_PUT = do_GET = _answer
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(listener.getsockname(), Handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = listener
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--directory", type=Path, required=True)
+    parser.add_argument("--processes", type=int, default=2)
+    arguments = parser.parse_args()
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", arguments.port))
+    listener.listen(1024)
+    for _ in range(arguments.processes - 1):
+        if os.fork() == 0:
+            break
+    serve(listener, arguments.directory)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""Orchestration of a bench run: start everything, measure phase by phase, report, and stop everything, always.
+
+`python -m bench [--smoke] [--runs N] [--events N] [--deliveries N] [--receiver auto|nginx|python]`
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from bench import report
+from bench.databases import database_drop, redis_flush
+from bench.environment import (
+    BROKER_URL,
+    CACHE_URL,
+    DATABASE,
+    PEER_BROKER_URL,
+    PEER_DATABASE,
+    REQUEST_TIMEOUT_SECONDS,
+    RESULTS_DIR,
+    SWEEP_INTERVAL_SECONDS,
+    WEB_CONCURRENCY,
+    WORKER_CONCURRENCY,
+)
+from bench.latency import dead_endpoint_scenario, latency_run
+from bench.memory import PeakSampler
+from bench.outflow import OutflowStack
+from bench.peer_stack import PeerStack
+from bench.processes import Processes, poll_until
+from bench.receiver import Receiver, receiver_start
+from bench.retry_memory import retry_memory_scenario
+from bench.throughput import e2e_run, ingest_run
+
+FANOUTS = {"1 subscription": 1, "10 subscriptions": 10}
+WARMUP_EVENTS = 100
+MAPPING_TIMEOUT_SECONDS = 60
+MAPPING_EXIT_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class Profile:
+    runs: int
+    ingest_events: int  # events per ingest run
+    e2e_deliveries: int  # deliveries per end-to-end run (events = deliveries / subscriptions), Outflow and peer
+    e2e_timeout: float  # an end-to-end run that has not finished by then is counted as it stands
+    latency_rate: float
+    latency_seconds: float
+    dead_rate: float  # events/s, each to 10 subscriptions
+    dead_seconds: float
+    drain_seconds: float  # how long a paced run waits after its last event for deliveries still on their way
+    retrying_deliveries: int
+    retrying_sweeps: int  # sweep cycles watched after inserting them
+    ceiling_requests: int
+    ceiling_seconds: float
+    max_seconds: int  # the whole run is stopped past this, whatever it is doing
+
+
+FULL = Profile(
+    runs=3,
+    ingest_events=20000,
+    e2e_deliveries=4000,
+    e2e_timeout=60,
+    latency_rate=200,
+    latency_seconds=30,
+    dead_rate=10,
+    dead_seconds=15,
+    drain_seconds=30,
+    retrying_deliveries=100_000,
+    retrying_sweeps=3,
+    ceiling_requests=20000,
+    ceiling_seconds=10,
+    max_seconds=1800,
+)
+SMOKE = Profile(
+    runs=1,
+    ingest_events=300,
+    e2e_deliveries=300,
+    e2e_timeout=20,
+    latency_rate=200,
+    latency_seconds=3,
+    dead_rate=10,
+    dead_seconds=3,
+    drain_seconds=10,
+    retrying_deliveries=2000,
+    retrying_sweeps=1,
+    ceiling_requests=2000,
+    ceiling_seconds=2,
+    max_seconds=180,
+)
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+class Stopped(BaseException):
+    """A signal (or the run's time limit) asked the bench to stop: unwind and clean up."""
+
+
+def _stop(signum, frame):
+    raise Stopped(signal.Signals(signum).name)
+
+
+def parse_arguments(argv: list[str] | None) -> tuple[argparse.Namespace, Profile]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run (< 60 s) that proves the harness works")
+    parser.add_argument("--runs", type=int, help="runs per measure (median taken)")
+    parser.add_argument("--events", type=int, help="events per ingest run")
+    parser.add_argument("--deliveries", type=int, help="deliveries per end-to-end run, Outflow's and the peer's")
+    parser.add_argument("--receiver", choices=("auto", "nginx", "python"), default="auto")
+    parser.add_argument("--output", type=Path, help="where latest.json and latency.png go")
+    arguments = parser.parse_args(argv)
+    profile = SMOKE if arguments.smoke else FULL
+    for field, value in (("runs", arguments.runs), ("ingest_events", arguments.events)):
+        if value is not None:
+            profile = replace(profile, **{field: value})
+    if arguments.deliveries is not None:
+        profile = replace(profile, e2e_deliveries=arguments.deliveries)
+    if arguments.output is None:
+        arguments.output = RESULTS_DIR / "smoke" if arguments.smoke else RESULTS_DIR
+    return arguments, profile
+
+
+def measure_outflow(stack: OutflowStack, receiver: Receiver, sampler: PeakSampler, profile: Profile) -> dict:
+    results = {
+        "ingest": {},
+        "e2e": {},
+        "latency": [],
+        "ingest_median": {},
+        "e2e_median": {},
+        "worker_peak_rss_median": {},
+        "latency_median": {},
+    }
+    warmup = e2e_run(stack, receiver, sampler, tag="warmup", fanout=1, events=WARMUP_EVENTS, timeout=30)
+    if not warmup["complete"]:
+        raise RuntimeError(f"warm-up: only {warmup['deliveries']} of {WARMUP_EVENTS} deliveries arrived")
+    log(f"warm-up: {WARMUP_EVENTS} deliveries in {warmup['seconds']:.2f}s")
+    for label, fanout in FANOUTS.items():
+        runs = results["ingest"][label] = []
+        for run in range(1, profile.runs + 1):
+            runs.append(
+                ingest_run(stack, receiver, tag=f"ingest-{fanout}-{run}", fanout=fanout, events=profile.ingest_events)
+            )
+            log(f"ingest, {label}, run {run}: {runs[-1]['events_per_second']:.0f} events/s")
+    for label, fanout in FANOUTS.items():
+        runs = results["e2e"][label] = []
+        for run in range(1, profile.runs + 1):
+            runs.append(
+                e2e_run(
+                    stack,
+                    receiver,
+                    sampler,
+                    tag=f"e2e-{fanout}-{run}",
+                    fanout=fanout,
+                    events=max(1, profile.e2e_deliveries // fanout),
+                    timeout=profile.e2e_timeout,
+                )
+            )
+            log(
+                f"e2e, {label}, run {run}: {runs[-1]['deliveries']}/{runs[-1]['expected']} deliveries,"
+                f" {runs[-1]['deliveries_per_second'] or 0:.0f}/s"
+            )
+    for run in range(1, profile.runs + 1):
+        results["latency"].append(
+            latency_run(
+                stack,
+                receiver,
+                tag=f"latency-{run}",
+                urls=[receiver.url(f"/outflow/latency-{run}/0")],
+                measured=1,
+                rate=profile.latency_rate,
+                seconds=profile.latency_seconds,
+                drain_seconds=profile.drain_seconds,
+            )
+        )
+        latest = results["latency"][-1]
+        log(
+            f"latency, run {run}: p50 {latest['p50_ms']} ms, p95 {latest['p95_ms']} ms, p99 {latest['p99_ms']} ms,"
+            f" {latest['missing']} missing, {latest['rate_achieved']:.0f} events/s sent"
+        )
+    return results
+
+
+def measure_scenarios(stack: OutflowStack, receiver: Receiver, sampler: PeakSampler, profile: Profile) -> dict:
+    dead = dead_endpoint_scenario(
+        stack,
+        receiver,
+        tag="dead",
+        rate=profile.dead_rate,
+        seconds=profile.dead_seconds,
+        drain_seconds=profile.drain_seconds,
+    )
+    log(f"dead endpoint: healthy p95 {dead['baseline']['p95_ms']} ms -> {dead['with_dead_endpoint']['p95_ms']} ms")
+    retry = retry_memory_scenario(
+        stack, receiver, sampler, count=profile.retrying_deliveries, sweeps=profile.retrying_sweeps
+    )
+    log(f"retry memory: worker RSS grew by {retry['growth_bytes'] / report.MIB:.1f} MiB")
+    return {"dead_endpoint": dead, "retry_memory": retry}
+
+
+def measure_peer(peer: PeerStack, sampler: PeakSampler, profile: Profile) -> dict:
+    results = {"name": "django-webhook 0.0.15", "e2e": {}, "e2e_median": {}, "worker_peak_rss_median": {}}
+    for label, fanout in FANOUTS.items():
+        runs = results["e2e"][label] = []
+        for run in range(1, profile.runs + 1):
+            sampler.restart("peer worker")
+            outcome = peer.e2e_run(
+                tag=f"e2e-{fanout}-{run}",
+                fanout=fanout,
+                events=max(1, profile.e2e_deliveries // fanout),
+                timeout=profile.e2e_timeout,
+            )
+            outcome["worker_peak_rss_bytes"] = sampler.peak("peer worker")
+            runs.append(outcome)
+            log(
+                f"peer e2e, {label}, run {run}: {outcome['deliveries']}/{outcome['expected']} deliveries,"
+                f" {outcome['deliveries_per_second'] or 0:.0f}/s"
+            )
+    return results
+
+
+def measure_ceiling(stack: OutflowStack, receiver: Receiver, profile: Profile) -> dict:
+    runs = []
+    for run in range(1, profile.runs + 1):
+        outcome = json.loads(
+            stack.python(
+                "-m",
+                "bench.ceiling",
+                "--url",
+                receiver.url(f"/ceiling/{run}"),
+                "--requests",
+                str(profile.ceiling_requests),
+                "--seconds",
+                str(profile.ceiling_seconds),
+            )
+        )
+        outcome["requests_per_second"] = outcome["requests"] / outcome["seconds"]
+        runs.append(outcome)
+        log(f"raw ceiling, run {run}: {outcome['requests_per_second']:.0f} requests/s")
+    return {"runs": runs}
+
+
+def measure_mapping(stack: OutflowStack, processes: Processes) -> dict:
+    """bench.mapping_cost's result line; the process is stopped once it has printed it, whether it exits or not."""
+    processes.start("mapping-cost", [sys.executable, "-m", "bench.mapping_cost"], env=stack.env)
+
+    def result_lines() -> list[str]:
+        return [line for line in processes.log("mapping-cost").splitlines() if line.startswith("{")]
+
+    poll_until(lambda: result_lines() or not processes.alive("mapping-cost"), timeout=MAPPING_TIMEOUT_SECONDS)
+    exited = poll_until(lambda: not processes.alive("mapping-cost"), timeout=MAPPING_EXIT_SECONDS)
+    processes.stop("mapping-cost")
+    if not result_lines():
+        return {"available": False, "reason": f"bench.mapping_cost printed no result: {processes.log('mapping-cost')}"}
+    return {**json.loads(result_lines()[-1]), "exited_by_itself": exited}
+
+
+def main(argv: list[str] | None = None) -> None:
+    arguments, profile = parse_arguments(argv)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
+        signal.signal(signum, _stop)
+    signal.alarm(profile.max_seconds)
+    started = time.time()
+    state_dir = Path(tempfile.mkdtemp(prefix="outflow-bench-"))
+    processes = Processes(state_dir)
+    sampler = PeakSampler()
+    stack = peer = None
+    succeeded = False
+    try:
+        receiver = receiver_start(processes, directory=state_dir / "receiver", kind=arguments.receiver)
+        log(f"receiver: {receiver.kind} on port {receiver.port}; logs in {state_dir}")
+        stack = OutflowStack(processes, state_dir=state_dir)
+        stack.prepare()
+        stack.start()
+        sampler.watch("outflow worker", stack.worker_pid())
+        log(f"Outflow: web on port {stack.port}, worker and beat running")
+        results = {"outflow": measure_outflow(stack, receiver, sampler, profile)}
+        results["scenarios"] = measure_scenarios(stack, receiver, sampler, profile)
+        results["outflow"]["mapping"] = measure_mapping(stack, processes)
+        for name in ("beat", "worker", "web"):
+            processes.stop(name)
+        peer = PeerStack(processes, receiver)
+        log("the peer: preparing its venv and database")
+        peer.prepare()
+        peer.start()
+        sampler.watch("peer worker", peer.worker_pid())
+        results["peer"] = measure_peer(peer, sampler, profile)
+        processes.stop("peer-worker")
+        results["ceiling"] = measure_ceiling(stack, receiver, profile)
+        results["meta"] = {
+            "started_at": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.time() - started, 1),
+            "smoke": arguments.smoke,
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "receiver": receiver.kind,
+            "web_concurrency": WEB_CONCURRENCY,
+            "worker_concurrency": WORKER_CONCURRENCY,
+            "request_timeout_seconds": REQUEST_TIMEOUT_SECONDS,
+            "sweep_interval_seconds": SWEEP_INTERVAL_SECONDS,
+            "profile": asdict(profile),
+        }
+        report.summarize(results)
+        arguments.output.mkdir(parents=True, exist_ok=True)
+        report.write_json(results, arguments.output / "latest.json")
+        report.plot(results, arguments.output / "latency.png")
+        print(report.table(results))
+        log(f"wrote {arguments.output / 'latest.json'} and {arguments.output / 'latency.png'}")
+        succeeded = True
+    finally:
+        signal.alarm(0)
+        processes.stop_all()
+        sampler.close()
+        for opened in (stack, peer):
+            if opened is not None:
+                opened.close()
+        for name in (DATABASE, PEER_DATABASE):
+            database_drop(name)
+        for url in (BROKER_URL, CACHE_URL, PEER_BROKER_URL):
+            redis_flush(url)
+        if succeeded:
+            shutil.rmtree(state_dir, ignore_errors=True)
+        else:
+            log(f"the run failed; its logs are kept in {state_dir}")

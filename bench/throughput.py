@@ -1,0 +1,60 @@
+"""Outflow's throughput: ingest events/s (worker and beat frozen) and end-to-end deliveries/s (everything running)."""
+
+import time
+
+from bench.load import batch_bodies, post_all
+from bench.memory import PeakSampler
+from bench.outflow import OutflowStack
+from bench.processes import poll_until
+from bench.receiver import Receiver
+
+POLL_SECONDS = 0.25
+
+
+def subscriptions_create(stack: OutflowStack, urls: list[str], *, tag: str) -> list[str]:
+    return [stack.api.subscription_create(name=f"bench {tag} {n}", url=url) for n, url in enumerate(urls)]
+
+
+def ingest_run(stack: OutflowStack, receiver: Receiver, *, tag: str, fanout: int, events: int) -> dict:
+    """events/s the API accepts with nothing else running: worker and beat are frozen, tasks wait in the broker."""
+    ids = subscriptions_create(stack, [receiver.url(f"/outflow/{tag}/{n}") for n in range(fanout)], tag=tag)
+    bodies = batch_bodies(prefix=tag, count=events)
+    stack.freeze_pipeline()
+    try:
+        seconds = post_all(stack.api, bodies)
+    finally:
+        stack.purge_queue()
+        stack.thaw_pipeline()
+    stack.clear(ids)
+    return {"events": events, "seconds": seconds, "events_per_second": events / seconds}
+
+
+def e2e_run(
+    stack: OutflowStack, receiver: Receiver, sampler: PeakSampler, *, tag: str, fanout: int, events: int, timeout: float
+) -> dict:
+    """Deliveries/s from the first ingest call to the last delivery recorded as succeeded (its request log written)."""
+    ids = subscriptions_create(stack, [receiver.url(f"/outflow/{tag}/{n}") for n in range(fanout)], tag=tag)
+    bodies = batch_bodies(prefix=tag, count=events)
+    expected = events * fanout
+    sampler.restart("outflow worker")
+    started = time.time()
+    ingest_seconds = post_all(stack.api, bodies)
+    poll_until(
+        lambda: stack.database.succeeded(ids)[0] >= expected,
+        timeout=max(0.0, started + timeout - time.time()),
+        interval=POLL_SECONDS,
+    )
+    delivered, last = stack.database.succeeded(ids)
+    peak_rss = sampler.peak("outflow worker")
+    stack.clear(ids)
+    seconds = last - started if last else None
+    return {
+        "events": events,
+        "expected": expected,
+        "deliveries": delivered,
+        "complete": delivered >= expected,
+        "ingest_seconds": ingest_seconds,
+        "seconds": seconds,
+        "deliveries_per_second": delivered / seconds if seconds else None,
+        "worker_peak_rss_bytes": peak_rss,
+    }
