@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from delivery.in_flight import in_flight_slot_free, in_flight_slot_take
+from delivery.in_flight import circuit_open_until, circuit_trip, in_flight_slot_free, in_flight_slot_take
 from delivery.models import Delivery
 from delivery.outcomes import (
     deliveries_outcome_record,
@@ -24,7 +24,7 @@ from outbound.client import Exchange
 from requestlog.models import RequestLog
 from requestlog.services import request_logs_store
 from subscriptions.models import Subscription
-from subscriptions.selectors import export_settings_of
+from subscriptions.selectors import subscription_for_delivery
 from subscriptions.services import subscription_signing_secrets
 
 CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
@@ -43,32 +43,43 @@ def lease_seconds() -> float:
     return batch_seconds() + settings.OUTFLOW_LEASE_MARGIN_SECONDS
 
 
-def deliveries_claim(*, delivery_ids: Iterable) -> list[Delivery]:
-    """Take the next attempt of the due deliveries among these; rows another worker holds are skipped."""
+def deliveries_claim(*, subscription: Subscription, delivery_ids: Iterable) -> list[Delivery]:
+    """Take the next attempt of the subscription's due deliveries among these; rows another worker holds are skipped.
+
+    The claimed deliveries come back with `payload` set to their event's payload and `subscription` set, and
+    nothing else loaded: the batch needs no more.
+    """
     now = timezone.now()
     lease = now + timedelta(seconds=lease_seconds())
     with transaction.atomic():
-        deliveries = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("event", "subscription__environment", "subscription__credential")
-            .filter(pk__in=list(delivery_ids), status__in=CLAIMABLE, next_attempt_at__lte=now + _EARLY_TOLERANCE)
-            .order_by("created_at")
-        )
-        if deliveries:
-            Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
-                status=Delivery.Status.SENDING,
-                attempts=F("attempts") + 1,
-                queued=False,
-                lease_expires_at=lease,
-                updated_at=now,
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk__in=list(delivery_ids),
+                subscription=subscription,
+                status__in=CLAIMABLE,
+                next_attempt_at__lte=now + _EARLY_TOLERANCE,
             )
-    for delivery in deliveries:
-        delivery.status, delivery.attempts, delivery.lease_expires_at = (
-            Delivery.Status.SENDING,
-            delivery.attempts + 1,
-            lease,
+            .values_list("pk", flat=True)
         )
-    return deliveries
+        if not ids:
+            return []
+        Delivery.objects.filter(pk__in=ids).update(
+            status=Delivery.Status.SENDING,
+            attempts=F("attempts") + 1,
+            queued=False,
+            lease_expires_at=lease,
+            updated_at=now,
+        )
+    claimed = []
+    rows = Delivery.objects.filter(pk__in=ids).order_by("created_at").values_list("pk", "attempts", "event__payload")
+    for pk, attempts, payload in rows:
+        delivery = Delivery(
+            id=pk, subscription=subscription, status=Delivery.Status.SENDING, attempts=attempts, lease_expires_at=lease
+        )
+        delivery.payload = payload
+        claimed.append(delivery)
+    return claimed
 
 
 def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
@@ -78,9 +89,10 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
         batch_enqueue(subscription_id=str(subscription_id), delivery_ids=delivery_ids, countdown=BUSY_RETRY_SECONDS)
         return
     try:
-        deliveries = deliveries_claim(delivery_ids=delivery_ids)
+        subscription = subscription_for_delivery(subscription_id=subscription_id)
+        deliveries = deliveries_claim(subscription=subscription, delivery_ids=delivery_ids) if subscription else []
         if deliveries:
-            _attempt(subscription=deliveries[0].subscription, deliveries=deliveries)
+            _attempt(subscription=subscription, deliveries=deliveries)
     finally:
         in_flight_slot_free(key=slot)
 
@@ -89,7 +101,10 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
     if subscription.status != Subscription.Status.ACTIVE:
         deliveries_skip(deliveries=deliveries, reason="subscription paused")
         return
-    export = export_settings_of(environment=subscription.environment)
+    if reopens := circuit_open_until(subscription_id=subscription.pk):
+        deliveries_release(deliveries=deliveries, until=reopens)
+        return
+    export = subscription.environment.export_settings
     signing_secrets = subscription_signing_secrets(subscription=subscription)
     results, entries, mapping_failures, mapping_skips, untried, retry_at = [], [], [], [], [], None
     deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
@@ -98,7 +113,7 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
             untried, retry_at = deliveries[index:], timezone.now()
             break
         try:
-            body = outgoing_body(payload=delivery.event.payload, export=export, mapping=subscription.mapping)
+            body = outgoing_body(payload=delivery.payload, export=export, mapping=subscription.mapping)
         except MappingError as error:
             exchange = Exchange(error=f"mapping error: {error}")
             entries.append(
@@ -126,9 +141,12 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
         delivery_failure_record(delivery=delivery, error=error, final=True)
     if mapping_skips:
         deliveries_skip(deliveries=mapping_skips, reason="skipped by mapping: it returned null or undefined")
+    if results and results[-1][1].status is None:
+        # No answer: the rest, and the batches behind them, wait as long as the delivery that failed.
+        retry_at = next_attempts.get(results[-1][0].pk) or timezone.now()
+        circuit_trip(subscription_id=subscription.pk, until=retry_at)
     if untried:
-        # Out of time: the rest go again now. No answer: they wait as long as the delivery that failed.
-        deliveries_release(deliveries=untried, until=retry_at or next_attempts.get(results[-1][0].pk) or timezone.now())
+        deliveries_release(deliveries=untried, until=retry_at)
 
 
 def _log_entry(subscription: Subscription, delivery: Delivery, *, url, headers, body, exchange) -> RequestLog:

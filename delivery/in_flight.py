@@ -1,7 +1,10 @@
-"""A per-subscription limit on batches in flight, so one slow or dead endpoint cannot take every worker."""
+"""Guards that keep one slow or dead endpoint from taking the workers: in-flight slots and a circuit breaker."""
+
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 
 def in_flight_slot_take(*, subscription_id, lease_seconds: float) -> str | None:
@@ -16,3 +19,20 @@ def in_flight_slot_take(*, subscription_id, lease_seconds: float) -> str | None:
 
 def in_flight_slot_free(*, key: str) -> None:
     cache.delete(key)
+
+
+def _circuit_key(subscription_id) -> str:
+    return f"outflow:circuit:{subscription_id}"
+
+
+def circuit_open_until(*, subscription_id) -> datetime | None:
+    """Until when the subscription's endpoint is left alone after it stopped answering, if it is."""
+    until = cache.get(_circuit_key(subscription_id))
+    return until if until is not None and until > timezone.now() else None
+
+
+def circuit_trip(*, subscription_id, until: datetime) -> None:
+    """Leave the endpoint alone until a time: batches meanwhile wait as rows instead of timing out one by one."""
+    seconds = (until - timezone.now()).total_seconds()
+    if seconds > 0:
+        cache.set(_circuit_key(subscription_id), until, timeout=int(seconds) + 1)

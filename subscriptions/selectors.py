@@ -34,3 +34,15 @@ def subscriptions_for_fanout(*, environment: Environment, event_names: set[str])
     for subscription in subscriptions:
         subscription.event_type_names = {event_type.name for event_type in subscription.event_types.all()}
     return subscriptions
+
+
+def subscription_for_delivery(*, subscription_id) -> Subscription | None:
+    """A subscription with all a delivery batch reads of it: environment, export settings, credential."""
+    subscription = (
+        Subscription.objects.select_related("environment__export_settings", "credential")
+        .filter(pk=subscription_id)
+        .first()
+    )
+    if subscription is not None and not hasattr(subscription.environment, "export_settings"):
+        subscription.environment.export_settings = export_settings_of(environment=subscription.environment)
+    return subscription

@@ -42,8 +42,8 @@ def _closed_port() -> int:
 
 
 def test_a_claim_is_won_once(delivery):
-    assert len(deliveries_claim(delivery_ids=[delivery.pk])) == 1
-    assert deliveries_claim(delivery_ids=[delivery.pk]) == []
+    assert len(deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])) == 1
+    assert deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk]) == []
     claimed = Delivery.objects.get()
     assert claimed.status == Delivery.Status.SENDING and claimed.attempts == 1 and claimed.lease_expires_at
 
@@ -155,7 +155,7 @@ def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiv
 
 
 def test_sweeper_takes_back_an_expired_claim_due_now(delivery):
-    deliveries_claim(delivery_ids=[delivery.pk])
+    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
     Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
 
     assert deliveries_sweep()["leases_recovered"] == 1
@@ -169,7 +169,7 @@ def test_sweeper_takes_back_an_expired_claim_due_now(delivery):
 
 def test_an_expired_claim_with_no_retries_left_fails(delivery):
     Subscription.objects.update(max_retries=0, auto_disable=False)
-    deliveries_claim(delivery_ids=[delivery.pk])
+    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
     Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     deliveries_sweep()
     assert Delivery.objects.get().status == Delivery.Status.FAILED
@@ -198,3 +198,26 @@ def test_final_failure_pauses_once_with_the_reason(delivery, subscription, recei
     paused = Subscription.objects.get()
     assert paused.status == Subscription.Status.PAUSED
     assert paused.paused_reason == "retries exhausted after 1 attempt: endpoint answered 410"
+
+
+def test_no_answer_opens_the_circuit_so_later_batches_wait_without_sending(environment, receiver):
+    dead = subscription_create(
+        environment=environment,
+        name="dead",
+        event_types=["card-completed"],
+        url=f"http://127.0.0.1:{_closed_port()}/hook",
+    )
+    events_ingest(environment=environment, raw_events=[event()])
+    _attempt(Delivery.objects.get())
+    failed = Delivery.objects.get()
+    assert failed.status == Delivery.Status.RETRYING and RequestLog.objects.count() == 1
+
+    events_ingest(environment=environment, raw_events=[event()])
+    later = Delivery.objects.get(status=Delivery.Status.PENDING)
+    _attempt(later)
+
+    waiting = Delivery.objects.get(pk=later.pk)
+    assert waiting.status == Delivery.Status.PENDING and waiting.attempts == 0
+    assert waiting.next_attempt_at == failed.next_attempt_at
+    assert RequestLog.objects.count() == 1
+    cache.delete(f"outflow:circuit:{dead.pk}")
