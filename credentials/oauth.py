@@ -1,6 +1,7 @@
 """OAuth client-credentials tokens: fetched once per expiry per credential (a lock), cached encrypted."""
 
 import json
+import secrets
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -11,8 +12,8 @@ from credentials.encryption import decrypt, encrypt
 from credentials.models import Credential
 from outbound.client import send
 
-LOCK_SECONDS = 15
-WAIT_SECONDS = 20
+# Past the fetch's own deadline: a lock never expires under a fetch still running.
+LOCK_MARGIN_SECONDS = 5
 
 
 class TokenError(Exception):
@@ -68,12 +69,14 @@ def _fetch(credential: Credential) -> tuple[str, float]:
 def oauth_token(*, credential: Credential) -> str:
     """The cached token, or a new one; concurrent callers wait for the one fetch in flight."""
     key = _cache_key(credential)
-    deadline = time.monotonic() + WAIT_SECONDS
+    lock_seconds = settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS + LOCK_MARGIN_SECONDS
+    deadline = time.monotonic() + lock_seconds
+    owner = secrets.token_hex(8)
     while True:
         cached = cache.get(key)
         if cached is not None:
             return decrypt(cached)
-        if cache.add(f"{key}:lock", 1, timeout=LOCK_SECONDS):
+        if cache.add(f"{key}:lock", owner, timeout=int(lock_seconds) + 1):
             try:
                 # The holder before us may have cached a token between our read and our lock.
                 cached = cache.get(key)
@@ -84,7 +87,8 @@ def oauth_token(*, credential: Credential) -> str:
                     cache.set(key, encrypt(token), timeout=int(lifetime))
                 return token
             finally:
-                cache.delete(f"{key}:lock")
+                if cache.get(f"{key}:lock") == owner:
+                    cache.delete(f"{key}:lock")
         if time.monotonic() > deadline:
             raise TokenError("timed out waiting for another worker's token fetch")
         time.sleep(0.02)

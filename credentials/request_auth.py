@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from credentials.aws_signing import aws_region_and_service, aws_sign
 from credentials.models import Credential
 from credentials.oauth import TokenError, oauth_token, oauth_token_drop
+from outbound.client import without_headers
 
 
 class CredentialError(Exception):
@@ -18,13 +19,16 @@ def request_authenticate(
     """The URL and headers to send, authenticated by the credential."""
     if credential.type == Credential.Type.BASIC_AUTH:
         pair = f"{credential.settings['username']}:{credential.secrets['password']}".encode()
-        return url, {**headers, "authorization": "Basic " + base64.b64encode(pair).decode()}
+        return url, {
+            **without_headers(headers, ["authorization"]),
+            "authorization": "Basic " + base64.b64encode(pair).decode(),
+        }
     if credential.type == Credential.Type.OAUTH_CLIENT_CREDENTIALS:
         try:
             token = oauth_token(credential=credential)
         except TokenError as error:
             raise CredentialError(f"OAuth: {error}") from error
-        return url, {**headers, "authorization": f"Bearer {token}"}
+        return url, {**without_headers(headers, ["authorization"]), "authorization": f"Bearer {token}"}
     return _aws(credential=credential, method=method, url=url, headers=headers, body=body)
 
 

@@ -3,7 +3,7 @@
 import json
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
@@ -121,7 +121,7 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
         return JsonResponse(mapping_preview(subscription=subscription, script=script))
 
     def mapping_save_view(self, request, object_id):
-        subscription = get_object_or_404(Subscription, pk=object_id)
+        subscription = self._changeable(request, object_id)
         script = _json_script(request)
         if script is None:
             return JsonResponse(error_body("invalid", "expected a JSON object with a script"), status=400)
@@ -131,10 +131,16 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
             return JsonResponse(error_body("invalid", "; ".join(error.messages), error.message_dict), status=400)
         return JsonResponse({"saved": True})
 
+    def _changeable(self, request, object_id) -> Subscription:
+        subscription = get_object_or_404(Subscription, pk=object_id)
+        if not self.has_change_permission(request, subscription):
+            raise PermissionDenied
+        return subscription
+
     def send_test_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        subscription = get_object_or_404(Subscription, pk=object_id)
+        subscription = self._changeable(request, object_id)
         entry = subscription_test_send(subscription=subscription)
         outcome = entry.response_status or entry.error
         messages.info(request, f"Test request sent to {subscription.url}: {outcome}")

@@ -1,5 +1,6 @@
 """Attempting a batch of one subscription's deliveries: claim, send each in turn, log, record outcomes."""
 
+import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
@@ -18,7 +19,7 @@ from delivery.outcomes import (
     delivery_failure_record,
 )
 from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
-from delivery.queueing import batch_enqueue
+from delivery.queueing import deliveries_enqueue
 from mapping.sandbox import MappingError
 from outbound.client import Exchange
 from requestlog.models import RequestLog
@@ -27,11 +28,11 @@ from subscriptions.models import Subscription
 from subscriptions.selectors import subscription_for_delivery
 from subscriptions.services import subscription_signing_secrets
 
+logger = logging.getLogger(__name__)
+
 CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
 # A task may fire a little before next_attempt_at (clocks of broker and database differ slightly).
 _EARLY_TOLERANCE = timedelta(seconds=1)
-# How long a batch waits for one of its subscription's in-flight slots to free up.
-BUSY_RETRY_SECONDS = 0.5
 
 
 def batch_seconds() -> float:
@@ -83,10 +84,11 @@ def deliveries_claim(*, subscription: Subscription, delivery_ids: Iterable) -> l
 
 
 def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
-    """Attempt a batch within the subscription's in-flight limit; a full limit sends the batch back a little later."""
+    """Attempt a batch within the subscription's in-flight limit; over the limit, the batch waits as rows."""
     slot = in_flight_slot_take(subscription_id=subscription_id, lease_seconds=lease_seconds())
     if slot is None:
-        batch_enqueue(subscription_id=str(subscription_id), delivery_ids=delivery_ids, countdown=BUSY_RETRY_SECONDS)
+        # The batch that next frees a slot (or else the sweeper) sends these.
+        Delivery.objects.filter(pk__in=delivery_ids, status__in=CLAIMABLE, queued=True).update(queued=False)
         return
     try:
         subscription = subscription_for_delivery(subscription_id=subscription_id)
@@ -95,6 +97,21 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
             _attempt(subscription=subscription, deliveries=deliveries)
     finally:
         in_flight_slot_free(key=slot)
+    _waiting_wake(subscription_id=subscription_id)
+
+
+def _waiting_wake(*, subscription_id) -> None:
+    """Send the next batch of the subscription's due deliveries that wait for a free slot."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(subscription_id=subscription_id, status__in=CLAIMABLE, queued=False, next_attempt_at__lte=now)
+            .values_list("pk", flat=True)[: settings.OUTFLOW_DELIVERY_BATCH]
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(queued=True, next_attempt_at=now, updated_at=now)
+            transaction.on_commit(lambda: deliveries_enqueue(due=[(subscription_id, pk) for pk in ids]))
 
 
 def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
@@ -106,7 +123,7 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
         return
     export = subscription.environment.export_settings
     signing_secrets = subscription_signing_secrets(subscription=subscription)
-    results, entries, mapping_failures, mapping_skips, untried, retry_at = [], [], [], [], [], None
+    results, entries, failures, skips, untried, retry_at = [], [], [], [], [], None
     deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
     for index, delivery in enumerate(deliveries):
         if index and time.monotonic() > deadline:
@@ -115,14 +132,17 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
         try:
             body = outgoing_body(payload=delivery.payload, export=export, mapping=subscription.mapping)
         except MappingError as error:
-            exchange = Exchange(error=f"mapping error: {error}")
-            entries.append(
-                _log_entry(subscription, delivery, url=subscription.url, headers={}, body=b"", exchange=exchange)
-            )
-            mapping_failures.append((delivery, exchange.error))
+            # Retrying cannot change what the script does with this event: final at once.
+            failures.append((delivery, f"mapping error: {error}", True))
+            entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
+            continue
+        except Exception:
+            logger.exception("delivery %s: building the payload failed", delivery.pk)
+            failures.append((delivery, "internal error while building the payload (logged); retried", False))
+            entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
             continue
         if body is None:
-            mapping_skips.append(delivery)
+            skips.append(delivery)
             continue
         headers = outgoing_headers(
             subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
@@ -136,17 +156,22 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
             break
     request_logs_store(entries=entries)
     next_attempts = deliveries_outcome_record(results=results)
-    for delivery, error in mapping_failures:
-        # Retrying cannot change what the script does with this event.
-        delivery_failure_record(delivery=delivery, error=error, final=True)
-    if mapping_skips:
-        deliveries_skip(deliveries=mapping_skips, reason="skipped by mapping: it returned null or undefined")
+    for delivery, error, final in failures:
+        delivery_failure_record(delivery=delivery, error=error, final=final)
+    if skips:
+        deliveries_skip(deliveries=skips, reason="skipped by mapping: it returned null or undefined")
     if results and results[-1][1].status is None:
         # No answer: the rest, and the batches behind them, wait as long as the delivery that failed.
         retry_at = next_attempts.get(results[-1][0].pk) or timezone.now()
         circuit_trip(subscription_id=subscription.pk, until=retry_at)
     if untried:
         deliveries_release(deliveries=untried, until=retry_at)
+
+
+def _unsent_entry(subscription: Subscription, delivery: Delivery, error: str) -> RequestLog:
+    return _log_entry(
+        subscription, delivery, url=subscription.url, headers={}, body=b"", exchange=Exchange(error=error)
+    )
 
 
 def _log_entry(subscription: Subscription, delivery: Delivery, *, url, headers, body, exchange) -> RequestLog:

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 MAX_EVENT_ID_LENGTH = 128
+MAX_CARD_LENGTH = 128
 
 
 def _parse_timestamp(value) -> datetime | None:
@@ -19,6 +20,8 @@ def event_errors(event, *, known_names: set[str]) -> dict[str, list[str]]:
     """Field → problems; empty when the event is valid."""
     if not isinstance(event, dict):
         return {"event": ["must be a JSON object"]}
+    if has_nul(event):
+        return {"event": ["must not contain the NUL character (\\u0000)"]}
     errors: dict[str, list[str]] = {}
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id.strip():
@@ -42,9 +45,20 @@ def event_errors(event, *, known_names: set[str]) -> dict[str, list[str]]:
     card = (
         (event.get("cardContext") or {}).get("cardTemplateId") if isinstance(event.get("cardContext"), dict) else None
     )
-    if card is not None and not isinstance(card, str):
-        errors["cardContext.cardTemplateId"] = ["must be a string"]
+    if card is not None and (not isinstance(card, str) or len(card) > MAX_CARD_LENGTH):
+        errors["cardContext.cardTemplateId"] = [f"must be a string of at most {MAX_CARD_LENGTH} characters"]
     return errors
+
+
+def has_nul(value) -> bool:
+    """Whether a NUL character hides anywhere in a JSON value (PostgreSQL cannot store one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
 
 
 def event_card(event: dict) -> str | None:

@@ -84,7 +84,9 @@ def delivery_failure_record(
             updated_at=now,
         )
         if failed and subscription.auto_disable:
-            _pause(delivery=delivery, error=error)
+            attempts = delivery.attempts
+            retries = f"retries exhausted after {attempts} attempt{'' if attempts == 1 else 's'}"
+            _pause(delivery=delivery, reason=f"{error} (not retried)" if final else f"{retries}: {error}")
         return None
     delay = retry_delay(
         delivery.attempts,
@@ -117,11 +119,9 @@ def delivery_lost_record(*, delivery: Delivery, error: str) -> None:
     )
 
 
-def _pause(*, delivery: Delivery, error: str) -> None:
-    attempts = delivery.attempts
-    reason = f"retries exhausted after {attempts} attempt{'' if attempts == 1 else 's'}: {error}"
+def _pause(*, delivery: Delivery, reason: str) -> None:
     if subscription_pause_by_id(subscription_id=delivery.subscription_id, reason=reason):
-        logger.warning("subscription %s paused: retries exhausted", delivery.subscription_id)
+        logger.warning("subscription %s paused: its deliveries fail for good", delivery.subscription_id)
 
 
 def _wait(*, deliveries: list[Delivery], status: str, until: datetime, delay: float, changes: dict) -> None:
@@ -141,7 +141,7 @@ def _wait(*, deliveries: list[Delivery], status: str, until: datetime, delay: fl
 
 
 def deliveries_release(*, deliveries: list[Delivery], until: datetime) -> None:
-    """Hand back claimed deliveries that were not attempted (their endpoint just failed); no attempt counted."""
+    """Hand back claimed deliveries that were not attempted (no answer, open circuit, batch out of time)."""
     for attempts_before, group in _by_attempts_before(deliveries).items():
         status = Delivery.Status.RETRYING if attempts_before else Delivery.Status.PENDING
         delay = max(0.0, (until - timezone.now()).total_seconds())

@@ -1,6 +1,7 @@
 """The outgoing request of a delivery or a test: shaped body, signed headers, credential, send, log row."""
 
 import json
+import logging
 import time
 import uuid
 
@@ -10,10 +11,12 @@ from credentials.request_auth import CredentialError, request_authenticate, requ
 from delivery.shaping import shaped_event
 from delivery.signing import signature_header
 from mapping.sandbox import mapping_run
-from outbound.client import Exchange, send
+from outbound.client import Exchange, send, without_headers
 from requestlog.models import RequestLog
 from requestlog.services import request_log_entry
 from subscriptions.models import ExportSettings, Subscription
+
+logger = logging.getLogger(__name__)
 
 USER_AGENT = f"Outflow-Webhooks/{settings.OUTFLOW_VERSION}"
 
@@ -42,8 +45,7 @@ def outgoing_headers(
     *, subscription: Subscription, signing_secrets: list[str], message_id: str, body: bytes
 ) -> dict[str, str]:
     timestamp = int(time.time())
-    return {
-        **subscription.headers,
+    own = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": message_id,
@@ -52,6 +54,7 @@ def outgoing_headers(
             secrets=signing_secrets, message_id=message_id, timestamp=timestamp, body=body
         ),
     }
+    return {**without_headers(subscription.headers, own), **own}
 
 
 def outgoing_send(
@@ -67,6 +70,9 @@ def outgoing_send(
             )
         except CredentialError as error:
             return url, headers, Exchange(error=str(error))
+        except Exception:
+            logger.exception("subscription %s: applying its credential failed", subscription.pk)
+            return url, headers, Exchange(error="internal error while applying the credential (logged)")
     exchange = send(
         method=subscription.method,
         url=url,

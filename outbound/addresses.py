@@ -41,10 +41,14 @@ def allowed_addresses(host: str, port: int, *, allow_private: bool) -> list[str]
 
 def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse a URL that is not http(s) with a host, or whose host resolves to a non-public address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as error:
+        raise TargetRefused("url is not a valid URL") from error
     if parts.scheme not in ("http", "https"):
         raise TargetRefused("url must use http or https")
-    if not parts.hostname:
+    if not hostname:
         raise TargetRefused("url must name a host")
     if parts.username or parts.password:
         raise TargetRefused("url must not carry credentials; use a saved credential")
@@ -52,4 +56,4 @@ def check_url(url: str, *, allow_private: bool) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as error:
         raise TargetRefused("url has an invalid port") from error
-    allowed_addresses(parts.hostname, port, allow_private=allow_private)
+    allowed_addresses(hostname, port, allow_private=allow_private)

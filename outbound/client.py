@@ -14,6 +14,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util import connection
 
 from outbound.addresses import TargetRefused, allowed_addresses
+from outbound.deadline import deadline_begin, deadline_end, deadline_guard
 
 
 class _GuardedConnectionMixin:
@@ -35,6 +36,12 @@ class _GuardedConnectionMixin:
             except OSError as error:
                 last_error = error
         raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
+
+    def request(self, *args, **kwargs):
+        if self.sock is None:
+            self.connect()
+        deadline_guard(self.sock)
+        return super().request(*args, **kwargs)
 
 
 class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
@@ -66,6 +73,12 @@ def pools() -> PoolManager:
     return current
 
 
+def without_headers(headers: dict[str, str], names) -> dict[str, str]:
+    """The headers less any of these names, compared case-insensitively (so they are not sent twice)."""
+    dropped = {name.lower() for name in names}
+    return {name: value for name, value in headers.items() if name.lower() not in dropped}
+
+
 @dataclass
 class Exchange:
     """What one outgoing request got back: a status, or an error message that names no secret."""
@@ -76,10 +89,6 @@ class Exchange:
     body_size: int = 0
     duration_ms: int = 0
     error: str | None = None
-
-
-class _BodyTimeout(Exception):
-    pass
 
 
 def _reason(error: BaseException) -> str:
@@ -98,53 +107,61 @@ def send(
     timeout: float,
     body_limit: int | None = None,
 ) -> Exchange:
-    """Send one request with a total deadline, no redirects, reading at most body_limit bytes back."""
+    """Send one request within a total deadline, no redirects, reading at most body_limit bytes back."""
     limit = body_limit if body_limit is not None else settings.OUTFLOW_RESPONSE_BODY_LIMIT_BYTES
     started = time.monotonic()
-    deadline = started + timeout
+    deadline_begin(started + timeout)
     exchange = Exchange()
     try:
-        response = pools().urlopen(
-            method,
-            url,
-            body=body,
-            headers=headers,
-            timeout=Timeout(connect=timeout, read=timeout),
-            redirect=False,
-            retries=False,
-            preload_content=False,
-        )
-        try:
-            exchange.status = response.status
-            exchange.headers = response.headers
-            chunks, size = [], 0
-            for chunk in response.stream(16384):
-                if time.monotonic() > deadline:
-                    raise _BodyTimeout("response body not received within the deadline")
-                if size < limit:
-                    chunks.append(chunk[: limit - size])
-                size += len(chunk)
-                if size > limit * 16:
-                    break
-            exchange.body = b"".join(chunks)
-            exchange.body_size = size
-        finally:
-            response.release_conn()
+        _exchange(exchange, method=method, url=url, headers=headers, body=body, timeout=timeout, limit=limit)
     except TargetRefused as error:
         exchange.error = f"refused target: {error}"
     except NewConnectionError as error:  # before timeouts: urllib3 derives it from ConnectTimeoutError
-        exchange.status = None
         exchange.error = f"connection error: {_reason(error)}"
-    except (Urllib3Timeout, _BodyTimeout) as error:
-        exchange.status = None
+    except Urllib3Timeout as error:
         exchange.error = f"timeout after {timeout:g}s: {_reason(error)}"
     except SSLError as error:
         exchange.error = f"TLS error: {_reason(error)}"
-    except OSError as error:
-        exchange.status = None
+    except (OSError, HTTPError) as error:
         exchange.error = f"connection error: {_reason(error)}"
-    except HTTPError as error:
+    except (UnicodeError, ValueError) as error:
+        exchange.error = f"request not sendable: {type(error).__name__}"
+    if deadline_end():
+        exchange.status, exchange.error = None, f"timeout after {timeout:g}s: no complete response within the deadline"
+    if exchange.error:
         exchange.status = None
-        exchange.error = f"request error: {_reason(error)}"
     exchange.duration_ms = int((time.monotonic() - started) * 1000)
     return exchange
+
+
+def _exchange(exchange: Exchange, *, method, url, headers, body, timeout: float, limit: int) -> None:
+    response = pools().urlopen(
+        method,
+        url,
+        body=body,
+        headers=headers,
+        timeout=Timeout(connect=timeout, read=timeout),
+        redirect=False,
+        retries=False,
+        preload_content=False,
+    )
+    complete = False
+    try:
+        exchange.status = response.status
+        exchange.headers = response.headers
+        chunks, size = [], 0
+        for chunk in response.stream(16384):
+            if size < limit:
+                chunks.append(chunk[: limit - size])
+            size += len(chunk)
+            if size > limit * 16:
+                break
+        else:
+            complete = True
+        exchange.body = b"".join(chunks)
+        exchange.body_size = size
+    finally:
+        if not complete:
+            # Unread bytes left on the socket would be the next request's "response": never reuse it.
+            response.close()
+        response.release_conn()

@@ -40,4 +40,5 @@ def masked_url(url: str) -> str:
 def stored_body(body: bytes, *, keep: bool) -> str:
     if not keep:
         return REDACTED if body else ""
-    return body.decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL.
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")

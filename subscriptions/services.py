@@ -162,7 +162,8 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
         setattr(subscription, name, value)
     subscription.full_clean(exclude=["secret"])
     with transaction.atomic():
-        subscription.save()
+        # Only the fields changed here: a concurrent pause or secret rotation must not be written back.
+        subscription.save(update_fields=[*changes, "updated_at"])
         if known is not None:
             subscription.event_types.set(known)
     return subscription

@@ -60,6 +60,8 @@ def test_bodies_that_are_not_events_are_400(api, body):
         ({"id": ""}, "id"),
         ({"id": "x" * 129}, "id"),
         ({"test": "yes"}, "test"),
+        ({"cardContext": {"cardTemplateId": "c" * 129}}, "cardContext.cardTemplateId"),
+        ({"properties": {"note": "nul\u0000here"}}, "event"),
     ],
 )
 def test_a_batch_with_one_bad_event_stores_nothing(api, change, field):

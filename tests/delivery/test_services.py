@@ -107,7 +107,8 @@ def test_a_batch_waits_while_its_subscription_has_every_slot(delivery, receiver,
     try:
         assert all(taken)
         _attempt(delivery)
-        assert receiver.received() == [] and Delivery.objects.get().status == Delivery.Status.PENDING
+        waiting = Delivery.objects.get()
+        assert receiver.received() == [] and waiting.status == Delivery.Status.PENDING and waiting.queued is False
     finally:
         cache.delete_many(taken)
     _attempt(delivery)
@@ -221,3 +222,12 @@ def test_no_answer_opens_the_circuit_so_later_batches_wait_without_sending(envir
     assert waiting.next_attempt_at == failed.next_attempt_at
     assert RequestLog.objects.count() == 1
     cache.delete(f"outflow:circuit:{dead.pk}")
+
+
+def test_a_finished_batch_wakes_the_deliveries_waiting_for_a_slot(environment, subscription, receiver):
+    events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
+    first, *waiting = Delivery.objects.order_by("created_at")
+    Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting]).update(queued=False)
+    _attempt(first)
+    woken = Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting])
+    assert all(delivery.queued and delivery.status == Delivery.Status.PENDING for delivery in woken)

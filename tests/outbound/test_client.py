@@ -55,3 +55,51 @@ def test_connection_error_names_no_url_or_query():
     exchange = _send(f"http://127.0.0.1:{port}/hook?access_token=s3cr3t")
     assert exchange.status is None and exchange.error.startswith("connection error:")
     assert "s3cr3t" not in exchange.error and "/hook" not in exchange.error
+
+
+def _dripping_server(pause: float):
+    """A server that answers 200 and then drips its body a byte at a time, forever (until the test ends)."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                continue
+            client.recv(65536)
+            try:
+                client.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n")
+                while not stop.is_set():
+                    client.sendall(b"x")
+                    stop.wait(pause)
+            except OSError:
+                pass
+            client.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], stop
+
+
+def test_a_dripping_response_is_cut_at_the_total_deadline():
+    port, stop = _dripping_server(pause=0.2)
+    try:
+        exchange = send(method="POST", url=f"http://127.0.0.1:{port}/", headers={}, body=b"{}", timeout=1)
+    finally:
+        stop.set()
+    assert exchange.status is None and exchange.error.startswith("timeout after 1s")
+    assert exchange.duration_ms < 1500
+
+
+def test_a_cut_response_does_not_poison_the_next_request_on_the_same_connection(receiver: Receiver):
+    receiver.script("/big", statuses=[200], body=b"a" * 2_000_000)
+    first = send(method="GET", url=receiver.url("/big"), headers={}, body=None, timeout=2, body_limit=1000)
+    assert first.status == 200 and len(first.body) == 1000
+    second = _send(receiver.url("/ok"))
+    assert second.status == 204 and second.error is None

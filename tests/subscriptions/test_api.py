@@ -61,6 +61,9 @@ def test_requests_without_a_valid_key_are_refused(client, environment):
         ({"headers": {"Content-Type": "text/plain"}}, "headers"),
         ({"headers": {"Webhook-Id": "x"}}, "headers"),
         ({"headers": {f"X-H{i}": "v" for i in range(21)}}, "headers"),
+        ({"headers": {"X-Name": "日本"}}, "headers"),
+        ({"headers": {"X-A": "1", "x-a": "2"}}, "headers"),
+        ({"url": "http://[::1"}, "url"),
         ({"max_retries": 51}, "max_retries"),
         ({"max_retries": -1}, "max_retries"),
         ({"auto_disable": "perhaps"}, "auto_disable"),
@@ -202,3 +205,16 @@ def test_unknown_paths_answer_the_json_envelope(api, path):
 
 def test_a_well_formed_but_unknown_id_is_404(api):
     assert _error(api.get("/api/v1/subscriptions/00000000-0000-0000-0000-000000000000"), 404)["code"] == "not_found"
+
+
+def test_an_update_from_a_stale_copy_keeps_a_concurrent_pause_and_rotation(api, environment):
+    from subscriptions.services import subscription_pause_by_id, subscription_secret_rotate, subscription_update
+
+    created = _create(api).json()
+    stale = Subscription.objects.get(pk=created["id"])
+    subscription_pause_by_id(subscription_id=stale.pk, reason="retries exhausted")
+    rotated = subscription_secret_rotate(subscription=Subscription.objects.get(pk=stale.pk))
+    subscription_update(subscription=stale, name="Renamed")
+    fresh = Subscription.objects.get(pk=stale.pk)
+    assert fresh.name == "Renamed" and fresh.status == Subscription.Status.PAUSED
+    assert fresh.secret == rotated.secret
