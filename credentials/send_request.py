@@ -5,8 +5,8 @@ import json
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from credentials.models import Credential
 from credentials.request_auth import CredentialError, request_authenticate
+from credentials.selectors import credential_for_use
 from outbound.client import send
 from subscriptions.models import Environment
 from subscriptions.validation import TRANSPORT_HEADERS, header_errors, url_errors
@@ -41,11 +41,10 @@ def request_send(
         errors["url"] = problems
     if problems := header_errors(headers, reserved=TRANSPORT_HEADERS, reserved_prefixes=()):
         errors["headers"] = problems
-    credential = None
-    if credential_id is not None:
-        credential = Credential.objects.filter(environment=environment, pk=credential_id).first()
-        if credential is None:
-            errors["credential"] = [f"no credential {credential_id} in this environment"]
+    try:
+        credential = credential_for_use(environment=environment, credential_id=credential_id)
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
     encoded, headers = _body(body, headers)

@@ -16,8 +16,8 @@ from config.errors import error_body
 from delivery.mapping_preview import IDENTITY, mapping_preview
 from delivery.models import Delivery, Event
 from delivery.send_test import subscription_test_send
+from outbound.masking import masked_headers
 from requestlog.health_chart import health_svg
-from requestlog.redaction import masked_headers
 from requestlog.selectors import request_log_hourly, request_log_latest_failure
 from subscriptions.admin import SubscriptionAdmin
 from subscriptions.models import Subscription

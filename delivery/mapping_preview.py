@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from delivery.outgoing import export_shaped
-from delivery.samples import sample_event
+from delivery.samples import subscription_sample_event
 from delivery.selectors import latest_matching_event
 from mapping.sandbox import MappingError, mapping_run
 from subscriptions.models import Subscription
@@ -24,8 +24,7 @@ def mapping_preview(*, subscription: Subscription, script: str | None = None, ev
         if latest is not None:
             event = latest.payload
         else:
-            first_type = subscription.event_types.order_by("name").values_list("name", flat=True).first()
-            event = sample_event(event_name=first_type, card=subscription.card)
+            event = subscription_sample_event(subscription=subscription)
     example = export_shaped(payload=event, export=export)
     script = script if script is not None else subscription.mapping or IDENTITY
     try:

@@ -1,4 +1,4 @@
-"""Built-in example events, for Send test and the mapping preview when no real event exists (pure)."""
+"""Built-in example events, for Send test and the mapping preview when no real event exists."""
 
 import uuid
 from datetime import UTC, datetime
@@ -15,3 +15,9 @@ def sample_event(*, event_name: str, card: str | None) -> dict:
         "properties": {"values": {"rating": 5, "comment": "Great"}, "submittedValues": {"rating": 5}},
         "requestPayload": {"source": "send-test"},
     }
+
+
+def subscription_sample_event(*, subscription) -> dict:
+    """A sample of the subscription's first event type, in its card scope."""
+    first_type = subscription.event_types.order_by("name").values_list("name", flat=True).first()
+    return sample_event(event_name=first_type, card=subscription.card)

@@ -3,7 +3,7 @@
 import uuid
 
 from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
-from delivery.samples import sample_event
+from delivery.samples import subscription_sample_event
 from mapping.sandbox import MappingError
 from outbound.client import Exchange
 from requestlog.models import RequestLog
@@ -14,8 +14,7 @@ from subscriptions.services import subscription_signing_secrets
 
 def subscription_test_send(*, subscription: Subscription, event: dict | None = None) -> RequestLog:
     if event is None:
-        first_type = subscription.event_types.order_by("name").values_list("name", flat=True).first()
-        event = sample_event(event_name=first_type, card=subscription.card)
+        event = subscription_sample_event(subscription=subscription)
     export = export_settings_of(environment=subscription.environment)
     try:
         body = outgoing_body(payload={**event, "test": True}, export=export, mapping=subscription.mapping)

@@ -1,40 +1,6 @@
-"""What of a request or response may be stored in the request log (pure, no Django)."""
-
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+"""What of a request or response body may be stored in the request log (pure, no Django)."""
 
 REDACTED = "[redacted]"
-MASK = "********"
-_SENSITIVE_NAMES = {
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-amz-security-token",
-    "webhook-signature",
-    "x-amz-signature",
-    "x-amz-credential",
-}
-_SENSITIVE_PARTS = ("token", "secret", "key", "password", "signature", "auth", "credential", "session")
-
-
-def is_sensitive(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in _SENSITIVE_NAMES or any(part in lowered for part in _SENSITIVE_PARTS)
-
-
-def masked_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {name: MASK if is_sensitive(name) else value for name, value in headers.items()}
-
-
-def masked_url(url: str) -> str:
-    """The URL with the values of sensitive query parameters (SigV4, tokens) masked."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = [
-        (name, MASK if is_sensitive(name) else value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 def stored_body(body: bytes, *, keep: bool) -> str:

@@ -3,8 +3,9 @@
 import uuid
 from datetime import datetime
 
+from outbound.masking import masked_headers, masked_url
 from requestlog.models import RequestLog
-from requestlog.redaction import masked_headers, masked_url, stored_body
+from requestlog.redaction import stored_body
 
 
 def request_log_entry(

@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import ApiError
-from credentials.models import Credential
+from credentials.selectors import credential_for_use
 from mapping.sandbox import mapping_syntax_error
+from outbound.masking import headers_unmasked
 from subscriptions import error_codes
 from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Subscription
 from subscriptions.validation import header_errors, url_errors
@@ -76,16 +77,6 @@ def _validate(
     return known
 
 
-def _credential(*, environment: Environment, credential_id) -> Credential | None:
-    """The environment's credential of that id; another environment's is as unknown as a missing one."""
-    if credential_id is None:
-        return None
-    credential = Credential.objects.filter(environment=environment, pk=credential_id).first()
-    if credential is None:
-        raise ValidationError({"credential": [f"no credential {credential_id} in this environment"]})
-    return credential
-
-
 def subscription_create(
     *,
     environment: Environment,
@@ -109,7 +100,7 @@ def subscription_create(
         method=method,
         url=url,
         headers=headers,
-        credential=_credential(environment=environment, credential_id=credential),
+        credential=credential_for_use(environment=environment, credential_id=credential),
         mapping=mapping or None,
         max_retries=max_retries,
         auto_disable=auto_disable,
@@ -151,13 +142,17 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
     if "card" in changes and (changes.pop("card") or None) != subscription.card:
         raise ValidationError({"card": ["the card scope cannot be changed once the subscription is saved"]})
     event_types = changes.pop("event_types", None)
+    if changes.get("headers") is not None:
+        changes["headers"] = headers_unmasked(changes["headers"], stored=subscription.headers)
     known = _validate(
         url=changes.get("url"), headers=changes.get("headers"), event_types=event_types, mapping=changes.get("mapping")
     )
     if "mapping" in changes:
         changes["mapping"] = changes["mapping"] or None
     if "credential" in changes:
-        changes["credential"] = _credential(environment=subscription.environment, credential_id=changes["credential"])
+        changes["credential"] = credential_for_use(
+            environment=subscription.environment, credential_id=changes["credential"]
+        )
     for name, value in changes.items():
         setattr(subscription, name, value)
     subscription.full_clean(exclude=["secret"])

@@ -12,7 +12,7 @@ from credentials.api.serializers import (
     SendRequestResultSerializer,
     SendRequestSerializer,
 )
-from credentials.models import Credential
+from credentials.selectors import credentials_of
 from credentials.send_request import request_send
 
 
@@ -24,7 +24,7 @@ class CredentialViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return Credential.objects.filter(environment=self.request.auth)
+        return credentials_of(environment=self.request.auth)
 
     @extend_schema(request=CredentialWriteSerializer, responses={201: CredentialSerializer})
     def create(self, request):

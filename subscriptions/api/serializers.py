@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from outbound.masking import masked_headers
 from subscriptions.models import EventType, ExportSettings, Subscription
 
 
@@ -33,13 +34,22 @@ class CredentialIdField(serializers.UUIDField):
         return instance.credential_id
 
 
+class MaskedHeadersField(serializers.DictField):
+    """Custom headers; values under secret-looking names are write-only (read back masked)."""
+
+    child = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+    def to_representation(self, value):
+        return masked_headers(value)
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     name = serializers.CharField(max_length=100)
     card = serializers.CharField(max_length=128, allow_null=True, required=False)
     event_types = EventTypeNamesField(allow_empty=False, max_length=100)
     method = serializers.ChoiceField(choices=Subscription.Method.choices, default=Subscription.Method.POST)
     url = serializers.CharField(max_length=2048)
-    headers = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), default=dict)
+    headers = MaskedHeadersField(default=dict)
     credential = CredentialIdField(allow_null=True, default=None)
     mapping = serializers.CharField(
         allow_null=True, allow_blank=True, default=None, trim_whitespace=False, max_length=65536

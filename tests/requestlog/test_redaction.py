@@ -4,7 +4,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from requestlog.redaction import MASK, REDACTED, masked_headers, masked_url, stored_body
+from outbound.masking import MASK, masked_headers, masked_url
+from requestlog.redaction import REDACTED, stored_body
 
 
 @pytest.mark.parametrize(

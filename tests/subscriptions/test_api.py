@@ -218,3 +218,13 @@ def test_an_update_from_a_stale_copy_keeps_a_concurrent_pause_and_rotation(api, 
     fresh = Subscription.objects.get(pk=stale.pk)
     assert fresh.name == "Renamed" and fresh.status == Subscription.Status.PAUSED
     assert fresh.secret == rotated.secret
+
+
+def test_secret_looking_header_values_read_back_masked_and_survive_a_round_trip(api):
+    created = _create(api, headers={"X-Api-Key": "k-123-secret", "X-Team": "growth"}).json()
+    assert created["headers"] == {"X-Api-Key": "********", "X-Team": "growth"}
+    path = f"/api/v1/subscriptions/{created['id']}"
+    api.put(path, {**created, "headers": {**created["headers"], "X-Team": "data"}, "card": None}, format="json")
+    assert Subscription.objects.get().headers == {"X-Api-Key": "k-123-secret", "X-Team": "data"}
+    api.patch(path, {"headers": {"X-Api-Key": "k-456-new"}}, format="json")
+    assert Subscription.objects.get().headers == {"X-Api-Key": "k-456-new"}

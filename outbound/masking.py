@@ -1,0 +1,41 @@
+"""Masking of secret-looking header and query values wherever they are shown or stored (pure, no Django)."""
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "********"
+_SENSITIVE_NAMES = {
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-amz-security-token",
+    "webhook-signature",
+    "x-amz-signature",
+    "x-amz-credential",
+}
+_SENSITIVE_PARTS = ("token", "secret", "key", "password", "signature", "auth", "credential", "session")
+
+
+def is_sensitive(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SENSITIVE_NAMES or any(part in lowered for part in _SENSITIVE_PARTS)
+
+
+def masked_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: MASK if is_sensitive(name) else value for name, value in headers.items()}
+
+
+def masked_url(url: str) -> str:
+    """The URL with the values of sensitive query parameters (SigV4, tokens) masked."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [
+        (name, MASK if is_sensitive(name) else value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+def headers_unmasked(headers: dict[str, str], *, stored: dict[str, str]) -> dict[str, str]:
+    """Headers as written back by a client that read them masked: a masked value keeps the stored one."""
+    return {name: stored.get(name, value) if value == MASK else value for name, value in headers.items()}
