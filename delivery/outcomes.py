@@ -48,18 +48,17 @@ def deliveries_outcome_record(*, results: list[tuple[Delivery, Exchange]]) -> di
                 status_code=exchange.status,
                 retry_after=retry_after,
             )
-    now = timezone.now()
     for status_code, deliveries in succeeded.items():
-        _claimed(deliveries).update(
-            status=Delivery.Status.SUCCEEDED,
-            last_status_code=status_code,
-            last_error="",
-            lease_expires_at=None,
-            next_attempt_at=None,
-            completed_at=now,
-            updated_at=now,
-        )
+        _finish(deliveries, status=Delivery.Status.SUCCEEDED, last_status_code=status_code, last_error="")
     return next_attempts
+
+
+def _finish(deliveries: list[Delivery], *, status: str, **changes) -> int:
+    """Close claimed deliveries in a final status; how many were still this worker's to close."""
+    now = timezone.now()
+    return _claimed(deliveries).update(
+        status=status, lease_expires_at=None, next_attempt_at=None, completed_at=now, updated_at=now, **changes
+    )
 
 
 def delivery_failure_record(
@@ -72,17 +71,8 @@ def delivery_failure_record(
 ) -> datetime | None:
     """Retry after the back-off, or fail for good (pausing an auto-disable subscription); the next attempt time."""
     subscription = delivery.subscription
-    now = timezone.now()
     if final or delivery.attempts > subscription.max_retries:
-        failed = _claimed([delivery]).update(
-            status=Delivery.Status.FAILED,
-            last_status_code=status_code,
-            last_error=error,
-            lease_expires_at=None,
-            next_attempt_at=None,
-            completed_at=now,
-            updated_at=now,
-        )
+        failed = _finish([delivery], status=Delivery.Status.FAILED, last_status_code=status_code, last_error=error)
         if failed and subscription.auto_disable:
             attempts = delivery.attempts
             retries = f"retries exhausted after {attempts} attempt{'' if attempts == 1 else 's'}"
@@ -94,7 +84,7 @@ def delivery_failure_record(
         max_delay=settings.OUTFLOW_RETRY_MAX_DELAY_SECONDS,
         retry_after=retry_after,
     )
-    next_attempt_at = now + timedelta(seconds=delay)
+    next_attempt_at = timezone.now() + timedelta(seconds=delay)
     _wait(
         deliveries=[delivery],
         status=Delivery.Status.RETRYING,
@@ -157,14 +147,5 @@ def _by_attempts_before(deliveries: list[Delivery]) -> dict[int, list[Delivery]]
 
 def deliveries_skip(*, deliveries: list[Delivery], reason: str) -> None:
     """Claimed deliveries of a paused subscription: skipped, no attempt counted (recover can send them)."""
-    now = timezone.now()
     for attempts_before, group in _by_attempts_before(deliveries).items():
-        _claimed(group).update(
-            status=Delivery.Status.SKIPPED,
-            attempts=attempts_before,
-            last_error=reason,
-            lease_expires_at=None,
-            next_attempt_at=None,
-            completed_at=now,
-            updated_at=now,
-        )
+        _finish(group, status=Delivery.Status.SKIPPED, attempts=attempts_before, last_error=reason)

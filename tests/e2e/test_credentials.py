@@ -22,6 +22,17 @@ def _credential(api, **payload) -> str:
     return response.json()["id"]
 
 
+def _oauth_credential(api, receiver) -> str:
+    return _credential(
+        api,
+        name="o",
+        type="oauth_client_credentials",
+        token_url=receiver.url("/token"),
+        client_id="c1",
+        client_secret=secrets.CLIENT_SECRET,
+    )
+
+
 def test_basic_auth_header_is_sent(worker, api, receiver):
     credential = _credential(api, name="b", type="basic_auth", username="outflow", password=secrets.PASSWORD)
     _subscribe(api, receiver, credential=credential)
@@ -33,14 +44,7 @@ def test_basic_auth_header_is_sent(worker, api, receiver):
 
 def test_many_deliveries_across_worker_threads_fetch_one_token(worker, api, receiver):
     receiver.script("/token", statuses=[200], body=TOKEN, delay=0.3)
-    credential = _credential(
-        api,
-        name="o",
-        type="oauth_client_credentials",
-        token_url=receiver.url("/token"),
-        client_id="c1",
-        client_secret=secrets.CLIENT_SECRET,
-    )
+    credential = _oauth_credential(api, receiver)
     _subscribe(api, receiver, credential=credential)
     _ingest(api, *[event() for _ in range(20)])
 
@@ -52,14 +56,7 @@ def test_many_deliveries_across_worker_threads_fetch_one_token(worker, api, rece
 def test_a_401_refetches_the_token_and_the_retry_succeeds(worker, api, receiver):
     receiver.script("/token", statuses=[200], body=TOKEN)
     receiver.script("/hook", statuses=[401, 204])
-    credential = _credential(
-        api,
-        name="o",
-        type="oauth_client_credentials",
-        token_url=receiver.url("/token"),
-        client_id="c1",
-        client_secret=secrets.CLIENT_SECRET,
-    )
+    credential = _oauth_credential(api, receiver)
     _subscribe(api, receiver, credential=credential)
     _ingest(api, event())
     receiver.wait_for(2, "/hook")
@@ -69,14 +66,7 @@ def test_a_401_refetches_the_token_and_the_retry_succeeds(worker, api, receiver)
 
 def test_a_failing_token_endpoint_fails_the_attempt_with_a_clear_error(worker, api, receiver):
     receiver.script("/token", statuses=[500])
-    credential = _credential(
-        api,
-        name="o",
-        type="oauth_client_credentials",
-        token_url=receiver.url("/token"),
-        client_id="c1",
-        client_secret=secrets.CLIENT_SECRET,
-    )
+    credential = _oauth_credential(api, receiver)
     _subscribe(api, receiver, credential=credential, max_retries=1)
     _ingest(api, event())
     _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
