@@ -14,7 +14,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util import connection
 
 from outbound.addresses import TargetRefused, allowed_addresses
-from outbound.deadline import deadline_begin, deadline_end, deadline_guard
+from outbound.deadline import deadline_begin, deadline_end, deadline_guard, deadline_remaining
 
 
 class _GuardedConnectionMixin:
@@ -24,10 +24,15 @@ class _GuardedConnectionMixin:
         addresses = allowed_addresses(self._dns_host, self.port, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS)
         last_error: OSError | None = None
         for address in addresses:
+            # Each address gets what is left of the attempt's deadline, not a fresh connect timeout.
+            remaining = deadline_remaining()
+            if remaining is not None and remaining <= 0:
+                raise ConnectTimeoutError(self, f"connect to {self.host} timed out")
+            timeout = self.timeout if remaining is None else min(self.timeout, remaining)
             try:
                 return connection.create_connection(
                     (address, self.port),
-                    self.timeout,
+                    timeout,
                     source_address=self.source_address,
                     socket_options=self.socket_options,
                 )
