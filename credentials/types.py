@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from outbound.addresses import TargetRefused, check_url
+from subscriptions.validation import url_errors
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,8 @@ def _value_error(spec: FieldSpec, value, *, allow_private: bool) -> str | None:
         return f"at most {spec.max_length} characters"
     if spec.choices and value not in spec.choices:
         return f"must be one of {', '.join(spec.choices)}"
-    if spec.url:
-        try:
-            check_url(value, allow_private=allow_private)
-        except TargetRefused as error:
-            return str(error)
+    if spec.url and (problems := url_errors(value, allow_private=allow_private)):
+        return problems[0]
     return None
 
 

@@ -62,9 +62,6 @@ def _request_log_url(subscription: Subscription) -> str:
     return reverse("admin:requestlog_requestlog_changelist") + f"?subscription__id__exact={subscription.pk}"
 
 
-admin.site.unregister(Subscription)
-
-
 @admin.register(Subscription)
 class SubscriptionDeliveryAdmin(SubscriptionAdmin):
     """The subscription admin with what the delivery side adds: Send test, the request log and its health."""

@@ -33,8 +33,9 @@ class EventTypeAdmin(admin.ModelAdmin):
     list_display = ["name", "origin", "description"]
 
 
-@admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    """Registered by delivery's admin, which adds Send test, the mapping editor and the request log."""
+
     list_display = [
         "name",
         "environment",
