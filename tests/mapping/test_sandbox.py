@@ -1,9 +1,12 @@
 """The JavaScript mapping sandbox: output, errors with lines, limits, isolation between runs and threads."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -431,3 +434,33 @@ def test_a_process_forked_after_v8_started_refuses_instead_of_hanging():
     assert waited != (0, 0), "the forked child hung"
     assert os.waitstatus_to_exitcode(waited[1]) == 0
     assert mapping_run(script="return 2", event={}).output == 2
+
+
+def test_a_new_process_whose_threads_all_start_mapping_at_once_does_not_crash():
+    # V8 started from one of these threads made the others' new contexts crash the process (a segfault, exit -11).
+    program = """
+import threading
+from mapping.sandbox import MappingError, mapping_run
+
+def work(number):
+    for script in ("return event.n;", "throw new Error('no');", "while (true) {}"):
+        try:
+            mapping_run(script=script, event={"n": number}, timeout_ms=50)
+        except MappingError:
+            pass
+
+threads = [threading.Thread(target=work, args=(number,)) for number in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("finished")
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (completed.returncode, completed.stdout.strip()) == (0, "finished"), completed.stderr[-2000:]
