@@ -40,7 +40,7 @@ def _wait_for(url: str, timeout: float) -> None:
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer in time")
