@@ -10,7 +10,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from delivery.in_flight import circuit_open_until, circuit_trip, in_flight_slot_free, in_flight_slot_take
+from delivery.in_flight import (
+    circuit_open_until,
+    circuit_trip,
+    in_flight_slot_free,
+    in_flight_slot_take,
+    waiting_mark,
+    waiting_take,
+)
 from delivery.models import Delivery
 from delivery.outcomes import (
     deliveries_outcome_record,
@@ -53,19 +60,20 @@ def deliveries_claim(*, subscription: Subscription, delivery_ids: Iterable) -> l
     now = timezone.now()
     lease = now + timedelta(seconds=lease_seconds())
     with transaction.atomic():
-        ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
                 pk__in=list(delivery_ids),
                 subscription=subscription,
                 status__in=CLAIMABLE,
                 next_attempt_at__lte=now + _EARLY_TOLERANCE,
             )
-            .values_list("pk", flat=True)
+            .order_by("created_at")
+            .values_list("pk", "attempts", "event__payload")
         )
-        if not ids:
+        if not rows:
             return []
-        Delivery.objects.filter(pk__in=ids).update(
+        Delivery.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
             status=Delivery.Status.SENDING,
             attempts=F("attempts") + 1,
             queued=False,
@@ -73,10 +81,14 @@ def deliveries_claim(*, subscription: Subscription, delivery_ids: Iterable) -> l
             updated_at=now,
         )
     claimed = []
-    rows = Delivery.objects.filter(pk__in=ids).order_by("created_at").values_list("pk", "attempts", "event__payload")
     for pk, attempts, payload in rows:
+        # The rows stay locked until the update commits, so the attempt count read is the one it raised.
         delivery = Delivery(
-            id=pk, subscription=subscription, status=Delivery.Status.SENDING, attempts=attempts, lease_expires_at=lease
+            id=pk,
+            subscription=subscription,
+            status=Delivery.Status.SENDING,
+            attempts=attempts + 1,
+            lease_expires_at=lease,
         )
         delivery.payload = payload
         claimed.append(delivery)
@@ -89,6 +101,7 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
     if slot is None:
         # The batch that next frees a slot (or else the sweeper) sends these.
         Delivery.objects.filter(pk__in=delivery_ids, status__in=CLAIMABLE, queued=True).update(queued=False)
+        waiting_mark(subscription_id=subscription_id)
         return
     try:
         subscription = subscription_for_delivery(subscription_id=subscription_id)
@@ -102,6 +115,8 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
 
 def _waiting_wake(*, subscription_id) -> None:
     """Send the next batch of the subscription's due deliveries that wait for a free slot."""
+    if not waiting_take(subscription_id=subscription_id):
+        return
     now = timezone.now()
     with transaction.atomic():
         ids = list(
@@ -112,6 +127,8 @@ def _waiting_wake(*, subscription_id) -> None:
         if ids:
             Delivery.objects.filter(pk__in=ids).update(queued=True, next_attempt_at=now, updated_at=now)
             transaction.on_commit(lambda: deliveries_enqueue(due=[(subscription_id, pk) for pk in ids]))
+    if len(ids) == settings.OUTFLOW_DELIVERY_BATCH:
+        waiting_mark(subscription_id=subscription_id)
 
 
 def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:

@@ -21,6 +21,20 @@ def in_flight_slot_free(*, key: str) -> None:
     cache.delete(key)
 
 
+def _waiting_key(subscription_id) -> str:
+    return f"outflow:waiting:{subscription_id}"
+
+
+def waiting_mark(*, subscription_id) -> None:
+    """Note that batches of the subscription wait as rows for a free slot."""
+    cache.set(_waiting_key(subscription_id), 1, timeout=None)
+
+
+def waiting_take(*, subscription_id) -> bool:
+    """Whether batches were noted as waiting (the note is taken); the sweeper sends any a lost note leaves behind."""
+    return cache.delete(_waiting_key(subscription_id))
+
+
 def _circuit_key(subscription_id) -> str:
     return f"outflow:circuit:{subscription_id}"
 

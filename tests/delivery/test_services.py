@@ -224,10 +224,18 @@ def test_no_answer_opens_the_circuit_so_later_batches_wait_without_sending(envir
     cache.delete(f"outflow:circuit:{dead.pk}")
 
 
-def test_a_finished_batch_wakes_the_deliveries_waiting_for_a_slot(environment, subscription, receiver):
+def test_a_finished_batch_wakes_the_deliveries_waiting_for_a_slot(environment, subscription, receiver, settings):
     events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
     first, *waiting = Delivery.objects.order_by("created_at")
-    Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting]).update(queued=False)
+    taken = [
+        in_flight_slot_take(subscription_id=subscription.pk, lease_seconds=lease_seconds())
+        for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION)
+    ]
+    _attempt(*waiting)
+    assert not any(
+        Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting]).values_list("queued", flat=True)
+    )
+    cache.delete_many(taken)
     _attempt(first)
     woken = Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting])
     assert all(delivery.queued and delivery.status == Delivery.Status.PENDING for delivery in woken)
