@@ -33,6 +33,7 @@ class ExportSettings(models.Model):
     include_test_events = models.BooleanField(default=False)
     include_request_payload = models.BooleanField(default=False)
     include_card_response_data = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "export settings"
