@@ -48,6 +48,26 @@ def test_a_claim_is_won_once(delivery):
     assert claimed.status == Delivery.Status.SENDING and claimed.attempts == 1 and claimed.lease_expires_at
 
 
+def test_a_claim_takes_only_the_subscriptions_due_deliveries_oldest_first_with_their_events(
+    environment, subscription, receiver
+):
+    subscription_create(environment=environment, name="other", event_types=["card-completed"], url=receiver.url("/o"))
+    sent = [event() for _ in range(3)]
+    for one in sent:
+        events_ingest(environment=environment, raw_events=[one])
+    ours = list(Delivery.objects.filter(subscription=subscription).order_by("created_at"))
+    Delivery.objects.filter(pk=ours[1].pk).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+
+    claimed = deliveries_claim(
+        subscription=subscription, delivery_ids=[str(pk) for pk in Delivery.objects.values_list("pk", flat=True)]
+    )
+
+    assert [d.pk for d in claimed] == [ours[0].pk, ours[2].pk]
+    assert [d.payload for d in claimed] == [sent[0], sent[2]]
+    assert all(d.attempts == 1 and d.subscription == subscription for d in claimed)
+    assert Delivery.objects.filter(status=Delivery.Status.SENDING).count() == 2
+
+
 def test_an_attempt_that_succeeds_is_logged(delivery, receiver):
     _attempt(delivery)
     done = Delivery.objects.get()
