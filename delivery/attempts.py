@@ -139,7 +139,7 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
         deliveries_skip(deliveries=deliveries, reason="subscription paused")
         return
     if reopens := circuit_open_until(subscription_id=subscription.pk):
-        deliveries_release(deliveries=deliveries, until=reopens)
+        deliveries_release(deliveries=deliveries, until=reopens, as_rows=True)
         return
     export = subscription.environment.export_settings
     signing_secrets = subscription_signing_secrets(subscription=subscription)
@@ -180,12 +180,13 @@ def _attempt(*, subscription: Subscription, deliveries: list[Delivery]) -> None:
         delivery_failure_record(delivery=delivery, error=error, final=final)
     if skips:
         deliveries_skip(deliveries=skips, reason="skipped by mapping: it returned null or undefined")
-    if results and results[-1][1].status is None:
+    no_answer = bool(results) and results[-1][1].status is None
+    if no_answer:
         # No answer: the rest, and the batches behind them, wait as long as the delivery that failed.
         retry_at = next_attempts.get(results[-1][0].pk) or timezone.now()
         circuit_trip(subscription_id=subscription.pk, until=retry_at)
     if untried:
-        deliveries_release(deliveries=untried, until=retry_at)
+        deliveries_release(deliveries=untried, until=retry_at, as_rows=no_answer)
 
 
 def _unsent_entry(subscription: Subscription, delivery: Delivery, error: str) -> RequestLog:

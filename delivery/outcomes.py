@@ -137,9 +137,10 @@ def _pause(*, delivery: Delivery, reason: str) -> None:
         logger.warning("subscription %s paused: its deliveries fail for good", delivery.subscription_id)
 
 
-def _wait(*, deliveries: list[Delivery], status: str, until: datetime, delay: float, changes: dict) -> None:
-    """Make deliveries wait until a time: short waits ride the broker as a countdown, long ones are rows only."""
-    countdown = delay if delay <= settings.OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS else None
+def _wait(*, deliveries: list[Delivery], status: str, until: datetime, delay: float | None, changes: dict) -> None:
+    """Make deliveries wait until a time: short waits ride the broker as a countdown, long ones (or with no
+    delay given) are rows only, which the sweeper sends in batches once due."""
+    countdown = delay if delay is not None and delay <= settings.OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS else None
     updated = _claimed_update(
         deliveries,
         status=status,
@@ -154,11 +155,17 @@ def _wait(*, deliveries: list[Delivery], status: str, until: datetime, delay: fl
         transaction.on_commit(lambda: deliveries_enqueue(due=due, countdown=countdown))
 
 
-def deliveries_release(*, deliveries: list[Delivery], until: datetime) -> None:
-    """Hand back claimed deliveries that were not attempted (no answer, open circuit, batch out of time)."""
+def deliveries_release(*, deliveries: list[Delivery], until: datetime, as_rows: bool = False) -> None:
+    """Hand back claimed deliveries that were not attempted (no answer, open circuit, batch out of time).
+
+    They go again at `until` through a countdown task, or with `as_rows` as rows the sweeper sends once due:
+    what waits on an endpoint that stopped answering waits as rows, so that the batches released one by one
+    while its circuit was open do not all come back as tasks at the instant it closes, ahead of other
+    subscriptions' work in the queue.
+    """
     for attempts_before, group in _by_attempts_before(deliveries).items():
         status = Delivery.Status.RETRYING if attempts_before else Delivery.Status.PENDING
-        delay = max(0.0, (until - timezone.now()).total_seconds())
+        delay = None if as_rows else max(0.0, (until - timezone.now()).total_seconds())
         _wait(deliveries=group, status=status, until=until, delay=delay, changes={"attempts": attempts_before})
 
 

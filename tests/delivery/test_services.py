@@ -115,6 +115,8 @@ def test_no_answer_stops_the_batch_and_hands_back_the_rest_unattempted(environme
     deliveries = list(Delivery.objects.order_by("created_at"))
     assert [delivery.attempts for delivery in deliveries] == [1, 0, 0, 0, 0]
     assert {delivery.status for delivery in deliveries} == {"retrying", "pending"}
+    # The failed one comes back as a countdown task (the probe); the rest wait as rows for the sweeper.
+    assert [delivery.queued for delivery in deliveries] == [True, False, False, False, False]
     assert len({delivery.next_attempt_at for delivery in deliveries}) == 1
     assert RequestLog.objects.get().error.startswith("connection error")
 
@@ -238,7 +240,7 @@ def test_no_answer_opens_the_circuit_so_later_batches_wait_without_sending(envir
     _attempt(later)
 
     waiting = Delivery.objects.get(pk=later.pk)
-    assert waiting.status == Delivery.Status.PENDING and waiting.attempts == 0
+    assert waiting.status == Delivery.Status.PENDING and waiting.attempts == 0 and not waiting.queued
     assert waiting.next_attempt_at == failed.next_attempt_at
     assert RequestLog.objects.count() == 1
     cache.delete(f"outflow:circuit:{dead.pk}")
