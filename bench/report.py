@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 MIB = 1024 * 1024
 TARGET_INGEST_EVENTS_PER_SECOND = 3000
+TARGET_INGEST_FANOUT = "1 subscription"  # the issue sets the ingest target with one subscription per event
 TARGET_E2E_TIMES_PEER = 10
 TARGET_P95_MS = 50
 TARGET_RETRY_GROWTH_BYTES = 10 * MIB  # "does not grow": within this much of sampling noise
@@ -57,15 +58,15 @@ def _target(name: str, value, goal: str, met: bool | None) -> dict:
 def _targets(results: dict) -> list[dict]:
     outflow, peer, scenarios = results["outflow"], results["peer"], results["scenarios"]
     targets = []
-    for fanout, value in outflow["ingest_median"].items():
-        targets.append(
-            _target(
-                f"ingest events/s, {fanout}",
-                value,
-                f">= {TARGET_INGEST_EVENTS_PER_SECOND}",
-                value is not None and value >= TARGET_INGEST_EVENTS_PER_SECOND,
-            )
+    value = outflow["ingest_median"].get(TARGET_INGEST_FANOUT)
+    targets.append(
+        _target(
+            f"ingest events/s, {TARGET_INGEST_FANOUT}",
+            value,
+            f">= {TARGET_INGEST_EVENTS_PER_SECOND}",
+            value is not None and value >= TARGET_INGEST_EVENTS_PER_SECOND,
         )
+    )
     for fanout, value in outflow["e2e_median"].items():
         peer_value = peer["e2e_median"].get(fanout)
         times = value / peer_value if value and peer_value else None
@@ -128,10 +129,9 @@ def table(results: dict) -> str:
     rows = [("measure (median of runs)", "Outflow", "django-webhook", "raw ceiling", "target")]
     targets = {target["name"]: target for target in results["targets"]}
     for fanout, value in outflow["ingest_median"].items():
-        target = targets[f"ingest events/s, {fanout}"]
-        rows.append(
-            (f"ingest events/s, {fanout}", _number(value), "", "", f"{target['target']}: {_verdict(target['met'])}")
-        )
+        target = targets.get(f"ingest events/s, {fanout}")
+        goal = f"{target['target']}: {_verdict(target['met'])}" if target else ""
+        rows.append((f"ingest events/s, {fanout}", _number(value), "", "", goal))
     for fanout, value in outflow["e2e_median"].items():
         target = targets[f"e2e deliveries/s vs django-webhook, {fanout}"]
         times = _number(target["value"], "x", 1)
