@@ -1,5 +1,6 @@
 """Masking of secret-looking header and query values wherever they are shown or stored (pure, no Django)."""
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "********"
@@ -16,7 +17,9 @@ _SENSITIVE_NAMES = {
 _SENSITIVE_PARTS = ("token", "secret", "key", "password", "signature", "auth", "credential", "session")
 
 
+@lru_cache(maxsize=4096)
 def is_sensitive(name: str) -> bool:
+    # Cached: every attempt's request log masks the same few header names (7-8 -> 2-4 us per set of headers).
     lowered = name.lower()
     return lowered in _SENSITIVE_NAMES or any(part in lowered for part in _SENSITIVE_PARTS)
 
