@@ -10,7 +10,7 @@ from django.conf import settings
 from credentials.request_auth import CredentialError, request_authenticate, request_refused
 from delivery.shaping import shaped_event
 from delivery.signing import signature_header
-from mapping.sandbox import mapping_run
+from mapping.sandbox import MappingResult, MappingTimeout, mapping_run
 from outbound.client import Exchange, send, without_headers
 from requestlog.models import RequestLog
 from requestlog.services import request_log_entry
@@ -19,6 +19,7 @@ from subscriptions.models import ExportSettings, Subscription
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"Outflow-Webhooks/{settings.OUTFLOW_VERSION}"
+MAPPING_RETRY_FACTOR = 4
 
 
 def export_shaped(*, payload: dict, export: ExportSettings) -> dict:
@@ -34,11 +35,21 @@ def outgoing_body(*, payload: dict, export: ExportSettings, mapping: str | None)
     """The shaped, mapped event as compact UTF-8 JSON; None when the mapping skips it. Raises MappingError."""
     output = export_shaped(payload=payload, export=export)
     if mapping:
-        result = mapping_run(script=mapping, event=output, timeout_ms=settings.OUTFLOW_MAPPING_TIMEOUT_MS)
+        result = _mapped(script=mapping, event=output)
         if result.skipped:
             return None
         output = result.output
     return json.dumps(output, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _mapped(*, script: str, event: dict) -> MappingResult:
+    """A timeout is tried once more, at once, with MAPPING_RETRY_FACTOR times the limit: a worker busy with other
+    batches can stall a script that fits the limit. Only a second timeout is final, like any mapping error."""
+    limit = settings.OUTFLOW_MAPPING_TIMEOUT_MS
+    try:
+        return mapping_run(script=script, event=event, timeout_ms=limit)
+    except MappingTimeout:
+        return mapping_run(script=script, event=event, timeout_ms=limit * MAPPING_RETRY_FACTOR)
 
 
 def outgoing_headers(

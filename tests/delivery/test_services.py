@@ -14,7 +14,7 @@ from delivery.models import Delivery
 from delivery.sweeper import deliveries_sweep
 from requestlog.models import RequestLog
 from subscriptions.models import Subscription
-from subscriptions.services import subscription_create, subscription_pause
+from subscriptions.services import subscription_create, subscription_pause, subscription_update
 from tests.factories import event
 
 
@@ -261,3 +261,24 @@ def test_a_finished_batch_wakes_the_deliveries_waiting_for_a_slot(environment, s
     _attempt(first)
     woken = Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting])
     assert all(delivery.queued and delivery.status == Delivery.Status.PENDING for delivery in woken)
+
+
+_BUSY_300_MS = "const until = Date.now() + 300; while (Date.now() < until) {}\nreturn {id: event.id};"
+
+
+def test_a_mapping_that_overruns_its_limit_once_is_run_again_with_more_time(delivery, subscription, receiver, settings):
+    settings.OUTFLOW_MAPPING_TIMEOUT_MS = 200
+    subscription_update(subscription=subscription, mapping=_BUSY_300_MS)
+    _attempt(delivery)
+    assert Delivery.objects.get().status == Delivery.Status.SUCCEEDED
+    assert receiver.received("/hook")[0].body == f'{{"id":"{delivery.event.event_id}"}}'.encode()
+
+
+def test_a_mapping_that_overruns_its_limit_twice_fails_for_good(delivery, subscription, receiver, settings):
+    settings.OUTFLOW_MAPPING_TIMEOUT_MS = 50
+    subscription_update(subscription=subscription, mapping="while (true) {}")
+    _attempt(delivery)
+    failed = Delivery.objects.get()
+    assert failed.status == Delivery.Status.FAILED and failed.attempts == 1
+    assert failed.last_error == "mapping error: the script ran longer than the limit of 200 ms"
+    assert receiver.received() == []
