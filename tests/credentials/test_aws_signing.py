@@ -11,11 +11,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from botocore.auth import S3SigV4Auth, SigV4Auth, SigV4QueryAuth
+from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from credentials.aws_signing import aws_region_and_service, aws_sign
+from tests.aws_verification import expected_authorization, expected_query_signature
 
 NOW = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
 AMZ_DATE = "20260314T092653Z"
@@ -74,46 +75,19 @@ def as_received(*, method: str, url: str, headers: dict[str, str], body: bytes) 
     return Received(method=prepared.method, path=prepared.path_url, headers=received, body=prepared.body)
 
 
-def botocore_request(received: Received, *, signed_headers: list[str], query: str) -> AWSRequest:
-    """The signed parts as an AWSRequest; the payload hash is recomputed from the body, not trusted."""
-    path = received.path.partition("?")[0]
-    headers = {name: value for name, value in received.headers.items() if name in signed_headers}
-    headers["x-amz-content-sha256"] = hashlib.sha256(received.body).hexdigest()
-    url = f"https://{received.headers['host']}{path}" + (f"?{query}" if query else "")
-    return AWSRequest(method=received.method, url=url, headers=headers, data=received.body)
-
-
 def botocore_authorization(received: Received, *, service: str = SERVICE, region: str = REGION) -> str:
     """The Authorization header botocore's SigV4Auth.add_auth computes for the received request."""
-    signed_headers = received.headers["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
-    request = botocore_request(received, signed_headers=signed_headers, query=received.path.partition("?")[2])
-    token = received.headers.get("x-amz-security-token")
-    signer_class = S3SigV4Auth if service == "s3" else SigV4Auth
-    signer = signer_class(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY, token), service, region)
-    sent_at = datetime.strptime(received.headers["x-amz-date"], "%Y%m%dT%H%M%SZ")
-    with mock.patch("botocore.auth.get_current_datetime", return_value=sent_at):
-        signer.add_auth(request)
-    return request.headers["Authorization"]
+    return expected_authorization(
+        received, access_key_id=ACCESS_KEY_ID, secret_access_key=SECRET_ACCESS_KEY, region=region, service=service
+    )
 
 
-def botocore_query_signature(received: Received, *, service: str = SERVICE, region: str = REGION) -> str:
-    """The X-Amz-Signature botocore's SigV4 steps compute for the received request, less that parameter."""
-    pairs = received.path.partition("?")[2].split("&")
-    query = "&".join(pair for pair in pairs if not pair.startswith("X-Amz-Signature="))
-    params = dict(parse_qsl(query))
-    assert params["X-Amz-Credential"] == f"{ACCESS_KEY_ID}/{params['X-Amz-Date'][:8]}/{region}/{service}/aws4_request"
-    signed_headers = params["X-Amz-SignedHeaders"].split(";")
-    request = botocore_request(received, signed_headers=signed_headers, query=query)
-    request.context["timestamp"] = params["X-Amz-Date"]
-    credentials = Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY, params.get("X-Amz-Security-Token"))
-    signer = SigV4Auth(credentials, service, region)
-    assert signer.signed_headers(signer.headers_to_sign(request)) == params["X-Amz-SignedHeaders"]
-    canonical_request = signer.canonical_request(request)
-    return signer.signature(signer.string_to_sign(request, canonical_request), request)
-
-
-def sent_query_signature(received: Received) -> str:
-    return dict(parse_qsl(urlsplit(received.path).query))["X-Amz-Signature"]
+def query_signature_matches(received: Received) -> bool:
+    """Whether the X-Amz-Signature sent is the one botocore's SigV4 steps compute for the received request."""
+    expected, sent = expected_query_signature(
+        received, access_key_id=ACCESS_KEY_ID, secret_access_key=SECRET_ACCESS_KEY, region=REGION, service=SERVICE
+    )
+    return expected == sent
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT"])
@@ -171,7 +145,7 @@ def test_query_signature_is_verified_by_botocore(method, session_token):
     url, headers = sign(method=method, session_token=session_token, sign_query=True)
     received = as_received(method=method, url=url, headers=headers, body=BODY)
 
-    assert botocore_query_signature(received) == sent_query_signature(received)
+    assert query_signature_matches(received)
 
 
 def test_query_mode_puts_the_auth_parameters_in_the_url_and_no_authorization_header():
@@ -196,7 +170,7 @@ def test_query_mode_keeps_the_json_body_as_the_body_and_signs_its_hash():
     assert [name for name in names if not name.startswith("X-Amz-")] == ["source"]
     assert received.body == BODY
     assert headers["X-Amz-Content-Sha256"] == hashlib.sha256(BODY).hexdigest() != "UNSIGNED-PAYLOAD"
-    assert botocore_query_signature(received) == sent_query_signature(received)
+    assert query_signature_matches(received)
 
 
 def test_query_signature_merges_with_a_query_already_on_the_url():
@@ -205,7 +179,7 @@ def test_query_signature_merges_with_a_query_already_on_the_url():
 
     params = parse_qsl(urlsplit(url).query, keep_blank_values=True)
     assert params[:4] == [("source", "outflow"), ("tag", "b"), ("tag", "a"), ("empty", "")]
-    assert botocore_query_signature(received) == sent_query_signature(received)
+    assert query_signature_matches(received)
 
 
 def test_query_signature_for_an_empty_body_matches_botocores_presigned_url():
@@ -224,7 +198,7 @@ def test_a_changed_body_fails_verification(sign_query):
     received = as_received(method="POST", url=url, headers=headers, body=BODY.replace(b"1250", b"9250"))
 
     if sign_query:
-        assert botocore_query_signature(received) != sent_query_signature(received)
+        assert not query_signature_matches(received)
     else:
         assert botocore_authorization(received) != received.headers["authorization"]
 
@@ -235,7 +209,7 @@ def test_a_changed_webhook_header_fails_verification(sign_query):
     received = as_received(method="POST", url=url, headers=headers | {"webhook-id": "msg_other"}, body=BODY)
 
     if sign_query:
-        assert botocore_query_signature(received) != sent_query_signature(received)
+        assert not query_signature_matches(received)
     else:
         assert botocore_authorization(received) != received.headers["authorization"]
 
@@ -252,7 +226,7 @@ def test_signing_a_signed_request_again_replaces_the_old_signature(sign_query):
         names = [name for name, _ in parse_qsl(urlsplit(url).query)]
         assert sorted(names) == sorted(set(names))
         assert "X-Amz-Security-Token" not in names
-        assert botocore_query_signature(received) == sent_query_signature(received)
+        assert query_signature_matches(received)
     else:
         assert headers["X-Amz-Date"] == "20260314T093153Z"
         assert "X-Amz-Security-Token" not in headers
@@ -268,7 +242,7 @@ def test_path_and_query_come_back_encoded_as_sent(sign_query):
     assert urlsplit(url).query.startswith("q=a%20b&x=1%2B2")
     assert requests.Request("POST", url).prepare().url == url
     if sign_query:
-        assert botocore_query_signature(received) == sent_query_signature(received)
+        assert query_signature_matches(received)
     else:
         assert botocore_authorization(received) == received.headers["authorization"]
 
@@ -380,6 +354,6 @@ def test_signed_request_sent_over_loopback_is_verified_by_botocore(loopback, sig
     assert request.headers["host"] == urlsplit(base_url).netloc
     assert request.path.startswith("/prod/hooks?source=outflow")
     if sign_query:
-        assert botocore_query_signature(request) == sent_query_signature(request)
+        assert query_signature_matches(request)
     else:
         assert botocore_authorization(request) == request.headers["authorization"]
