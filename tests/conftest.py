@@ -5,7 +5,7 @@ import os
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from pytest_django.plugin import blocking_manager_key
 from rest_framework.test import APIClient
 
@@ -119,4 +119,8 @@ def pytest_runtest_teardown(item, nextitem):
     if {"db", "transactional_db"} & set(item.fixturenames):
         with item.config.stash[blocking_manager_key].unblock():
             leak_watch.record_request_log()
+            if "transactional_db" in item.fixturenames:
+                # Nothing to roll back: close what this read opened, which a browser test's event loop
+                # would otherwise keep from the test database's teardown.
+                connections.close_all()
     yield
