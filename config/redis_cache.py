@@ -14,10 +14,10 @@ class RedisCacheClient(redis.RedisCacheClient):
         self._clients = {}
 
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(pool)
         if client is None:
-            client = self._clients.setdefault(index, self._client(connection_pool=self._get_connection_pool(write)))
+            client = self._clients.setdefault(pool, self._client(connection_pool=pool))
         return client
 
 

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import environ
@@ -72,6 +73,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'o
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if sqlite3.sqlite_version_info < (3, 35):
+        # A batch is claimed with UPDATE ... RETURNING (delivery/attempts.py).
+        raise ImproperlyConfigured(f"Outflow needs SQLite 3.35 or newer; this Python has {sqlite3.sqlite_version}")
     # SQLite shared by web, worker and beat: wait for the writer instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}

@@ -179,13 +179,16 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery]) -
         delivery_failure_record(delivery=delivery, error=error, final=final)
     if skips:
         deliveries_skip(deliveries=skips, reason="skipped by mapping: it returned null or undefined")
-    no_answer = bool(results) and results[-1][1].status is None
-    if no_answer:
+    reopens = None
+    if results and results[-1][1].status is None:
         # No answer: the rest, and the batches behind them, wait as long as the delivery that failed.
-        retry_at = next_attempts.get(results[-1][0].pk) or timezone.now()
+        reopens = next_attempts.get(results[-1][0].pk)
+        retry_at = reopens or timezone.now()
         circuit_trip(subscription_id=subscription.pk, until=retry_at)
     if untried:
-        deliveries_release(deliveries=untried, until=retry_at, as_rows=no_answer)
+        # Behind an open circuit they wait as rows; otherwise (out of time, or the one that failed was its
+        # last attempt and opened no circuit) they go again at once.
+        deliveries_release(deliveries=untried, until=retry_at, as_rows=reopens is not None)
 
 
 def _unsent_entry(subscription: Subscription, delivery: ClaimedDelivery, error: str) -> RequestLog:

@@ -17,11 +17,21 @@ _SENSITIVE_NAMES = {
 _SENSITIVE_PARTS = ("token", "secret", "key", "password", "signature", "auth", "credential", "session")
 
 
-@lru_cache(maxsize=4096)
 def is_sensitive(name: str) -> bool:
-    # Cached: every attempt's request log masks the same few header names (7-8 -> 2-4 us per set of headers).
+    # Every attempt's request log masks the same few header names: those of ordinary length are remembered
+    # (7-8 -> 2-4 us per set of headers). Longer ones, which only an endpoint's odd answer sends, are not kept.
+    return _is_sensitive_cached(name) if len(name) <= _CACHED_NAME_LENGTH else _is_sensitive(name)
+
+
+_CACHED_NAME_LENGTH = 64
+
+
+def _is_sensitive(name: str) -> bool:
     lowered = name.lower()
     return lowered in _SENSITIVE_NAMES or any(part in lowered for part in _SENSITIVE_PARTS)
+
+
+_is_sensitive_cached = lru_cache(maxsize=4096)(_is_sensitive)
 
 
 def masked_headers(headers: dict[str, str]) -> dict[str, str]:

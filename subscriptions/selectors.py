@@ -55,8 +55,9 @@ def subscription_for_delivery(*, subscription_id) -> Subscription | None:
     key = version[0]
     with _delivery_cache_lock:
         cached = _delivery_cache.get(key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
+        if cached is not None and cached[0] == version:
+            _delivery_cache.move_to_end(key)
+            return cached[1]
     subscription = (
         Subscription.objects.select_related("environment__export_settings", "credential")
         .filter(pk=subscription_id)

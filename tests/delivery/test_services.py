@@ -121,6 +121,24 @@ def test_no_answer_stops_the_batch_and_hands_back_the_rest_unattempted(environme
     assert RequestLog.objects.get().error.startswith("connection error")
 
 
+def test_no_answer_on_a_last_attempt_opens_no_circuit_and_the_rest_go_again_at_once(environment, receiver):
+    dead = subscription_create(
+        environment=environment,
+        name="dead",
+        event_types=["card-completed"],
+        url=f"http://127.0.0.1:{_closed_port()}/hook",
+        max_retries=0,
+        auto_disable=False,
+    )
+    events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
+    _attempt(*Delivery.objects.order_by("created_at"))
+
+    failed, *rest = Delivery.objects.order_by("created_at")
+    assert failed.status == Delivery.Status.FAILED
+    assert all(d.status == Delivery.Status.PENDING and d.queued and d.attempts == 0 for d in rest)
+    assert cache.get(f"outflow:circuit:{dead.pk}") is None
+
+
 def test_a_batch_waits_while_its_subscription_has_every_slot(delivery, receiver, settings):
     taken = [
         in_flight_slot_take(subscription_id=delivery.subscription_id, lease_seconds=lease_seconds())

@@ -4,6 +4,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from outbound import masking
 from outbound.masking import MASK, masked_headers, masked_url
 from requestlog.redaction import REDACTED, stored_body
 
@@ -41,6 +42,14 @@ def test_masking_headers_keeps_every_name_and_does_not_mutate_the_input():
 
     assert masked == {"Authorization": MASK, "Content-Type": "application/json"}
     assert headers == {"Authorization": "Bearer abc", "Content-Type": "application/json"}
+
+
+def test_a_long_header_name_from_an_endpoint_is_masked_but_not_remembered():
+    names = [f"X-{index}-{'a' * 100_000}-Token" for index in range(3)]
+    remembered = masking._is_sensitive_cached.cache_info().currsize
+
+    assert masked_headers(dict.fromkeys(names, "v")) == dict.fromkeys(names, MASK)
+    assert masking._is_sensitive_cached.cache_info().currsize == remembered
 
 
 def test_masked_value_does_not_contain_the_secret():
