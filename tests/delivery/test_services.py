@@ -41,6 +41,17 @@ def _closed_port() -> int:
         return unused.getsockname()[1]
 
 
+def _dead_subscription(environment, **fields) -> Subscription:
+    """A subscription whose endpoint refuses every connection."""
+    return subscription_create(
+        environment=environment,
+        name="dead",
+        event_types=["card-completed"],
+        url=f"http://127.0.0.1:{_closed_port()}/hook",
+        **fields,
+    )
+
+
 def test_a_claim_is_won_once(delivery):
     assert len(deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])) == 1
     assert deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk]) == []
@@ -103,12 +114,7 @@ def test_a_task_that_fires_before_the_retry_is_due_does_nothing(delivery, receiv
 
 
 def test_no_answer_stops_the_batch_and_hands_back_the_rest_unattempted(environment, receiver):
-    subscription_create(
-        environment=environment,
-        name="dead",
-        event_types=["card-completed"],
-        url=f"http://127.0.0.1:{_closed_port()}/hook",
-    )
+    _dead_subscription(environment)
     events_ingest(environment=environment, raw_events=[event() for _ in range(5)])
     _attempt(*Delivery.objects.order_by("created_at"))
 
@@ -122,14 +128,7 @@ def test_no_answer_stops_the_batch_and_hands_back_the_rest_unattempted(environme
 
 
 def test_no_answer_on_a_last_attempt_opens_no_circuit_and_the_rest_go_again_at_once(environment, receiver):
-    dead = subscription_create(
-        environment=environment,
-        name="dead",
-        event_types=["card-completed"],
-        url=f"http://127.0.0.1:{_closed_port()}/hook",
-        max_retries=0,
-        auto_disable=False,
-    )
+    dead = _dead_subscription(environment, max_retries=0, auto_disable=False)
     events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
     _attempt(*Delivery.objects.order_by("created_at"))
 
@@ -242,12 +241,7 @@ def test_final_failure_pauses_once_with_the_reason(delivery, subscription, recei
 
 
 def test_no_answer_opens_the_circuit_so_later_batches_wait_without_sending(environment, receiver):
-    dead = subscription_create(
-        environment=environment,
-        name="dead",
-        event_types=["card-completed"],
-        url=f"http://127.0.0.1:{_closed_port()}/hook",
-    )
+    dead = _dead_subscription(environment)
     events_ingest(environment=environment, raw_events=[event()])
     _attempt(Delivery.objects.get())
     failed = Delivery.objects.get()
