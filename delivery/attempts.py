@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from delivery.claimed import ClaimedDelivery
@@ -27,7 +27,7 @@ from delivery.outcomes import (
     delivery_failure_record,
 )
 from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
-from delivery.queueing import deliveries_enqueue
+from delivery.queueing import deliveries_queue
 from mapping.sandbox import MappingError
 from outbound.client import Exchange
 from requestlog.models import RequestLog
@@ -120,16 +120,10 @@ def _waiting_wake(*, subscription_id) -> None:
     if not waiting_take(subscription_id=subscription_id):
         return
     now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(subscription_id=subscription_id, status__in=CLAIMABLE, queued=False, next_attempt_at__lte=now)
-            .values_list("pk", flat=True)[: settings.OUTFLOW_DELIVERY_BATCH]
-        )
-        if ids:
-            Delivery.objects.filter(pk__in=ids).update(queued=True, next_attempt_at=now, updated_at=now)
-            transaction.on_commit(lambda: deliveries_enqueue(due=[(subscription_id, pk) for pk in ids]))
-    if len(ids) == settings.OUTFLOW_DELIVERY_BATCH:
+    waiting = Delivery.objects.filter(
+        subscription_id=subscription_id, status__in=CLAIMABLE, queued=False, next_attempt_at__lte=now
+    )
+    if deliveries_queue(due=waiting, now=now, limit=settings.OUTFLOW_DELIVERY_BATCH) == settings.OUTFLOW_DELIVERY_BATCH:
         waiting_mark(subscription_id=subscription_id)
 
 

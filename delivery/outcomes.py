@@ -51,7 +51,7 @@ def is_success(exchange: Exchange) -> bool:
     return exchange.status is not None and 200 <= exchange.status < 300
 
 
-def deliveries_outcome_record(*, results: list[tuple[Delivery, Exchange]]) -> dict:
+def deliveries_outcome_record(*, results: list[tuple[Claimed, Exchange]]) -> dict:
     """2xx succeeds (one update per status code); anything else fails the attempt. Failed ones' next attempt times."""
     succeeded: dict[int, list[Claimed]] = defaultdict(list)
     next_attempts = {}

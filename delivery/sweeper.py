@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -11,7 +10,7 @@ from delivery.attempts import CLAIMABLE
 from delivery.models import Delivery
 from delivery.outcomes import delivery_lost_record
 from delivery.outgoing import outgoing_log_entry
-from delivery.queueing import deliveries_enqueue
+from delivery.queueing import deliveries_queue
 from outbound.client import Exchange
 from requestlog.services import request_logs_store
 
@@ -52,13 +51,7 @@ def _due_enqueue() -> int:
     """Due and never queued (a long wait), or queued long ago and never picked up (a lost task)."""
     now = timezone.now()
     grace = now - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS)
-    with transaction.atomic():
-        due = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status__in=CLAIMABLE)
-            .filter(Q(queued=False, next_attempt_at__lte=now) | Q(queued=True, next_attempt_at__lte=grace))
-            .values_list("subscription_id", "pk")[: settings.OUTFLOW_SWEEP_BATCH]
-        )
-        Delivery.objects.filter(pk__in=[pk for _, pk in due]).update(queued=True, next_attempt_at=now, updated_at=now)
-        transaction.on_commit(lambda: deliveries_enqueue(due=due))
-    return len(due)
+    due = Delivery.objects.filter(status__in=CLAIMABLE).filter(
+        Q(queued=False, next_attempt_at__lte=now) | Q(queued=True, next_attempt_at__lte=grace)
+    )
+    return deliveries_queue(due=due, now=now, limit=settings.OUTFLOW_SWEEP_BATCH)
