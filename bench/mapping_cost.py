@@ -1,17 +1,15 @@
-"""Run under Outflow's settings: the median cost of one JavaScript mapping run, once the project has mappings.
+"""Run under Outflow's settings: the median cost per delivery of a JavaScript mapping, one run alone and in batches.
 
-The hook is `mapping.sandbox.mapping_run(*, script, event, timeout_ms)`; until that exists this prints
-`{"available": false, ...}`. Otherwise it times WARMUP + RUNS calls on one 1 KiB event, in this process.
+A delivery batch maps all its events in one round trip to a sandbox process (mapping/sandbox.py); the preview and
+Send test map one event. Times WARMUP + RUNS of each on one 1 KiB event, from this process.
 """
 
-import importlib
 import json
 import statistics
 import time
 
 import django
 
-from bench.environment import ROOT
 from bench.load import event
 
 SCRIPT = """
@@ -23,30 +21,42 @@ return {
   sentAt: event.sentAt,
 };
 """
-TIMEOUT_MS = 50
-WARMUP = 100
-RUNS = 1000
+WARMUP = 20
+RUNS = 200
+
+
+def _median_ms_per_event(batch: int) -> float:
+    from mapping.sandbox import MappingLimits, mapping_run_each
+
+    limits = MappingLimits(timeout_ms=50)
+    events = [event(event_id=f"mapping-cost-{index}") for index in range(batch)]
+    for _ in range(WARMUP):
+        mapping_run_each(script=SCRIPT, events=events, limits=limits)
+    samples = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        outcomes = mapping_run_each(script=SCRIPT, events=events, limits=limits)
+        samples.append((time.perf_counter() - started) / batch)
+        assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+    return statistics.median(samples) * 1000
 
 
 def main() -> None:
     django.setup()
-    if not (ROOT / "mapping" / "sandbox.py").exists():
-        print(json.dumps({"available": False, "reason": "mapping/sandbox.py does not exist yet"}))
-        return
-    sandbox = importlib.import_module("mapping.sandbox")
-    mapping_run = getattr(sandbox, "mapping_run", None)
-    if mapping_run is None:
-        print(json.dumps({"available": False, "reason": "mapping/sandbox.py has no mapping_run"}))
-        return
-    payload = event(event_id="mapping-cost")
-    for _ in range(WARMUP):
-        mapping_run(script=SCRIPT, event=payload, timeout_ms=TIMEOUT_MS)
-    samples = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        mapping_run(script=SCRIPT, event=payload, timeout_ms=TIMEOUT_MS)
-        samples.append(time.perf_counter() - started)
-    print(json.dumps({"available": True, "runs": RUNS, "median_ms": statistics.median(samples) * 1000}))
+    from django.conf import settings
+
+    batch = settings.OUTFLOW_DELIVERY_BATCH
+    print(
+        json.dumps(
+            {
+                "available": True,
+                "runs": RUNS,
+                "batch": batch,
+                "median_ms": _median_ms_per_event(batch),
+                "single_median_ms": _median_ms_per_event(1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from delivery.outcomes import (
     deliveries_skip,
     delivery_failure_record,
 )
-from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
+from delivery.outgoing import outgoing_bodies, outgoing_headers, outgoing_log_entry, outgoing_send
 from delivery.queueing import deliveries_queue
 from mapping.sandbox import MappingError
 from outbound.client import Exchange
@@ -138,19 +138,18 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery]) -
     signing_secrets = subscription_signing_secrets(subscription=subscription)
     results, entries, failures, skips, untried, retry_at = [], [], [], [], [], None
     deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
-    for index, delivery in enumerate(deliveries):
+    bodies = _bodies(subscription=subscription, deliveries=deliveries, export=export)
+    for index, (delivery, body) in enumerate(zip(deliveries, bodies, strict=True)):
         if index and time.monotonic() > deadline:
             untried, retry_at = deliveries[index:], timezone.now()
             break
-        try:
-            body = outgoing_body(payload=delivery.payload, export=export, mapping=subscription.mapping)
-        except MappingError as error:
+        if isinstance(body, MappingError):
             # Retrying cannot change what the script does with this event: final at once.
-            failures.append((delivery, f"mapping error: {error}", True))
+            failures.append((delivery, f"mapping error: {body}", True))
             entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
             continue
-        except Exception:
-            logger.exception("delivery %s: building the payload failed", delivery.pk)
+        if isinstance(body, Exception):
+            logger.error("delivery %s: building the payload failed: %s", delivery.pk, body)
             failures.append((delivery, "internal error while building the payload (logged); retried", False))
             entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
             continue
@@ -183,6 +182,17 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery]) -
         # Behind an open circuit they wait as rows; otherwise (out of time, or the one that failed was its
         # last attempt and opened no circuit) they go again at once.
         deliveries_release(deliveries=untried, until=retry_at, as_rows=reopens is not None)
+
+
+def _bodies(*, subscription: Subscription, deliveries: list[ClaimedDelivery], export) -> list:
+    """The batch's bodies, mapped in one round trip; where building them failed as a whole, that error for each."""
+    try:
+        return outgoing_bodies(
+            payloads=[delivery.payload for delivery in deliveries], export=export, mapping=subscription.mapping
+        )
+    except Exception as error:
+        logger.exception("subscription %s: building a batch's payloads failed", subscription.pk)
+        return [error] * len(deliveries)
 
 
 def _unsent_entry(subscription: Subscription, delivery: ClaimedDelivery, error: str) -> RequestLog:

@@ -1,7 +1,5 @@
 """The mapping preview: a draft script run on an example event, as a delivery would run it."""
 
-from django.conf import settings
-
 from delivery.outgoing import export_shaped
 from delivery.samples import subscription_sample_event
 from delivery.selectors import latest_matching_event
@@ -28,7 +26,7 @@ def mapping_preview(*, subscription: Subscription, script: str | None = None, ev
     example = export_shaped(payload=event, export=export)
     script = script if script is not None else subscription.mapping or IDENTITY
     try:
-        result = mapping_run(script=script, event=example, timeout_ms=settings.OUTFLOW_MAPPING_TIMEOUT_MS)
+        result = mapping_run(script=script, event=example)
     except MappingError as error:
         return {
             "example": example,

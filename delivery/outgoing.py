@@ -10,7 +10,7 @@ from django.conf import settings
 from credentials.request_auth import CredentialError, request_authenticate, request_refused
 from delivery.shaping import shaped_event
 from delivery.signing import signature_header
-from mapping.sandbox import MappingResult, MappingTimeout, mapping_run
+from mapping.sandbox import mapping_run_each
 from outbound.client import Exchange, send, without_headers
 from requestlog.models import RequestLog
 from requestlog.services import request_log_entry
@@ -19,7 +19,6 @@ from subscriptions.models import ExportSettings, Subscription
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"Outflow-Webhooks/{settings.OUTFLOW_VERSION}"
-MAPPING_RETRY_FACTOR = 4
 
 
 def export_shaped(*, payload: dict, export: ExportSettings) -> dict:
@@ -31,25 +30,35 @@ def export_shaped(*, payload: dict, export: ExportSettings) -> dict:
     )
 
 
+def outgoing_bodies(
+    *, payloads: list[dict], export: ExportSettings, mapping: str | None
+) -> list[bytes | None | Exception]:
+    """Each event shaped and mapped, as compact UTF-8 JSON; None where the mapping skips it, else the error.
+
+    A batch's events are mapped in one round trip to a sandbox process. A MappingError is the script's doing; any
+    other exception is the sandbox's (the delivery is retried).
+    """
+    shaped = [export_shaped(payload=payload, export=export) for payload in payloads]
+    outcomes = mapping_run_each(script=mapping, events=shaped) if mapping else shaped
+    return [_encoded(outcome, mapped=bool(mapping)) for outcome in outcomes]
+
+
 def outgoing_body(*, payload: dict, export: ExportSettings, mapping: str | None) -> bytes | None:
-    """The shaped, mapped event as compact UTF-8 JSON; None when the mapping skips it. Raises MappingError."""
-    output = export_shaped(payload=payload, export=export)
-    if mapping:
-        result = _mapped(script=mapping, event=output)
-        if result.skipped:
+    """One event shaped, mapped and encoded; None when the mapping skips it. Raises MappingError."""
+    (body,) = outgoing_bodies(payloads=[payload], export=export, mapping=mapping)
+    if isinstance(body, Exception):
+        raise body
+    return body
+
+
+def _encoded(outcome, *, mapped: bool) -> bytes | None | Exception:
+    if isinstance(outcome, Exception):
+        return outcome
+    if mapped:
+        if outcome.skipped:
             return None
-        output = result.output
-    return json.dumps(output, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _mapped(*, script: str, event: dict) -> MappingResult:
-    """A timeout is tried once more, at once, with MAPPING_RETRY_FACTOR times the limit: a worker busy with other
-    batches can stall a script that fits the limit. Only a second timeout is final, like any mapping error."""
-    limit = settings.OUTFLOW_MAPPING_TIMEOUT_MS
-    try:
-        return mapping_run(script=script, event=event, timeout_ms=limit)
-    except MappingTimeout:
-        return mapping_run(script=script, event=event, timeout_ms=limit * MAPPING_RETRY_FACTOR)
+        outcome = outcome.output
+    return json.dumps(outcome, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def outgoing_headers(

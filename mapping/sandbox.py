@@ -1,27 +1,46 @@
-"""Runs a customer's JavaScript mapping in a locked-down V8 context (mini-racer), one reused context per thread."""
+"""Runs customers' JavaScript mappings in sandbox processes (mapping/sandbox_process.py) killable from outside.
+
+A process maps a whole batch of events in one round trip and answers each run as it ends. Each run must answer
+within twice its time limit plus a margin, or its process is killed and replaced; a process that holds more memory
+than a run may ends itself. Nothing of a run outlives it: the prelude freezes every object a script can reach but
+the global object, whose additions are swept after each run.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 import os
-import re
+import queue
+import select
+import subprocess
+import sys
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-from py_mini_racer import JSEvalException, JSOOMException, MiniRacer, init_mini_racer, mini_racer
+from mapping.protocol import (
+    FRAME_HEADER_BYTES,
+    MEMORY_EXIT_CODE,
+    MappingLimits,
+    answer_parse,
+    check_request,
+    frame_length,
+    run_request,
+)
 
-DEFAULT_TIMEOUT_MS = 50
-DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024
-DEFAULT_MAX_MEMORY_BYTES = 32 * 1024 * 1024
-DEFAULT_MAX_LOG_CHARS = 64 * 1024
-# Compiling only parses, so this is a guard against pathological input rather than a customer-facing limit.
-SYNTAX_CHECK_TIMEOUT_MS = 1000
+__all__ = ["MappingLimits", "mapping_run", "mapping_run_each", "mapping_syntax_error"]
 
-# The customer's code sits inside `(function anonymous(event\n) {\n` ... `\n})`, two lines below its own line 1.
-_WRAPPER_LINES = 2
-_SCRIPT_NAME = "mapping.js"
-_RUNNER = "__outflowMapping"
+logger = logging.getLogger(__name__)
+
+# What a run may overrun its limit by before its process is killed: the issue of a kill, and reading the answer.
+KILL_MARGIN_SECONDS = 0.06
+# Reading a request is the sandbox's work too: this much extra time per MiB of events sent.
+READ_SECONDS_PER_MIB = 0.01
+START_TIMEOUT_SECONDS = 30.0
+_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -67,498 +86,289 @@ class MappingOutputNotJSON(MappingError):
     kind = "output_not_json"
 
 
+class SandboxFailure(RuntimeError):
+    """The sandbox itself failed (not the script): the delivery is retried, not failed."""
+
+
+_ERRORS = {
+    error.kind: error
+    for error in (
+        MappingSyntaxError,
+        MappingRuntimeError,
+        MappingTimeout,
+        MappingMemoryLimit,
+        MappingOutputTooLarge,
+        MappingOutputNotJSON,
+    )
+}
+
+
+def mapping_run(*, script: str, event: dict, limits: MappingLimits | None = None) -> MappingResult:
+    """Run the script as the body of `function (event)`; its return value is the payload (null/undefined skip)."""
+    (outcome,) = mapping_run_each(script=script, events=[event], limits=limits)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def mapping_run_each(
+    *, script: str, events: list[dict], limits: MappingLimits | None = None
+) -> list[MappingResult | MappingError | SandboxFailure]:
+    """Run the script once per event, in one round trip; each event's result or error, in order."""
+    limits = limits or default_limits()
+    encoded = [json.dumps(event, allow_nan=False, separators=(",", ":")).encode() for event in events]
+    outcomes: list = []
+    while len(outcomes) < len(encoded):
+        with _pool.process() as process:
+            outcomes.extend(process.run(script=script, events=encoded[len(outcomes) :], limits=limits))
+    return outcomes
+
+
 def mapping_syntax_error(*, script: str) -> MappingError | None:
     """Compile the script without running it; the error (with its line) if it does not compile, else None."""
-    sandbox = _sandbox()
-    code = f"{_RUNNER}.check({json.dumps(_normalise_newlines(script))})"
-    try:
-        sandbox.racer.eval(code, timeout_sec=SYNTAX_CHECK_TIMEOUT_MS / 1000)
-    except TimeoutError:
-        _discard(sandbox)
-        return MappingTimeout(f"compiling the script took longer than {SYNTAX_CHECK_TIMEOUT_MS} ms")
-    except JSEvalException as error:
-        message, line = _describe_js_error(str(error), script=script, trust_any_source=True)
-        return MappingSyntaxError(message, line=line)
-    return None
+    with _pool.process() as process:
+        return process.check(script=script)
 
 
-def mapping_run(
-    *,
-    script: str,
-    event: dict,
-    timeout_ms: int = DEFAULT_TIMEOUT_MS,
-    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
-    max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES,
-    max_log_chars: int = DEFAULT_MAX_LOG_CHARS,
-) -> MappingResult:
-    """Run the script as the body of `function (event)`; its return value is the payload (null/undefined skip)."""
-    event_json = json.dumps(event, allow_nan=False, separators=(",", ":"))
-    sandbox = _sandbox()
-    try:
-        return _run_once(sandbox, script, event_json, timeout_ms, max_output_bytes, max_memory_bytes, max_log_chars)
-    except MappingMemoryLimit:
-        if sandbox.seq == 1:
-            raise
-    # V8 counts garbage left by earlier runs as used heap, so only a fresh context shows whether the script itself fits.
-    return _run_once(_sandbox(), script, event_json, timeout_ms, max_output_bytes, max_memory_bytes, max_log_chars)
+def default_limits() -> MappingLimits:
+    from django.conf import settings
 
-
-def _run_once(
-    sandbox: _Sandbox,
-    script: str,
-    event_json: str,
-    timeout_ms: int,
-    max_output_bytes: int,
-    max_memory_bytes: int,
-    max_log_chars: int,
-) -> MappingResult:
-    sandbox.use_memory_limit(max_memory_bytes)
-    sandbox.seq += 1
-    seq = sandbox.seq
-    run_code = (
-        f"{_RUNNER}.run({seq},{json.dumps(_normalise_newlines(script))},{json.dumps(event_json)},"
-        f"{int(max_output_bytes)},{int(max_log_chars)})"
+    return MappingLimits(
+        timeout_ms=settings.OUTFLOW_MAPPING_TIMEOUT_MS,
+        memory_bytes=settings.OUTFLOW_MAPPING_MEMORY_BYTES,
+        output_bytes=settings.OUTFLOW_MAPPING_OUTPUT_BYTES,
+        log_chars=settings.OUTFLOW_MAPPING_LOG_CHARS,
     )
-    take_code = f"{_RUNNER}.take({seq})"
-    # The second eval returns the result and, being queued behind the first, also waits out any promise jobs the
-    # script left (V8 runs them between tasks, outside any cancelable task), so they count against the time limit.
-    future = asyncio.run_coroutine_threadsafe(
-        _eval_pair(sandbox.racer, run_code, take_code, timeout_ms / 1000), _loop()
-    )
-    try:
-        run_error, report_text = future.result()
-    except TimeoutError:
-        out_of_memory = sandbox.racer.was_hard_memory_limit_reached()
-        _discard(sandbox)
-        if out_of_memory:
-            raise MappingMemoryLimit(_memory_message(max_memory_bytes)) from None
-        raise MappingTimeout(f"the script ran longer than the limit of {timeout_ms} ms") from None
-    except JSEvalException as error:
-        out_of_memory = sandbox.racer.was_hard_memory_limit_reached()
-        _discard(sandbox)
-        if out_of_memory or isinstance(error, JSOOMException):
-            raise MappingMemoryLimit(_memory_message(max_memory_bytes)) from None
-        raise RuntimeError(f"the mapping sandbox failed: {error}") from error
-
-    if sandbox.racer.was_hard_memory_limit_reached() or isinstance(run_error, JSOOMException):
-        _discard(sandbox)
-        raise MappingMemoryLimit(_memory_message(max_memory_bytes))
-
-    header_text, _, output_json = str(report_text).partition("\n")
-    report = json.loads(header_text)
-    if report["seq"] != seq:
-        _discard(sandbox)
-        raise RuntimeError(f"the mapping sandbox answered for another run than run {seq}")
-    if not report["clean"]:
-        # The script left something behind that cannot be undone (e.g. a non-configurable global): start afresh.
-        _discard(sandbox)
-    logs = report["logs"]
-
-    if run_error is not None:
-        if report["phase"] == "compile":
-            message, line = _describe_js_error(str(run_error), script=script, trust_any_source=True)
-            raise MappingSyntaxError(message, line=line, logs=logs)
-        if report["phase"] == "run":
-            message, line = _describe_js_error(str(run_error), script=script, trust_any_source=False)
-            raise MappingRuntimeError(message, line=line, logs=logs)
-        _discard(sandbox)
-        raise RuntimeError(f"the mapping sandbox failed in phase {report['phase']}: {run_error}")
-
-    status = report["status"]
-    if status == "skipped":
-        return MappingResult(output=None, skipped=True, logs=logs)
-    if status == "not_json":
-        raise MappingOutputNotJSON(report["message"], logs=logs)
-    too_large_message = f"the output's JSON is larger than the limit of {max_output_bytes} bytes"
-    if status == "too_large":
-        raise MappingOutputTooLarge(too_large_message, logs=logs)
-    if status != "ok":
-        raise RuntimeError(f"the mapping sandbox reported an unknown status {status!r}")
-    if len(output_json) > max_output_bytes or (
-        not output_json.isascii() and len(output_json.encode("utf-8", "surrogatepass")) > max_output_bytes
-    ):
-        raise MappingOutputTooLarge(too_large_message, logs=logs)
-    return MappingResult(output=json.loads(output_json), skipped=False, logs=logs)
 
 
-# --- errors -----------------------------------------------------------------------------------------------------------
+class _Died(Exception):
+    """The sandbox process ended or missed its deadline; it has been killed."""
 
-_LOCATION = re.compile(r"\A(?P<source>[^\n]*?):(?P<line>\d+): ")
-_CARET_LINE = re.compile(r"\s*\^+\s*")
-
-
-def _describe_js_error(text: str, *, script: str, trust_any_source: bool) -> tuple[str, int | None]:
-    """Split mini-racer's `source:line: message\\n<source line>\\n<carets>...` into the message and the script line."""
-    match = _LOCATION.match(text)
-    if match is None:
-        return (text.strip().split("\n", 1)[0] or "the script failed"), None
-    rest = text[match.end() :].split("\n")
-    message_lines = rest[:1]
-    for index in range(1, len(rest) - 1):
-        if _CARET_LINE.fullmatch(rest[index + 1]):
-            message_lines = rest[:index]
-            break
-    message = "\n".join(message_lines).strip() or "the script failed"
-    # Code the script built itself (eval, new Function) has its own line numbers, which would mislead.
-    if not trust_any_source and match["source"] != _SCRIPT_NAME:
-        return message, None
-    script_lines = _normalise_newlines(script).count("\n") + 1
-    line = int(match["line"]) - _WRAPPER_LINES
-    if line > script_lines:
-        # V8 stumbled on the wrapper's closing lines: something in the script was left open.
-        return "SyntaxError: Unexpected end of script (is a bracket, brace or string left open?)", script_lines
-    return message, max(line, 1)
+    def __init__(self, outcome: MappingError | SandboxFailure) -> None:
+        self.outcome = outcome
 
 
-def _memory_message(max_memory_bytes: int) -> str:
-    return f"the script used more than the memory limit of {max_memory_bytes / (1024 * 1024):g} MiB"
+class SandboxProcess:
+    """One sandbox process and its pipes; used by one thread at a time."""
 
-
-def _normalise_newlines(script: str) -> str:
-    # JavaScript reads CRLF and CR as line ends too; one form keeps our line counting equal to V8's.
-    return script.replace("\r\n", "\n").replace("\r", "\n")
-
-
-# --- contexts ---------------------------------------------------------------------------------------------------------
-
-
-class _Sandbox:
-    """A V8 context prepared by _PRELUDE, used by one thread at a time."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._context_manager = mini_racer(event_loop=loop)
-        self.racer: MiniRacer = self._context_manager.__enter__()
-        self.seq = 0
-        self._memory_limit: int | None = None
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "mapping.sandbox_process"],
+            cwd=_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            env={**os.environ, "PYTHONPATH": str(_ROOT)},
+        )
+        # Writes must not block on a process that stopped reading: its deadline still has to hold.
+        os.set_blocking(self._process.stdin.fileno(), False)
+        self._buffer = bytearray()
         try:
-            self.racer.eval(_PRELUDE)
-        except BaseException:
-            self.close()
-            raise
+            ready, _ = self._read(deadline=time.monotonic() + START_TIMEOUT_SECONDS, waiting_for="start")
+        except _Died as died:
+            raise died.outcome from None
+        self.baseline_rss = ready["rss"]
 
-    def use_memory_limit(self, limit: int) -> None:
-        if limit != self._memory_limit:
-            self.racer.set_hard_memory_limit(limit)
-            self._memory_limit = limit
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def run(self, *, script: str, events: list[bytes], limits: MappingLimits) -> list:
+        """Outcomes for a prefix of the events: all of them, unless a run killed the process (its outcome is last)."""
+        request = run_request(script=script, events=events, limits=limits)
+        run_seconds = 2 * limits.timeout_ms / 1000 + KILL_MARGIN_SECONDS
+        outcomes: list = []
+        try:
+            self._write(request, deadline=time.monotonic() + 1 + len(request) / 2**20 * READ_SECONDS_PER_MIB)
+            deadline = time.monotonic() + run_seconds + len(request) / 2**20 * READ_SECONDS_PER_MIB
+            while len(outcomes) < len(events):
+                report, output = self._read(deadline=deadline, waiting_for="run", limits=limits)
+                if "rerun_ms" in report:
+                    deadline = time.monotonic() + 2 * report["rerun_ms"] / 1000 + KILL_MARGIN_SECONDS
+                    continue
+                outcomes.append(_outcome(report, output))
+                deadline = time.monotonic() + run_seconds
+            # The process is lent again only once the promise jobs these runs left have settled.
+            self._read(deadline=deadline, waiting_for="run", limits=limits)
+        except _Died as died:
+            if len(outcomes) < len(events):
+                outcomes.append(died.outcome)
+        return outcomes
+
+    def check(self, *, script: str) -> MappingError | None:
+        try:
+            self._write(check_request(script=script), deadline=time.monotonic() + 1)
+            report, _ = self._read(deadline=time.monotonic() + 2, waiting_for="check")
+        except _Died as died:
+            if isinstance(died.outcome, MappingError):
+                return died.outcome
+            raise died.outcome from None
+        if report["status"] == "ok":
+            return None
+        outcome = _outcome(report, b"")
+        if isinstance(outcome, SandboxFailure):
+            raise outcome
+        return outcome
+
+    def kill(self) -> None:
+        if self.alive:
+            self._process.kill()
+        self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            stream.close()
+
+    def _write(self, data: bytes, *, deadline: float) -> None:
+        view = memoryview(data)
+        descriptor = self._process.stdin.fileno()
+        while view:
+            if not select.select([], [descriptor], [], max(0.0, deadline - time.monotonic()))[1]:
+                self._die(MappingTimeout("the mapping sandbox did not take the events in time"))
+            try:
+                written = os.write(descriptor, view)
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                self._die_of_exit("run")
+            view = view[written:]
+
+    def _read(self, *, deadline: float, waiting_for: str, limits: MappingLimits | None = None) -> tuple[dict, bytes]:
+        descriptor = self._process.stdout.fileno()
+        while True:
+            if len(self._buffer) >= FRAME_HEADER_BYTES:
+                size = frame_length(bytes(self._buffer[:FRAME_HEADER_BYTES]))
+                if len(self._buffer) >= FRAME_HEADER_BYTES + size:
+                    payload = bytes(self._buffer[FRAME_HEADER_BYTES : FRAME_HEADER_BYTES + size])
+                    del self._buffer[: FRAME_HEADER_BYTES + size]
+                    return answer_parse(payload)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([descriptor], [], [], remaining)[0]:
+                timeout_ms = limits.timeout_ms if limits else None
+                message = (
+                    f"the script ran longer than the limit of {timeout_ms} ms (its sandbox process was stopped)"
+                    if timeout_ms
+                    else f"the mapping sandbox did not answer in time ({waiting_for})"
+                )
+                self._die(MappingTimeout(message) if waiting_for != "start" else SandboxFailure(message))
+            chunk = os.read(descriptor, 1 << 20)
+            if not chunk:
+                self._die_of_exit(waiting_for, limits)
+            self._buffer += chunk
+
+    def _die_of_exit(self, waiting_for: str, limits: MappingLimits | None = None):
+        try:
+            code = self._process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        if code == MEMORY_EXIT_CODE and limits is not None:
+            raise _Died(MappingMemoryLimit(_memory_message(limits.memory_bytes)))
+        raise _Died(SandboxFailure(f"the mapping sandbox process ended (exit status {code}) during {waiting_for}"))
+
+    def _die(self, outcome: MappingError | SandboxFailure):
+        self.kill()
+        raise _Died(outcome)
+
+
+def _memory_message(memory_bytes: int) -> str:
+    return f"the script used more than the memory limit of {memory_bytes / (1024 * 1024):g} MiB"
+
+
+def _outcome(report: dict, output: bytes) -> MappingResult | MappingError | SandboxFailure:
+    status = report["status"]
+    if status == "ok":
+        return MappingResult(output=json.loads(output), skipped=False, logs=report["logs"])
+    if status == "skipped":
+        return MappingResult(output=None, skipped=True, logs=report["logs"])
+    error = _ERRORS.get(report["kind"])
+    if error is None:
+        return SandboxFailure(report["message"])
+    return error(report["message"], line=report["line"], logs=report["logs"])
+
+
+class SandboxPool:
+    """At most `size` sandbox processes, each lent to one thread at a time; each started when first needed."""
+
+    def __init__(self, size: int) -> None:
+        self._idle: queue.LifoQueue[SandboxProcess] = queue.LifoQueue()
+        self._size = size
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def process(self):
+        with self._slots:
+            try:
+                process = self._idle.get_nowait()
+            except queue.Empty:
+                process = SandboxProcess()
+            try:
+                yield process
+            finally:
+                if process.alive:
+                    self._idle.put(process)
+                else:
+                    # A killed process is replaced at once, in the background, so the next run need not wait for it.
+                    threading.Thread(target=self._replace, name="sandbox-replace", daemon=True).start()
+
+    def _replace(self) -> None:
+        try:
+            process = SandboxProcess()
+            if self._idle.qsize() < self._size:
+                self._idle.put(process)
+            else:
+                process.kill()
+        except Exception:
+            logger.exception("starting a mapping sandbox process failed; the next run starts one")
 
     def close(self) -> None:
-        # Freeing the context also terminates any JavaScript still running in it.
-        self._context_manager.__exit__(None, None, None)
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                return
+
+    def abandon(self) -> None:
+        """In a forked child: let go of the parent's processes without stopping them."""
+        while True:
+            try:
+                process = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            process._process.stdin.close()
+            process._process.stdout.close()
 
 
-async def _eval_pair(racer: MiniRacer, first: str, second: str, timeout: float) -> tuple[Exception | None, object]:
-    """Evaluate two snippets back to back within one deadline: the first's error (if any) and the second's value."""
-    first_task = asyncio.ensure_future(racer.eval_cancelable(first))
-    try:
-        second_value = await asyncio.wait_for(racer.eval_cancelable(second), timeout)
-    except BaseException:
-        first_task.cancel()
-        await asyncio.gather(first_task, return_exceptions=True)
-        raise
-    try:
-        await first_task
-    except JSEvalException as error:
-        return error, second_value
-    return None, second_value
+def _pool_size() -> int:
+    from django.conf import settings
+
+    return settings.OUTFLOW_MAPPING_PROCESSES
 
 
-_state_lock = threading.Lock()
-_event_loop: asyncio.AbstractEventLoop | None = None
-_local = threading.local()
-_started_before_fork = False
-# What a forked child inherited; freeing it would wait forever on V8 threads that did not survive the fork.
-_inherited_from_parent: list[object] = []
+class _LazyPool:
+    """The process's pool, sized from settings when first used (settings may not be ready on import)."""
+
+    def __init__(self) -> None:
+        self._pool: SandboxPool | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> SandboxPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = SandboxPool(_pool_size())
+            return self._pool
+
+    def process(self):
+        return self._get().process()
+
+    def after_fork(self) -> None:
+        if self._pool is not None:
+            self._pool.abandon()
+        self._pool = None
+        self._lock = threading.Lock()
 
 
-def _loop() -> asyncio.AbstractEventLoop:
-    """One event loop thread shared by every context; it only dispatches, the JavaScript runs on V8's threads."""
-    global _event_loop
-    with _state_lock:
-        if _event_loop is None:
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="mapping-sandbox-loop", daemon=True).start()
-            _event_loop = loop
-        return _event_loop
-
-
-def _sandbox() -> _Sandbox:
-    if _started_before_fork:
-        raise RuntimeError(
-            "this process was forked after its parent had started V8, which cannot then be used in the child; "
-            "run mappings only in processes that did not inherit a started mapping sandbox"
-        )
-    sandbox = getattr(_local, "sandbox", None)
-    if sandbox is None:
-        sandbox = _local.sandbox = _Sandbox(_loop())
-    return sandbox
-
-
-def _discard(sandbox: _Sandbox) -> None:
-    if getattr(_local, "sandbox", None) is sandbox:
-        del _local.sandbox
-    sandbox.close()
-
-
-def _forget_state_after_fork() -> None:
-    # A forked child inherits neither the loop thread nor V8's threads, and V8 cannot start again in it: fail, not hang.
-    global _event_loop, _local, _started_before_fork
-    _started_before_fork = True
-    _inherited_from_parent.extend([_event_loop, _local])
-    _event_loop = None
-    _local = threading.local()
-
-
-# V8 is started when this module is loaded, which is on the main thread as a process starts: started from a worker
-# thread instead, making contexts afterwards crashed the process (mini-racer 0.14.1, seen with 16 threads at once).
-init_mini_racer(ignore_duplicate_init=True)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_state_after_fork)
-
-
-# --- the JavaScript side ----------------------------------------------------------------------------------------------
-
-# Runs once per context. It removes what a mapping must not reach, freezes every built-in so nothing a script does to
-# them outlives its run, and installs the runner that compiles, runs and serialises one script per call.
-_PRELUDE = r"""
-(() => {
-  'use strict';
-  const G = globalThis;
-  const {
-    apply: reflectApply, defineProperty, deleteProperty, getOwnPropertyDescriptor, getPrototypeOf, isExtensible,
-    ownKeys, setPrototypeOf,
-  } = Reflect;
-  const { defineProperty: objectDefineProperty, freeze } = Object;
-  const FunctionConstructor = Function;
-  const ErrorConstructor = Error;
-  const TypeErrorConstructor = TypeError;
-  const PromiseConstructor = Promise;
-  const StringConstructor = String;
-  const { parse: jsonParse, stringify: jsonStringify } = JSON;
-
-  // mini-racer's timers would fire outside any run and its time limit; `var` bindings cannot be deleted, and its
-  // top-level class is a script-scope binding (not a global property) that the sweep resets below.
-  for (const name of ['setTimeout', 'clearTimeout', '__timer_manager']) G[name] = undefined;
-  __TimerManager = undefined;
-  // Binary buffers live outside the V8 heap (and its limit); shared memory can block; finalizers run between runs.
-  for (const name of [
-    'ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Atomics', 'WebAssembly', 'FinalizationRegistry',
-    'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array',
-    'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
-  ]) delete G[name];
-  // RegExp.$1, RegExp.lastMatch and friends remember the previous run's last match.
-  for (const key of ownKeys(RegExp)) {
-    if (typeof key === 'string' && getOwnPropertyDescriptor(RegExp, key).get) delete RegExp[key];
-  }
-
-  let logs = [];
-  let logChars = 0;
-  let logLimit = 0;
-  let logsTruncated = false;
-  const describe = (value) => {
-    try {
-      if (typeof value === 'string') return value;
-      if (value === undefined) return 'undefined';
-      if (typeof value === 'function') return `[Function${value.name ? ': ' + value.name : ''}]`;
-      if (typeof value === 'bigint') return `${value}n`;
-      if (typeof value === 'symbol') return StringConstructor(value);
-      if (value instanceof ErrorConstructor) return `${value.name}: ${value.message}`;
-      const json = jsonStringify(value);
-      if (json !== undefined) return json;
-    } catch {
-      // Fall through: circular objects, throwing getters and BigInts inside objects still get a description.
-    }
-    try {
-      return StringConstructor(value);
-    } catch {
-      return '[object]';
-    }
-  };
-  const log = (...args) => {
-    if (logsTruncated) return;
-    let line = '';
-    for (let i = 0; i < args.length; i++) line += (i ? ' ' : '') + describe(args[i]);
-    if (logChars + line.length + 1 > logLimit) {
-      logsTruncated = true;
-      logs.push('[further console output dropped]');
-      return;
-    }
-    logChars += line.length + 1;
-    logs.push(line);
-  };
-  G.console = { log, info: log, warn: log, error: log, debug: log, trace: log };
-
-  // A frozen built-in data property makes `obj.name = ...` throw on objects inheriting it (the "override mistake");
-  // turning the common ones into accessors lets such assignments create an own property as usual.
-  const allowOverride = (proto, key) => {
-    const descriptor = getOwnPropertyDescriptor(proto, key);
-    if (!descriptor || !('value' in descriptor)) return;
-    const value = descriptor.value;
-    defineProperty(proto, key, {
-      get() {
-        return value;
-      },
-      set(newValue) {
-        if (this === proto) throw new TypeErrorConstructor(`Cannot assign to read-only built-in property '${key}'`);
-        objectDefineProperty(this, key, { value: newValue, writable: true, enumerable: true, configurable: true });
-      },
-      enumerable: descriptor.enumerable,
-      configurable: false,
-    });
-  };
-  for (const key of ['constructor', 'toString', 'valueOf', 'hasOwnProperty']) allowOverride(Object.prototype, key);
-  for (const E of [
-    Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError, SuppressedError,
-  ]) {
-    for (const key of ['constructor', 'name', 'message']) allowOverride(E.prototype, key);
-  }
-
-  let busy = false;
-  let seq = -1;
-  let phase = 'idle';
-  let status = '';
-  let message = '';
-  let outputJson = '';
-  let startedClean = true;
-  const NOT_JSON = {};
-  let notJsonReason = '';
-  const replacer = (key, value) => {
-    const type = typeof value;
-    if (type === 'function' || type === 'symbol' || type === 'bigint') {
-      notJsonReason = key === '' ? `the script returned a ${type}, which JSON cannot hold`
-        : `the output holds a ${type} at key "${key}", which JSON cannot hold`;
-      throw NOT_JSON;
-    }
-    return value;
-  };
-  const serialise = (output, maxChars) => {
-    try {
-      if (output === undefined || output === null) {
-        status = 'skipped';
-        return;
-      }
-      if (output instanceof PromiseConstructor) {
-        status = 'not_json';
-        message = 'the script returned a Promise; mappings run synchronously, so return the value itself';
-        return;
-      }
-      const json = jsonStringify(output, replacer);
-      if (json === undefined) {
-        status = 'not_json';
-        message = `the script returned a ${typeof output}, which JSON cannot hold`;
-      } else if (json.length > maxChars) {
-        status = 'too_large';
-      } else {
-        status = 'ok';
-        outputJson = json;
-      }
-    } catch (error) {
-      status = 'not_json';
-      message = error === NOT_JSON ? notJsonReason : `the output could not be turned into JSON: ${describe(error)}`;
-    }
-  };
-  const compile = (script) => FunctionConstructor('event', `'use strict';${script}\n//# sourceURL=mapping.js`);
-
-  const runner = {
-    run(n, script, eventJson, maxOutputChars, maxLogChars) {
-      if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
-      busy = true;
-      try {
-        seq = n;
-        phase = 'event';
-        status = '';
-        message = '';
-        outputJson = '';
-        logs = [];
-        logChars = 0;
-        logLimit = maxLogChars;
-        logsTruncated = false;
-        startedClean = sweep();
-        const event = jsonParse(eventJson);
-        phase = 'compile';
-        const fn = compile(script);
-        phase = 'run';
-        // No catch: an uncaught exception keeps V8's note of the line it was thrown from.
-        const output = reflectApply(fn, undefined, [event]);
-        phase = 'output';
-        serialise(output, maxOutputChars);
-        phase = 'done';
-      } finally {
-        busy = false;
-      }
-    },
-    take(n) {
-      if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
-      const clean = sweep() && startedClean;
-      const header = jsonStringify({ seq: n === seq ? seq : -1, phase, status, message, logs, clean });
-      const body = outputJson;
-      logs = [];
-      outputJson = '';
-      return header + '\n' + body;
-    },
-    check(script) {
-      compile(script);
-      return true;
-    },
-  };
-  defineProperty(G, '__outflowMapping', { value: runner, writable: false, enumerable: false, configurable: false });
-
-  // Freeze every built-in reachable from the global object, plus the intrinsics only reachable through syntax.
-  const seen = new Set();
-  const pending = [];
-  const visit = (value) => {
-    if (((typeof value === 'object' && value !== null) || typeof value === 'function') && value !== G) {
-      if (!seen.has(value)) {
-        seen.add(value);
-        pending.push(value);
-      }
-    }
-  };
-  for (const key of ownKeys(G)) {
-    const descriptor = getOwnPropertyDescriptor(G, key);
-    visit(descriptor.value);
-    visit(descriptor.get);
-    visit(descriptor.set);
-  }
-  for (const value of [
-    function* () {}, async function () {}, async function* () {}, async () => {},
-    [][Symbol.iterator](), new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ''[Symbol.iterator](),
-    /./[Symbol.matchAll](''), [].values().map((x) => x), Iterator.from({ next() {} }),
-    new Intl.Segmenter().segment(''), new Intl.Segmenter().segment('')[Symbol.iterator](),
-    (function* () {})(), (async function* () {})(), (function () { return arguments; })(),
-  ]) {
-    visit(getPrototypeOf(value));
-  }
-  while (pending.length) {
-    const object = pending.pop();
-    for (const key of ownKeys(object)) {
-      const descriptor = getOwnPropertyDescriptor(object, key);
-      visit(descriptor.value);
-      visit(descriptor.get);
-      visit(descriptor.set);
-    }
-    visit(getPrototypeOf(object));
-    freeze(object);
-  }
-
-  // The global object itself stays extensible so scripts may use it as scratch space; what they add is swept away.
-  for (const key of ownKeys(G)) {
-    const descriptor = getOwnPropertyDescriptor(G, key);
-    defineProperty(G, key, 'value' in descriptor ? { writable: false, configurable: false } : { configurable: false });
-  }
-  const baseline = new Set(ownKeys(G));
-  const globalPrototype = getPrototypeOf(G);
-  // False when the global object cannot be put back as it was, so the caller must replace the whole context.
-  const sweep = () => {
-    let clean = true;
-    const keys = ownKeys(G);
-    if (keys.length !== baseline.size) {
-      for (const key of keys) {
-        if (!baseline.has(key) && !deleteProperty(G, key)) clean = false;
-      }
-    }
-    if (getPrototypeOf(G) !== globalPrototype && !setPrototypeOf(G, globalPrototype)) clean = false;
-    if (__TimerManager !== undefined) __TimerManager = undefined;
-    return clean && isExtensible(G);
-  };
-})();
-"""
+_pool = _LazyPool()
+os.register_at_fork(after_in_child=_pool.after_fork)

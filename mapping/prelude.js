@@ -1,0 +1,292 @@
+// The mapping sandbox's prelude, run once in each new V8 context (mapping/sandbox_process.py). It removes what a
+// mapping must not reach, freezes every object a script can reach except the global object itself (whose additions
+// are swept after each run), and installs the runner that runs one script over a request's events, one run each.
+(() => {
+  'use strict';
+  const G = globalThis;
+  const {
+    apply: reflectApply, defineProperty, deleteProperty, getOwnPropertyDescriptor, getPrototypeOf, isExtensible,
+    ownKeys, setPrototypeOf,
+  } = Reflect;
+  const { defineProperty: objectDefineProperty, freeze } = Object;
+  const FunctionConstructor = Function;
+  const ErrorConstructor = Error;
+  const TypeErrorConstructor = TypeError;
+  const PromiseConstructor = Promise;
+  const StringConstructor = String;
+  const { parse: jsonParse, stringify: jsonStringify } = JSON;
+  const dateNow = Date.now;
+  const mathMin = Math.min;
+
+  // mini-racer's timers would fire outside any run and its time limit; `var` bindings cannot be deleted, and its
+  // top-level class is a script-scope binding (not a global property) that the sweep resets below.
+  for (const name of ['setTimeout', 'clearTimeout', '__timer_manager']) G[name] = undefined;
+  __TimerManager = undefined;
+  // Binary buffers live outside the V8 heap (and its limit); shared memory can block; finalizers run between runs.
+  for (const name of [
+    'ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Atomics', 'WebAssembly', 'FinalizationRegistry',
+    'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array',
+    'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
+  ]) delete G[name];
+  // RegExp.$1, RegExp.lastMatch and friends remember the previous run's last match.
+  for (const key of ownKeys(RegExp)) {
+    if (typeof key === 'string' && getOwnPropertyDescriptor(RegExp, key).get) delete RegExp[key];
+  }
+
+  let logs = [];
+  let logChars = 0;
+  let logLimit = 0;
+  let logsTruncated = false;
+  const describe = (value) => {
+    try {
+      if (typeof value === 'string') return value;
+      if (value === undefined) return 'undefined';
+      if (typeof value === 'function') return `[Function${value.name ? ': ' + value.name : ''}]`;
+      if (typeof value === 'bigint') return `${value}n`;
+      if (typeof value === 'symbol') return StringConstructor(value);
+      if (value instanceof ErrorConstructor) return `${value.name}: ${value.message}`;
+      const json = jsonStringify(value);
+      if (json !== undefined) return json;
+    } catch {
+      // Fall through: circular objects, throwing getters and BigInts inside objects still get a description.
+    }
+    try {
+      return StringConstructor(value);
+    } catch {
+      return '[object]';
+    }
+  };
+  const log = (...args) => {
+    if (logsTruncated) return;
+    let line = '';
+    for (let i = 0; i < args.length; i++) line += (i ? ' ' : '') + describe(args[i]);
+    if (logChars + line.length + 1 > logLimit) {
+      logsTruncated = true;
+      logs.push('[further console output dropped]');
+      return;
+    }
+    logChars += line.length + 1;
+    logs.push(line);
+  };
+  G.console = { log, info: log, warn: log, error: log, debug: log, trace: log };
+
+  // A frozen built-in data property makes `obj.name = ...` throw on objects inheriting it (the "override mistake");
+  // turning the common ones into accessors lets such assignments create an own property as usual.
+  const allowOverride = (proto, key) => {
+    const descriptor = getOwnPropertyDescriptor(proto, key);
+    if (!descriptor || !('value' in descriptor)) return;
+    const value = descriptor.value;
+    defineProperty(proto, key, {
+      get() {
+        return value;
+      },
+      set(newValue) {
+        if (this === proto) throw new TypeErrorConstructor(`Cannot assign to read-only built-in property '${key}'`);
+        objectDefineProperty(this, key, { value: newValue, writable: true, enumerable: true, configurable: true });
+      },
+      enumerable: descriptor.enumerable,
+      configurable: false,
+    });
+  };
+  for (const key of ['constructor', 'toString', 'valueOf', 'hasOwnProperty']) allowOverride(Object.prototype, key);
+  for (const E of [
+    Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError, SuppressedError,
+  ]) {
+    for (const key of ['constructor', 'name', 'message']) allowOverride(E.prototype, key);
+  }
+
+  let busy = false;
+  let seq = -1;
+  let phase = 'idle';
+  let status = '';
+  let message = '';
+  let outputJson = '';
+  let startedClean = true;
+  const NOT_JSON = {};
+  let notJsonReason = '';
+  const replacer = (key, value) => {
+    const type = typeof value;
+    if (type === 'function' || type === 'symbol' || type === 'bigint') {
+      notJsonReason = key === '' ? `the script returned a ${type}, which JSON cannot hold`
+        : `the output holds a ${type} at key "${key}", which JSON cannot hold`;
+      throw NOT_JSON;
+    }
+    return value;
+  };
+  const serialise = (output, maxChars) => {
+    try {
+      if (output === undefined || output === null) {
+        status = 'skipped';
+        return;
+      }
+      if (output instanceof PromiseConstructor) {
+        status = 'not_json';
+        message = 'the script returned a Promise; mappings run synchronously, so return the value itself';
+        return;
+      }
+      const json = jsonStringify(output, replacer);
+      if (json === undefined) {
+        status = 'not_json';
+        message = `the script returned a ${typeof output}, which JSON cannot hold`;
+      } else if (json.length > maxChars) {
+        status = 'too_large';
+      } else {
+        status = 'ok';
+        outputJson = json;
+      }
+    } catch (error) {
+      status = 'not_json';
+      message = error === NOT_JSON ? notJsonReason : `the output could not be turned into JSON: ${describe(error)}`;
+    }
+  };
+  const compile = (script) => FunctionConstructor('event', `'use strict';${script}\n//# sourceURL=mapping.js`);
+
+  let clean = true;
+  const report = (n) => {
+    clean = sweep() && startedClean;
+    const header = jsonStringify({ seq: n === seq ? seq : -1, phase, status, message, logs, clean });
+    const body = outputJson;
+    logs = [];
+    outputJson = '';
+    return header + '\n' + body;
+  };
+  const runOne = (n, fn, eventJson, maxOutputChars, maxLogChars) => {
+    seq = n;
+    phase = 'event';
+    status = '';
+    message = '';
+    outputJson = '';
+    logs = [];
+    logChars = 0;
+    logLimit = maxLogChars;
+    logsTruncated = false;
+    startedClean = sweep();
+    const event = jsonParse(eventJson);
+    phase = 'run';
+    // No catch: an uncaught exception keeps V8's note of the line it was thrown from.
+    const output = reflectApply(fn, undefined, [event]);
+    phase = 'output';
+    serialise(output, maxOutputChars);
+    phase = 'done';
+  };
+
+  // The events of the request being run (JSON texts), and the reports of its runs not yet taken.
+  let events = [];
+  let reports = [];
+  const SEPARATOR = '\u0000';
+  const takeReports = () => {
+    const text = reports.join(SEPARATOR);
+    reports = [];
+    return text;
+  };
+  const runner = {
+    load(eventJsons) {
+      if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
+      events = eventJsons;
+      reports = [];
+    },
+    // Runs events from..from+count-1 (run i is numbered firstSeq + i) until sliceMs have passed; their reports,
+    // NUL-separated (JSON escapes NUL). A run that throws ends the call: takeFailed() then has its report.
+    runMany(firstSeq, from, count, script, maxOutputChars, maxLogChars, sliceMs) {
+      if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
+      busy = true;
+      try {
+        const started = dateNow();
+        seq = firstSeq + from;
+        phase = 'compile';
+        const fn = compile(script);
+        const end = mathMin(from + count, events.length);
+        for (let i = from; i < end; i++) {
+          runOne(firstSeq + i, fn, events[i], maxOutputChars, maxLogChars);
+          reports.push(report(firstSeq + i));
+          // A context the run left unclean is replaced before the next run.
+          if (!clean || dateNow() - started >= sliceMs) break;
+        }
+      } finally {
+        busy = false;
+      }
+      return takeReports();
+    },
+    // After a runMany that threw or was stopped: the reports of the runs that ended, then the failed run's own.
+    takeFailed() {
+      if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
+      reports.push(report(seq));
+      return takeReports();
+    },
+    // Evaluated after a request's last run, behind any promise jobs the runs left: whether the context is clean,
+    // and what those jobs logged (the last run's, where the request had one run).
+    settle() {
+      events = [];
+      reports = [];
+      const text = jsonStringify({ clean: sweep(), logs });
+      logs = [];
+      return text;
+    },
+    check(script) {
+      compile(script);
+      return true;
+    },
+  };
+  defineProperty(G, '__outflowMapping', { value: runner, writable: false, enumerable: false, configurable: false });
+
+  // Freeze every built-in reachable from the global object, plus the intrinsics only reachable through syntax.
+  const seen = new Set();
+  const pending = [];
+  const visit = (value) => {
+    if (((typeof value === 'object' && value !== null) || typeof value === 'function') && value !== G) {
+      if (!seen.has(value)) {
+        seen.add(value);
+        pending.push(value);
+      }
+    }
+  };
+  for (const key of ownKeys(G)) {
+    const descriptor = getOwnPropertyDescriptor(G, key);
+    visit(descriptor.value);
+    visit(descriptor.get);
+    visit(descriptor.set);
+  }
+  // The global object's own prototype is no built-in a name reaches, but a script reaches it all the same.
+  visit(getPrototypeOf(G));
+  for (const value of [
+    function* () {}, async function () {}, async function* () {}, async () => {},
+    [][Symbol.iterator](), new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ''[Symbol.iterator](),
+    /./[Symbol.matchAll](''), [].values().map((x) => x), Iterator.from({ next() {} }),
+    new Intl.Segmenter().segment(''), new Intl.Segmenter().segment('')[Symbol.iterator](),
+    (function* () {})(), (async function* () {})(), (function () { return arguments; })(),
+  ]) {
+    visit(getPrototypeOf(value));
+  }
+  while (pending.length) {
+    const object = pending.pop();
+    for (const key of ownKeys(object)) {
+      const descriptor = getOwnPropertyDescriptor(object, key);
+      visit(descriptor.value);
+      visit(descriptor.get);
+      visit(descriptor.set);
+    }
+    visit(getPrototypeOf(object));
+    freeze(object);
+  }
+
+  // The global object itself stays extensible so scripts may use it as scratch space; what they add is swept away.
+  for (const key of ownKeys(G)) {
+    const descriptor = getOwnPropertyDescriptor(G, key);
+    defineProperty(G, key, 'value' in descriptor ? { writable: false, configurable: false } : { configurable: false });
+  }
+  const baseline = new Set(ownKeys(G));
+  const globalPrototype = getPrototypeOf(G);
+  // False when the global object cannot be put back as it was, so the caller must replace the whole context.
+  const sweep = () => {
+    let clean = true;
+    const keys = ownKeys(G);
+    if (keys.length !== baseline.size) {
+      for (const key of keys) {
+        if (!baseline.has(key) && !deleteProperty(G, key)) clean = false;
+      }
+    }
+    if (getPrototypeOf(G) !== globalPrototype && !setPrototypeOf(G, globalPrototype)) clean = false;
+    if (__TimerManager !== undefined) __TimerManager = undefined;
+    return clean && isExtensible(G);
+  };
+})();
