@@ -72,23 +72,24 @@ def _environment_slot_free(slot: _Slot | None) -> None:
 
 @contextmanager
 def interactive_call(*, environment_id) -> Iterator[None]:
-    """Hold one of this process's and one of the environment's interactive call slots for the block, or refuse.
+    """Hold one of the environment's and one of this process's interactive call slots for the block, or refuse.
 
-    Past the process's cap: 503 `unavailable` (the server is busy; the environment is not at fault); past the
-    environment's limit: 429 `rate_limited`. Both with Retry-After.
+    Past the environment's limit: 429 `rate_limited`, checked first so that an environment over its own limit
+    always hears so; past the process's cap: 503 `unavailable` (the server is busy, not the environment at
+    fault). Both with Retry-After.
     """
-    if not _process_slots.acquire(blocking=False):
-        raise ApiError(
-            error_codes.UNAVAILABLE,
-            "the server is busy with other interactive calls; try again shortly",
-            status_code=503,
-            retry_after=RETRY_AFTER_SECONDS,
-        )
+    slot = _environment_slot_take(environment_id=environment_id)
     try:
-        slot = _environment_slot_take(environment_id=environment_id)
+        if not _process_slots.acquire(blocking=False):
+            raise ApiError(
+                error_codes.UNAVAILABLE,
+                "the server is busy with other interactive calls; try again shortly",
+                status_code=503,
+                retry_after=RETRY_AFTER_SECONDS,
+            )
         try:
             yield
         finally:
-            _environment_slot_free(slot)
+            _process_slots.release()
     finally:
-        _process_slots.release()
+        _environment_slot_free(slot)

@@ -102,14 +102,30 @@ def test_past_the_environment_s_limit_every_interactive_call_answers_429(
     assert other_api.post("/api/v1/send-request", send_request, format="json").status_code == 200
 
 
-def test_past_the_process_cap_an_interactive_call_answers_503(monkeypatch, api, receiver):
+def test_past_the_process_cap_an_interactive_call_answers_503_and_frees_its_environment_slot(
+    monkeypatch, api, environment, settings, receiver
+):
     slots = threading.BoundedSemaphore(1)
     monkeypatch.setattr(interactive_calls, "_process_slots", slots)
     send_request = {"method": "GET", "url": receiver.url("/step")}
     slots.acquire()
     assert _refusal(api.post("/api/v1/send-request", send_request, format="json"), 503, "unavailable") == "1"
+    assert not any(
+        cache.get(key) for key in _slot_keys(environment.pk, settings.OUTFLOW_INTERACTIVE_CALLS_PER_ENVIRONMENT)
+    )
     slots.release()
     assert api.post("/api/v1/send-request", send_request, format="json").json()["status"] == 204
+
+
+def test_an_environment_over_its_own_limit_hears_429_even_when_the_process_is_full(
+    monkeypatch, api, environment, settings, receiver
+):
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(interactive_calls, "_process_slots", slots)
+    slots.acquire()
+    _taken_by_another_process(environment.pk, settings)
+    response = api.post("/api/v1/send-request", {"method": "GET", "url": receiver.url("/step")}, format="json")
+    assert _refusal(response, 429, "rate_limited") == "1"
 
 
 def test_bad_input_takes_no_slot(roomy_process, api, environment, settings):
