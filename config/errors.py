@@ -11,12 +11,25 @@ from rest_framework.views import exception_handler
 class ApiError(exceptions.APIException):
     """A business-rule refusal with a stable machine code (codes live in each app's error_codes.py)."""
 
-    def __init__(self, code: str, message: str, *, status_code: int = 400, fields: dict | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status_code: int = 400,
+        fields: dict | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.error_code = code
         self.message = message
         self.fields = fields
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
 _CODES = {
@@ -27,7 +40,7 @@ _CODES = {
     exceptions.NotFound: "not_found",
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
-    exceptions.Throttled: "throttled",
+    exceptions.Throttled: "rate_limited",
     exceptions.NotAcceptable: "not_acceptable",
 }
 
@@ -57,7 +70,9 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, ApiError):
-        return Response(error_body(exc.error_code, exc.message, exc.fields), status=exc.status_code)
+        return Response(
+            error_body(exc.error_code, exc.message, exc.fields), status=exc.status_code, headers=exc.headers
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import re
 import sqlite3
 from pathlib import Path
 
@@ -115,6 +116,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["subscriptions.throttling.ApiRateThrottle"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -174,6 +176,20 @@ OUTFLOW_REQUEUE_GRACE_SECONDS = env.float("OUTFLOW_REQUEUE_GRACE_SECONDS", defau
 OUTFLOW_SWEEP_BATCH = 1000
 OUTFLOW_DELIVERY_BATCH = env.int("OUTFLOW_DELIVERY_BATCH", default=100)
 OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION = env.int("OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION", default=4)
+# Per-environment limits (subscriptions/throttling.py): API requests per period, as DRF writes rates.
+OUTFLOW_API_RATE = env.str("OUTFLOW_API_RATE", default="100/s")
+OUTFLOW_INGEST_RATE = env.str("OUTFLOW_INGEST_RATE", default="1000/s")
+# Interactive calls (Send Request, Send test, mapping preview) in flight: per environment across all web processes,
+# and per web process whatever the environment, below the process's threads (Procfile).
+OUTFLOW_INTERACTIVE_CALLS_PER_ENVIRONMENT = env.int("OUTFLOW_INTERACTIVE_CALLS_PER_ENVIRONMENT", default=2)
+OUTFLOW_INTERACTIVE_CALLS_PER_PROCESS = env.int("OUTFLOW_INTERACTIVE_CALLS_PER_PROCESS", default=2)
+for _name in ("OUTFLOW_API_RATE", "OUTFLOW_INGEST_RATE"):
+    if not re.fullmatch(r"[1-9][0-9]*/[smhd][a-z]*", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must be a number of requests per s, m, h or d, such as 100/s")
+for _name in ("OUTFLOW_INTERACTIVE_CALLS_PER_ENVIRONMENT", "OUTFLOW_INTERACTIVE_CALLS_PER_PROCESS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"api": OUTFLOW_API_RATE, "ingest": OUTFLOW_INGEST_RATE}
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = OUTFLOW_MAX_REQUEST_BYTES
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from credentials.request_auth import CredentialError, request_authenticate
 from credentials.selectors import credential_for_use
 from outbound.client import send
+from subscriptions.interactive_calls import interactive_call
 from subscriptions.models import Environment
 from subscriptions.validation import TRANSPORT_HEADERS, header_errors, url_errors
 
@@ -48,16 +49,17 @@ def request_send(
     if errors:
         raise ValidationError(errors)
     encoded, headers = _body(body, headers)
-    if credential is not None:
-        try:
-            url, headers = request_authenticate(
-                credential=credential, method=method, url=url, headers=headers, body=encoded or b""
-            )
-        except CredentialError as error:
-            return {"status": None, "headers": {}, "body": None, "duration_ms": 0, "error": str(error)}
-    exchange = send(
-        method=method, url=url, headers=headers, body=encoded, timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
-    )
+    with interactive_call(environment_id=environment.pk):
+        if credential is not None:
+            try:
+                url, headers = request_authenticate(
+                    credential=credential, method=method, url=url, headers=headers, body=encoded or b""
+                )
+            except CredentialError as error:
+                return {"status": None, "headers": {}, "body": None, "duration_ms": 0, "error": str(error)}
+        exchange = send(
+            method=method, url=url, headers=headers, body=encoded, timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
+        )
     return {
         "status": exchange.status,
         "headers": dict(exchange.headers),

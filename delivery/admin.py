@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from config.errors import error_body
+from config.errors import ApiError, error_body
 from delivery.mapping_preview import IDENTITY, mapping_preview
 from delivery.models import Delivery, Event
 from delivery.send_test import subscription_test_send
@@ -115,7 +115,12 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
         script = _json_script(request)
         if script is None:
             return JsonResponse(error_body("invalid", "expected a JSON object with a script"), status=400)
-        return JsonResponse(mapping_preview(subscription=subscription, script=script))
+        try:
+            return JsonResponse(mapping_preview(subscription=subscription, script=script))
+        except ApiError as refusal:
+            return JsonResponse(
+                error_body(refusal.error_code, refusal.message), status=refusal.status_code, headers=refusal.headers
+            )
 
     def mapping_save_view(self, request, object_id):
         subscription = self._changeable(request, object_id)
@@ -138,7 +143,11 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         subscription = self._changeable(request, object_id)
-        entry = subscription_test_send(subscription=subscription)
+        try:
+            entry = subscription_test_send(subscription=subscription)
+        except ApiError as refusal:
+            messages.error(request, f"Test request not sent: {refusal.message}")
+            return HttpResponseRedirect(reverse("admin:subscriptions_subscription_change", args=[subscription.pk]))
         outcome = entry.response_status or entry.error
         messages.info(request, f"Test request sent to {subscription.url}: {outcome}")
         return HttpResponseRedirect(_request_log_url(subscription))

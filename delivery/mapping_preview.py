@@ -1,9 +1,10 @@
-"""The mapping preview: a draft script run on an example event, as a delivery would run it."""
+"""The mapping preview: a draft script run on an example event, as a delivery would run it (an interactive call)."""
 
 from delivery.outgoing import export_shaped
 from delivery.samples import subscription_sample_event
 from delivery.selectors import latest_matching_event
 from mapping.sandbox import MappingError, mapping_run
+from subscriptions.interactive_calls import interactive_call
 from subscriptions.models import Subscription
 from subscriptions.selectors import export_settings_of
 
@@ -16,6 +17,11 @@ def mapping_preview(*, subscription: Subscription, script: str | None = None, ev
     The example is the event given, else the latest event the subscription would receive, else a sample of its
     first event type. The script is the draft given, else the saved mapping, else one that returns the event.
     """
+    with interactive_call(environment_id=subscription.environment_id):
+        return _preview(subscription=subscription, script=script, event=event)
+
+
+def _preview(*, subscription: Subscription, script: str | None, event: dict | None) -> dict:
     export = export_settings_of(environment=subscription.environment)
     if event is None:
         latest = latest_matching_event(subscription=subscription, include_test_events=export.include_test_events)

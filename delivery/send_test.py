@@ -1,4 +1,4 @@
-"""Send test: one request now, marked as a test, never retried and never pausing; logged unredacted."""
+"""Send test: one request now (an interactive call, limited), marked as a test, never retried; logged unredacted."""
 
 import uuid
 
@@ -7,12 +7,18 @@ from delivery.samples import subscription_sample_event
 from mapping.sandbox import MappingError
 from outbound.client import Exchange
 from requestlog.models import RequestLog
+from subscriptions.interactive_calls import interactive_call
 from subscriptions.models import Subscription
 from subscriptions.selectors import export_settings_of
 from subscriptions.services import subscription_signing_secrets
 
 
 def subscription_test_send(*, subscription: Subscription, event: dict | None = None) -> RequestLog:
+    with interactive_call(environment_id=subscription.environment_id):
+        return _test_send(subscription=subscription, event=event)
+
+
+def _test_send(*, subscription: Subscription, event: dict | None) -> RequestLog:
     if event is None:
         event = subscription_sample_event(subscription=subscription)
     export = export_settings_of(environment=subscription.environment)

@@ -27,9 +27,12 @@ from delivery.models import Delivery
 from delivery.send_test import subscription_test_send
 from requestlog.api.serializers import RequestLogSerializer
 from subscriptions.selectors import subscriptions_of
+from subscriptions.throttling import IngestRateThrottle
 
 
 class EventIngestView(APIView):
+    throttle_classes = [IngestRateThrottle]
+
     @extend_schema(request=OpenApiTypes.OBJECT, responses={202: IngestResultSerializer})
     def post(self, request):
         try:

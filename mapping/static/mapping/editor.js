@@ -86,6 +86,7 @@
     const response = await post(config.previewUrl, { script: editor.getValue() });
     if (request !== latest) return;  // a newer keystroke's preview is on its way
     if (response.ok) render(await response.json());
+    else status.textContent = `Preview not run: ${(await response.json()).error.message}`;
   }
 
   editor.on("change", () => {
