@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.core.cache import cache
 
+from config.held_keys import held_key_free
 from credentials.encryption import decrypt, encrypt
 from credentials.models import Credential
 from outbound.client import send
@@ -66,10 +67,19 @@ def _fetch(credential: Credential) -> tuple[str, float]:
     return answer["access_token"], lifetime
 
 
+def _lock_seconds() -> float:
+    return settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS + LOCK_MARGIN_SECONDS
+
+
+def oauth_token_seconds() -> float:
+    """The longest `oauth_token` takes: waiting out another worker's fetch (up to its lock's life), then its own."""
+    return _lock_seconds() + settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
+
+
 def oauth_token(*, credential: Credential) -> str:
     """The cached token, or a new one; concurrent callers wait for the one fetch in flight."""
     key = _cache_key(credential)
-    lock_seconds = settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS + LOCK_MARGIN_SECONDS
+    lock_seconds = _lock_seconds()
     deadline = time.monotonic() + lock_seconds
     owner = secrets.token_hex(8)
     while True:
@@ -87,8 +97,7 @@ def oauth_token(*, credential: Credential) -> str:
                     cache.set(key, encrypt(token), timeout=int(lifetime))
                 return token
             finally:
-                if cache.get(f"{key}:lock") == owner:
-                    cache.delete(f"{key}:lock")
+                held_key_free(key=f"{key}:lock", owner=owner)
         if time.monotonic() > deadline:
             raise TokenError("timed out waiting for another worker's token fetch")
         time.sleep(0.02)

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from credentials.aws_signing import aws_region_and_service, aws_sign
 from credentials.models import Credential
-from credentials.oauth import TokenError, oauth_token, oauth_token_drop
+from credentials.oauth import TokenError, oauth_token, oauth_token_drop, oauth_token_seconds
 from outbound.client import without_headers
 
 
@@ -30,6 +30,13 @@ def request_authenticate(
             raise CredentialError(f"OAuth: {error}") from error
         return url, {**without_headers(headers, ["authorization"]), "authorization": f"Bearer {token}"}
     return _aws(credential=credential, method=method, url=url, headers=headers, body=body)
+
+
+def request_authenticate_seconds(*, credential: Credential | None) -> float:
+    """The longest applying the credential can take: an OAuth token fetch, which may first wait on another's."""
+    if credential is not None and credential.type == Credential.Type.OAUTH_CLIENT_CREDENTIALS:
+        return oauth_token_seconds()
+    return 0.0
 
 
 def _aws(*, credential: Credential, method: str, url: str, headers: dict[str, str], body: bytes):

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from delivery.claimed import ClaimedDelivery
+from delivery.db_clock import datetime_read, now_sql
 from delivery.in_flight import (
     circuit_open_until,
     circuit_trip,
@@ -19,6 +20,7 @@ from delivery.in_flight import (
     waiting_mark,
     waiting_take,
 )
+from delivery.leases import BatchLease, batch_lease_hold, batch_seconds, lease_seconds, slot_seconds
 from delivery.models import Delivery, Event
 from delivery.outcomes import (
     deliveries_outcome_record,
@@ -39,49 +41,41 @@ from subscriptions.services import subscription_signing_secrets
 logger = logging.getLogger(__name__)
 
 CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
-# A task may fire a little before next_attempt_at (clocks of broker and database differ slightly).
+# A task may fire a little before next_attempt_at (a countdown runs on the broker's and worker's clocks).
 _EARLY_TOLERANCE = timedelta(seconds=1)
-
-
-def batch_seconds() -> float:
-    """How long one batch may send: requests stop being started once one more might overrun it."""
-    return 2 * settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
-
-
-def lease_seconds() -> float:
-    return batch_seconds() + settings.OUTFLOW_LEASE_MARGIN_SECONDS
 
 
 def deliveries_claim(*, subscription: Subscription, delivery_ids: Iterable) -> list[ClaimedDelivery]:
     """Take the next attempt of the subscription's due deliveries among these; rows another worker holds are skipped.
 
-    The claimed deliveries come back oldest first, with their event's payload. One statement (lock, update,
-    read back), written as SQL: the ORM's lock-then-update took four round trips and ~2 ms of CPU compiling
-    per batch (measured).
+    The claimed deliveries come back oldest first, with their event's payload and their lease. One statement (lock,
+    update, read back), written as SQL: the ORM's lock-then-update took four round trips and ~2 ms of CPU compiling
+    per batch (measured). Lease and due times are the database's clock, the one the sweeper reads.
     """
-    now = timezone.now()
-    lease = now + timedelta(seconds=lease_seconds())
     ids = [Delivery._meta.pk.get_db_prep_value(pk, connection) for pk in delivery_ids]
     if not ids:
         return []
     lock = connection.ops.for_update_sql(skip_locked=True) if connection.features.has_select_for_update else ""
     table = Delivery._meta.db_table
+    lease, lease_params = now_sql(plus_seconds=lease_seconds(subscription=subscription))
+    now, now_params = now_sql()
+    due, due_params = now_sql(plus_seconds=_EARLY_TOLERANCE.total_seconds())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = %s, attempts = attempts + 1, queued = %s, lease_expires_at = %s,"
-            f" updated_at = %s WHERE id IN (SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})"
-            f" AND subscription_id = %s AND status IN (%s, %s) AND next_attempt_at <= %s {lock})"
-            f" RETURNING id, attempts, created_at,"
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, queued = %s, lease_expires_at = {lease},"
+            f" updated_at = {now} WHERE id IN (SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})"
+            f" AND subscription_id = %s AND status IN (%s, %s) AND next_attempt_at <= {due} {lock})"
+            f" RETURNING id, attempts, created_at, lease_expires_at,"
             f" (SELECT payload FROM {Event._meta.db_table} e WHERE e.id = {table}.event_id)",
             [
                 Delivery.Status.SENDING,
                 False,
-                connection.ops.adapt_datetimefield_value(lease),
-                connection.ops.adapt_datetimefield_value(now),
+                *lease_params,
+                *now_params,
                 *ids,
                 Delivery._meta.pk.get_db_prep_value(subscription.pk, connection),
                 *CLAIMABLE,
-                connection.ops.adapt_datetimefield_value(now + _EARLY_TOLERANCE),
+                *due_params,
             ],
         )
         rows = cursor.fetchall()
@@ -90,16 +84,16 @@ def deliveries_claim(*, subscription: Subscription, delivery_ids: Iterable) -> l
             pk=Delivery._meta.pk.to_python(pk),
             subscription=subscription,
             attempts=attempts,
-            lease_expires_at=lease,
+            lease_expires_at=datetime_read(lease_expires_at),
             payload=json.loads(payload),
         )
-        for pk, attempts, _, payload in sorted(rows, key=lambda row: row[2])
+        for pk, attempts, _, lease_expires_at, payload in sorted(rows, key=lambda row: row[2])
     ]
 
 
 def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
     """Attempt a batch within the subscription's in-flight limit; over the limit, the batch waits as rows."""
-    slot = in_flight_slot_take(subscription_id=subscription_id, lease_seconds=lease_seconds())
+    slot = in_flight_slot_take(subscription_id=subscription_id, seconds=slot_seconds())
     if slot is None:
         # The batch that next frees a slot (or else the sweeper) sends these.
         Delivery.objects.filter(pk__in=delivery_ids, status__in=CLAIMABLE, queued=True).update(queued=False)
@@ -107,11 +101,14 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
         return
     try:
         subscription = subscription_for_delivery(subscription_id=subscription_id)
+        # Taken before the claim's statement, so the batch's deadline is never later than the lease the row holds.
+        claimed_at = time.monotonic()
         deliveries = deliveries_claim(subscription=subscription, delivery_ids=delivery_ids) if subscription else []
         if deliveries:
-            _attempt(subscription=subscription, deliveries=deliveries)
+            lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
+            _attempt(subscription=subscription, deliveries=deliveries, lease=lease)
     finally:
-        in_flight_slot_free(key=slot)
+        in_flight_slot_free(slot=slot)
     _waiting_wake(subscription_id=subscription_id)
 
 
@@ -119,15 +116,14 @@ def _waiting_wake(*, subscription_id) -> None:
     """Send the next batch of the subscription's due deliveries that wait for a free slot."""
     if not waiting_take(subscription_id=subscription_id):
         return
-    now = timezone.now()
     waiting = Delivery.objects.filter(
-        subscription_id=subscription_id, status__in=CLAIMABLE, queued=False, next_attempt_at__lte=now
+        subscription_id=subscription_id, status__in=CLAIMABLE, queued=False, next_attempt_at__lte=Now()
     )
-    if deliveries_queue(due=waiting, now=now, limit=settings.OUTFLOW_DELIVERY_BATCH) == settings.OUTFLOW_DELIVERY_BATCH:
+    if deliveries_queue(due=waiting, limit=settings.OUTFLOW_DELIVERY_BATCH) == settings.OUTFLOW_DELIVERY_BATCH:
         waiting_mark(subscription_id=subscription_id)
 
 
-def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery]) -> None:
+def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], lease: BatchLease) -> None:
     if subscription.status != Subscription.Status.ACTIVE:
         deliveries_skip(deliveries=deliveries, reason="subscription paused")
         return
@@ -136,12 +132,12 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery]) -
         return
     export = subscription.environment.export_settings
     signing_secrets = subscription_signing_secrets(subscription=subscription)
-    results, entries, failures, skips, untried, retry_at = [], [], [], [], [], None
+    results, entries, failures, skips, untried = [], [], [], [], []
     deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
     bodies = _bodies(subscription=subscription, deliveries=deliveries, export=export)
     for index, (delivery, body) in enumerate(zip(deliveries, bodies, strict=True)):
         if index and time.monotonic() > deadline:
-            untried, retry_at = deliveries[index:], timezone.now()
+            untried = deliveries[index:]
             break
         if isinstance(body, MappingError):
             # Retrying cannot change what the script does with this event: final at once.
@@ -156,6 +152,9 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery]) -
         if body is None:
             skips.append(delivery)
             continue
+        if not batch_lease_hold(lease=lease, subscription=subscription, deliveries=deliveries):
+            untried = deliveries[index:]
+            break
         headers = outgoing_headers(
             subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
         )
@@ -176,12 +175,12 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery]) -
     if results and results[-1][1].status is None:
         # No answer: the rest, and the batches behind them, wait as long as the delivery that failed.
         reopens = next_attempts.get(results[-1][0].pk)
-        retry_at = reopens or timezone.now()
-        circuit_trip(subscription_id=subscription.pk, until=retry_at)
+        if reopens:
+            circuit_trip(subscription_id=subscription.pk, until=reopens)
     if untried:
-        # Behind an open circuit they wait as rows; otherwise (out of time, or the one that failed was its
-        # last attempt and opened no circuit) they go again at once.
-        deliveries_release(deliveries=untried, until=retry_at, as_rows=reopens is not None)
+        # Behind an open circuit they wait as rows; otherwise (out of time, a claim lost, or the one that failed
+        # was its last attempt and opened no circuit) they go again at once.
+        deliveries_release(deliveries=untried, until=reopens, as_rows=reopens is not None)
 
 
 def _bodies(*, subscription: Subscription, deliveries: list[ClaimedDelivery], export) -> list:

@@ -1,24 +1,44 @@
 """Guards that keep one slow or dead endpoint from taking the workers: in-flight slots and a circuit breaker."""
 
+import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from config.held_keys import held_key_extend, held_key_free
 
-def in_flight_slot_take(*, subscription_id, lease_seconds: float) -> str | None:
-    """A free slot's key, or None when the subscription already has its limit of batches in flight."""
+
+@dataclass(frozen=True, slots=True)
+class InFlightSlot:
+    """A slot a batch holds: its key, and the token stored there that says the batch holds it."""
+
+    key: str
+    owner: str
+
+
+def in_flight_slot_take(*, subscription_id, seconds: float) -> InFlightSlot | None:
+    """A free slot, held for `seconds` at most, or None when the subscription already has its limit of batches in
+    flight."""
+    owner = secrets.token_hex(8)
     for index in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION):
         key = f"outflow:in-flight:{subscription_id}:{index}"
-        # A slot expires with the lease, so a worker that dies holding one frees it.
-        if cache.add(key, 1, timeout=int(lease_seconds) + 1):
-            return key
+        # A slot expires, so a worker that dies holding one frees it.
+        if cache.add(key, owner, timeout=int(seconds) + 1):
+            return InFlightSlot(key=key, owner=owner)
     return None
 
 
-def in_flight_slot_free(*, key: str) -> None:
-    cache.delete(key)
+def in_flight_slot_extend(*, slot: InFlightSlot, seconds: float) -> bool:
+    """Hold the slot `seconds` from now (a batch whose lease was renewed); False if it had expired meanwhile."""
+    return held_key_extend(key=slot.key, owner=slot.owner, seconds=seconds)
+
+
+def in_flight_slot_free(*, slot: InFlightSlot) -> None:
+    # Only while it is still ours: a slot that expired under a slow batch may be another batch's by now.
+    held_key_free(key=slot.key, owner=slot.owner)
 
 
 def _waiting_key(subscription_id) -> str:

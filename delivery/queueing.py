@@ -3,11 +3,11 @@
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Now
 from kombu.exceptions import KombuError
 
 from config.celery import app
@@ -37,14 +37,14 @@ def deliveries_enqueue(*, due: Iterable[tuple], countdown: float | None = None) 
         )
 
 
-def deliveries_queue(*, due: QuerySet, now: datetime, limit: int) -> int:
+def deliveries_queue(*, due: QuerySet, limit: int) -> int:
     """Queue up to `limit` of these due deliveries, skipping rows another transaction holds: mark them queued and
-    due now, and send their tasks after commit. How many were queued."""
+    due now (by the database's clock), and send their tasks after commit. How many were queued."""
     with transaction.atomic():
         pairs = list(due.select_for_update(skip_locked=True).values_list("subscription_id", "pk")[:limit])
         if pairs:
             Delivery.objects.filter(pk__in=[pk for _, pk in pairs]).update(
-                queued=True, next_attempt_at=now, updated_at=now
+                queued=True, next_attempt_at=Now(), updated_at=Now()
             )
             transaction.on_commit(lambda: deliveries_enqueue(due=pairs))
     return len(pairs)

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from config.errors import ApiError
 from delivery.models import Delivery
@@ -18,7 +18,6 @@ def deliveries_recover(*, subscription: Subscription, since: datetime) -> int:
         raise ApiError(
             subscription_error_codes.SUBSCRIPTION_PAUSED, "resume the subscription before recovering", status_code=409
         )
-    now = timezone.now()
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update()
@@ -32,12 +31,12 @@ def deliveries_recover(*, subscription: Subscription, since: datetime) -> int:
         Delivery.objects.filter(pk__in=ids).update(
             status=Delivery.Status.PENDING,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=Now(),
             queued=True,
             last_error="",
             last_status_code=None,
             completed_at=None,
-            updated_at=now,
+            updated_at=Now(),
         )
         transaction.on_commit(lambda: deliveries_enqueue(due=[(subscription.pk, pk) for pk in ids]))
     return len(ids)

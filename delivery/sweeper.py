@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from delivery.attempts import CLAIMABLE
 from delivery.models import Delivery
@@ -24,7 +24,7 @@ def deliveries_sweep() -> dict[str, int]:
 def _leases_recover() -> int:
     expired = list(
         Delivery.objects.select_related("subscription").filter(
-            status=Delivery.Status.SENDING, lease_expires_at__lt=timezone.now()
+            status=Delivery.Status.SENDING, lease_expires_at__lt=Now()
         )[: settings.OUTFLOW_SWEEP_BATCH]
     )
     request_logs_store(
@@ -48,10 +48,10 @@ def _leases_recover() -> int:
 
 
 def _due_enqueue() -> int:
-    """Due and never queued (a long wait), or queued long ago and never picked up (a lost task)."""
-    now = timezone.now()
-    grace = now - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS)
+    """Due and never queued (a long wait), or queued long ago and never picked up (a lost task), by the database's
+    clock, which stamped the due times."""
+    grace = Now() - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS)
     due = Delivery.objects.filter(status__in=CLAIMABLE).filter(
-        Q(queued=False, next_attempt_at__lte=now) | Q(queued=True, next_attempt_at__lte=grace)
+        Q(queued=False, next_attempt_at__lte=Now()) | Q(queued=True, next_attempt_at__lte=grace)
     )
-    return deliveries_queue(due=due, now=now, limit=settings.OUTFLOW_SWEEP_BATCH)
+    return deliveries_queue(due=due, limit=settings.OUTFLOW_SWEEP_BATCH)

@@ -7,9 +7,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from delivery.attempts import deliveries_attempt, deliveries_claim, lease_seconds
+from delivery.attempts import deliveries_attempt, deliveries_claim
 from delivery.in_flight import in_flight_slot_take
 from delivery.ingest import events_ingest
+from delivery.leases import slot_seconds
 from delivery.models import Delivery
 from delivery.sweeper import deliveries_sweep
 from requestlog.models import RequestLog
@@ -140,7 +141,7 @@ def test_no_answer_on_a_last_attempt_opens_no_circuit_and_the_rest_go_again_at_o
 
 def test_a_batch_waits_while_its_subscription_has_every_slot(delivery, receiver, settings):
     taken = [
-        in_flight_slot_take(subscription_id=delivery.subscription_id, lease_seconds=lease_seconds())
+        in_flight_slot_take(subscription_id=delivery.subscription_id, seconds=slot_seconds())
         for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION)
     ]
     try:
@@ -149,7 +150,7 @@ def test_a_batch_waits_while_its_subscription_has_every_slot(delivery, receiver,
         waiting = Delivery.objects.get()
         assert receiver.received() == [] and waiting.status == Delivery.Status.PENDING and waiting.queued is False
     finally:
-        cache.delete_many(taken)
+        cache.delete_many([slot.key for slot in taken])
     _attempt(delivery)
     assert Delivery.objects.get().status == Delivery.Status.SUCCEEDED
 
@@ -262,14 +263,14 @@ def test_a_finished_batch_wakes_the_deliveries_waiting_for_a_slot(environment, s
     events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
     first, *waiting = Delivery.objects.order_by("created_at")
     taken = [
-        in_flight_slot_take(subscription_id=subscription.pk, lease_seconds=lease_seconds())
+        in_flight_slot_take(subscription_id=subscription.pk, seconds=slot_seconds())
         for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION)
     ]
     _attempt(*waiting)
     assert not any(
         Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting]).values_list("queued", flat=True)
     )
-    cache.delete_many(taken)
+    cache.delete_many([slot.key for slot in taken])
     _attempt(first)
     woken = Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting])
     assert all(delivery.queued and delivery.status == Delivery.Status.PENDING for delivery in woken)
