@@ -30,7 +30,7 @@ from delivery.outcomes import (
 )
 from delivery.outgoing import outgoing_bodies, outgoing_headers, outgoing_log_entry, outgoing_send
 from delivery.queueing import deliveries_queue
-from mapping.sandbox import MappingError
+from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange
 from requestlog.models import RequestLog
 from requestlog.services import request_logs_store
@@ -133,8 +133,9 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
     export = subscription.environment.export_settings
     signing_secrets = subscription_signing_secrets(subscription=subscription)
     results, entries, failures, skips, untried = [], [], [], [], []
-    deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
     bodies = _bodies(subscription=subscription, deliveries=deliveries, export=export)
+    # Mapping took its time already; the lease is renewed before a send when it runs short (batch_lease_hold).
+    deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
     for index, (delivery, body) in enumerate(zip(deliveries, bodies, strict=True)):
         if index and time.monotonic() > deadline:
             untried = deliveries[index:]
@@ -142,6 +143,10 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
         if isinstance(body, MappingError):
             # Retrying cannot change what the script does with this event: final at once.
             failures.append((delivery, f"mapping error: {body}", True))
+            entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
+            continue
+        if isinstance(body, SandboxFailure):
+            failures.append((delivery, f"mapping sandbox: {body}; retried", False))
             entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
             continue
         if isinstance(body, Exception):

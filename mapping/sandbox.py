@@ -40,6 +40,8 @@ KILL_MARGIN_SECONDS = 0.06
 # Reading a request is the sandbox's work too: this much extra time per MiB of events sent.
 READ_SECONDS_PER_MIB = 0.01
 START_TIMEOUT_SECONDS = 30.0
+# Runs of one request that may end with their process stopped before the rest of the request is put off.
+MAX_PROCESSES_STOPPED = 2
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -118,9 +120,16 @@ def mapping_run_each(
     limits = limits or default_limits()
     encoded = [json.dumps(event, allow_nan=False, separators=(",", ":")).encode() for event in events]
     outcomes: list = []
+    stopped = 0
     while len(outcomes) < len(encoded):
+        if stopped == MAX_PROCESSES_STOPPED:
+            # Each stop costs a process; the rest wait for a retry rather than hold a sandbox others need.
+            deferred = SandboxFailure(f"not run: {stopped} runs of this script had to be stopped; tried again later")
+            return outcomes + [deferred] * (len(encoded) - len(outcomes))
         with _pool.process() as process:
-            outcomes.extend(process.run(script=script, events=encoded[len(outcomes) :], limits=limits))
+            answered = process.run(script=script, events=encoded[len(outcomes) :], limits=limits)
+            stopped += not process.alive
+        outcomes.extend(answered)
     return outcomes
 
 
