@@ -138,14 +138,14 @@ def test_a_batch_whose_lease_runs_short_before_a_send_renews_it_and_sends_within
 ):
     subscription = _subscription(environment, receiver)
     events_ingest(environment=environment, raw_events=[event()])
-    real_body = outgoing.outgoing_body
+    real_bodies = outgoing.outgoing_bodies
 
     def slow_body(**shaping):
         # As a batch whose payloads take long to map before its sends.
         time.sleep(lease_seconds(subscription=subscription) - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS)
-        return real_body(**shaping)
+        return real_bodies(**shaping)
 
-    monkeypatch.setattr("delivery.attempts.outgoing_body", slow_body)
+    monkeypatch.setattr("delivery.attempts.outgoing_bodies", slow_body)
     watch = _SendWatch(monkeypatch)
 
     [delivery] = Delivery.objects.all()
@@ -163,16 +163,16 @@ def test_a_batch_that_lost_its_claim_before_a_send_sends_nothing_more(
 ):
     subscription = _subscription(environment, receiver)
     events_ingest(environment=environment, raw_events=[event()])
-    real_body = outgoing.outgoing_body
+    real_bodies = outgoing.outgoing_bodies
 
     def stalled_body(**shaping):
         # The worker stalls until its lease runs short; meanwhile its lease ran out and the sweeper took it back.
         time.sleep(lease_seconds(subscription=subscription) - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS)
         Delivery.objects.update(lease_expires_at=Now() - timedelta(seconds=1))
         assert deliveries_sweep()["leases_recovered"] == 1
-        return real_body(**shaping)
+        return real_bodies(**shaping)
 
-    monkeypatch.setattr("delivery.attempts.outgoing_body", stalled_body)
+    monkeypatch.setattr("delivery.attempts.outgoing_bodies", stalled_body)
     deliveries_attempt(subscription_id=subscription.pk, delivery_ids=[Delivery.objects.get().pk])
 
     assert receiver.received("/hook") == []
