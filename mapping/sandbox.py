@@ -124,7 +124,7 @@ def mapping_run_each(
     while len(outcomes) < len(encoded):
         if stopped == MAX_PROCESSES_STOPPED:
             # Each stop costs a process; the rest wait for a retry rather than hold a sandbox others need.
-            deferred = SandboxFailure(f"not run: {stopped} runs of this script had to be stopped; tried again later")
+            deferred = SandboxFailure(f"not run: {stopped} earlier runs of this script in the batch had to be stopped")
             return outcomes + [deferred] * (len(encoded) - len(outcomes))
         with _pool.process() as process:
             answered = process.run(script=script, events=encoded[len(outcomes) :], limits=limits)

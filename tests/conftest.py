@@ -82,6 +82,8 @@ def celery_processes(django_db_setup, django_db_blocker):
         {
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+            # One sandbox process, so the mapping isolation tests' tenants share it as an attacker would hope.
+            "OUTFLOW_MAPPING_PROCESSES": "1",
         }
     )
     leak_watch.watch_logs_in(processes.directory)
