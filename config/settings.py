@@ -164,6 +164,7 @@ OUTFLOW_MAPPING_OUTPUT_BYTES = 256 * 1024
 OUTFLOW_MAPPING_LOG_CHARS = 64 * 1024
 OUTFLOW_MAPPING_PROCESSES = env.int("OUTFLOW_MAPPING_PROCESSES", default=2)
 OUTFLOW_REQUEST_LOG_RETENTION_DAYS = env.int("OUTFLOW_REQUEST_LOG_RETENTION_DAYS", default=30)
+OUTFLOW_EVENT_RETENTION_DAYS = env.int("OUTFLOW_EVENT_RETENTION_DAYS", default=30)
 OUTFLOW_MAX_EVENT_BYTES = env.int("OUTFLOW_MAX_EVENT_BYTES", default=262144)
 OUTFLOW_MAX_BATCH = env.int("OUTFLOW_MAX_BATCH", default=500)
 OUTFLOW_MAX_REQUEST_BYTES = env.int("OUTFLOW_MAX_REQUEST_BYTES", default=10 * 1024 * 1024)
@@ -204,8 +205,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.tasks.deliveries_sweep",
         "schedule": OUTFLOW_SWEEP_INTERVAL_SECONDS,
     },
-    "purge-request-log": {
-        "task": "requestlog.tasks.request_logs_purge",
+    "purge-expired": {
+        "task": "delivery.tasks.expired_purge",
         "schedule": 3600.0,
     },
 }

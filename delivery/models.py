@@ -19,7 +19,11 @@ class Event(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["environment", "event_id"], name="event_unique_per_environment")]
-        indexes = [models.Index(fields=["environment", "name", "-received_at"])]
+        indexes = [
+            models.Index(fields=["environment", "name", "-received_at"]),
+            # Retention finds events past their time with it.
+            models.Index(fields=["received_at"], name="event_received"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.event_id}"
@@ -64,3 +68,26 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class Recovery(models.Model):
+    """A recover request carried out in bounded batches behind the API's answer (delivery/recovery.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="recoveries")
+    since = models.DateTimeField()
+    # Deliveries changed after this (by the recovery itself, or failing again) are not taken again.
+    requested_at = models.DateTimeField()
+    matched = models.PositiveIntegerField(default=0)
+    recovered = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "recoveries"
+        indexes = [
+            models.Index(fields=["updated_at"], name="recovery_unfinished", condition=models.Q(finished_at=None))
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery of {self.subscription_id} since {self.since:%Y-%m-%d %H:%M}"

@@ -11,6 +11,7 @@ from delivery.models import Delivery
 from delivery.outcomes import delivery_lost_record
 from delivery.outgoing import outgoing_log_entry
 from delivery.queueing import deliveries_queue
+from delivery.recovery import recoveries_stalled, recovery_continue_send
 from outbound.client import Exchange
 from requestlog.services import request_logs_store
 
@@ -18,7 +19,19 @@ LOST = "attempt lost: the worker stopped before it finished"
 
 
 def deliveries_sweep() -> dict[str, int]:
-    return {"leases_recovered": _leases_recover(), "enqueued": _due_enqueue()}
+    return {
+        "leases_recovered": _leases_recover(),
+        "enqueued": _due_enqueue(),
+        "recoveries_resumed": _recoveries_resume(),
+    }
+
+
+def _recoveries_resume() -> int:
+    """Recoveries whose task was lost (the broker down, a worker killed) are sent on again."""
+    stalled = recoveries_stalled()
+    for recovery_id in stalled:
+        recovery_continue_send(recovery_id=recovery_id)
+    return len(stalled)
 
 
 def _leases_recover() -> int:

@@ -1,5 +1,6 @@
 """Recording attempts in the request log, redacted before they are stored."""
 
+import time
 import uuid
 from datetime import datetime
 
@@ -51,11 +52,13 @@ def request_logs_store(*, entries: list[RequestLog]) -> None:
     copy_insert(RequestLog, entries)
 
 
-def request_logs_purge(*, older_than: datetime, batch_size: int = 5000) -> int:
-    """Delete rows older than a time, in batches so no long lock is held; returns how many went."""
+def request_logs_purge(*, older_than: datetime, deadline: float | None = None, batch_size: int = 5000) -> int:
+    """Delete rows older than a time, in batches so no long lock is held, until none are left or the monotonic
+    deadline passes; returns how many went."""
     purged = 0
-    while True:
+    while deadline is None or time.monotonic() < deadline:
         ids = list(RequestLog.objects.filter(created_at__lt=older_than).values_list("pk", flat=True)[:batch_size])
         if not ids:
-            return purged
+            break
         purged += RequestLog.objects.filter(pk__in=ids).delete()[0]
+    return purged

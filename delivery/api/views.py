@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
-from delivery import error_codes, selectors, services
+from delivery import error_codes, selectors
 from delivery.api.serializers import (
     DeliverySerializer,
     IngestResultSerializer,
@@ -24,6 +24,7 @@ from delivery.api.serializers import (
 from delivery.ingest import events_ingest
 from delivery.mapping_preview import mapping_preview
 from delivery.models import Delivery
+from delivery.recovery import deliveries_recover
 from delivery.send_test import subscription_test_send
 from requestlog.api.serializers import RequestLogSerializer
 from subscriptions.selectors import subscriptions_of
@@ -66,7 +67,7 @@ class SubscriptionRecoverView(APIView):
         subscription = _subscription(request, pk)
         serializer = RecoverSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        recovered = services.deliveries_recover(subscription=subscription, since=serializer.validated_data["since"])
+        recovered = deliveries_recover(subscription=subscription, since=serializer.validated_data["since"])
         return Response({"recovered": recovered})
 
 

@@ -188,7 +188,7 @@ def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiv
     _attempt(delivery)
     retrying = Delivery.objects.get()
     assert retrying.queued is False
-    assert deliveries_sweep() == {"leases_recovered": 0, "enqueued": 0}
+    assert deliveries_sweep() == {"leases_recovered": 0, "enqueued": 0, "recoveries_resumed": 0}
 
     Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     assert deliveries_sweep()["enqueued"] == 1

@@ -9,7 +9,6 @@ from delivery.ingest import events_ingest
 from delivery.models import Delivery
 from requestlog.models import RequestLog
 from requestlog.services import request_logs_purge
-from requestlog.tasks import request_logs_purge_expired
 from subscriptions.services import subscription_create
 from tests import secrets
 from tests.factories import event
@@ -102,14 +101,9 @@ def test_another_environment_sees_404(attempt_pending, api, other_api, environme
     assert api.get(f"/api/v1/requests/{entry.pk}").status_code == 200
 
 
-def test_retention_purges_old_rows_in_batches(attempt_pending, environment, subscription, receiver, settings):
+def test_retention_purges_old_rows_in_batches(attempt_pending, environment, subscription, receiver):
     _deliver(attempt_pending, environment, [200, 200, 200], receiver)
     old_ids = list(RequestLog.objects.order_by("id").values_list("pk", flat=True)[:2])
     RequestLog.objects.filter(pk__in=old_ids).update(created_at=timezone.now() - timedelta(days=31))
     assert request_logs_purge(older_than=timezone.now() - timedelta(days=30), batch_size=1) == 2
     assert RequestLog.objects.count() == 1
-
-    RequestLog.objects.update(created_at=timezone.now() - timedelta(days=8))
-    settings.OUTFLOW_REQUEST_LOG_RETENTION_DAYS = 7
-    assert request_logs_purge_expired() == 1
-    assert RequestLog.objects.count() == 0
