@@ -61,22 +61,26 @@ def is_success(exchange: Exchange) -> bool:
 
 
 def deliveries_outcome_record(*, results: list[tuple[Claimed, Exchange]]) -> dict:
-    """2xx succeeds (one update per status code); anything else fails the attempt. Failed ones' next attempt times."""
+    """2xx succeeds; anything else fails the attempt. One update per status code for the successes and per kind of
+    failure (same attempt, answer and Retry-After), so a batch's failures wait and come back together as one task.
+    The failed ones' next attempt times."""
     succeeded: dict[int, list[Claimed]] = defaultdict(list)
-    next_attempts = {}
+    failed: dict[tuple, list[Claimed]] = defaultdict(list)
     for delivery, exchange in results:
         if is_success(exchange):
             succeeded[exchange.status].append(delivery)
-        else:
-            retry_after = None
-            if exchange.status in _RETRY_AFTER_STATUSES:
-                retry_after = retry_after_seconds(exchange.headers.get("Retry-After"), now=timezone.now())
-            next_attempts[delivery.pk] = delivery_failure_record(
-                delivery=delivery,
-                error=exchange.error or f"endpoint answered {exchange.status}",
-                status_code=exchange.status,
-                retry_after=retry_after,
-            )
+            continue
+        retry_after = None
+        if exchange.status in _RETRY_AFTER_STATUSES:
+            retry_after = retry_after_seconds(exchange.headers.get("Retry-After"), now=timezone.now())
+        error = exchange.error or f"endpoint answered {exchange.status}"
+        failed[(delivery.attempts, exchange.status, error, retry_after)].append(delivery)
+    next_attempts = {}
+    for (_, status_code, error, retry_after), deliveries in failed.items():
+        next_attempt = deliveries_failure_record(
+            deliveries=deliveries, error=error, status_code=status_code, retry_after=retry_after
+        )
+        next_attempts.update(dict.fromkeys((delivery.pk for delivery in deliveries), next_attempt))
     for status_code, deliveries in succeeded.items():
         _finish(deliveries, status=Delivery.Status.SUCCEEDED, last_status_code=status_code, last_error="")
     return next_attempts
@@ -105,24 +109,40 @@ def delivery_failure_record(
     retry_after: float | None = None,
     final: bool = False,
 ) -> datetime | None:
-    """Retry after the back-off, or fail for good (pausing an auto-disable subscription); the next attempt time
-    (by the database's clock; None also when the claim was no longer this worker's)."""
-    subscription = delivery.subscription
-    if final or delivery.attempts > subscription.max_retries:
-        failed = _finish([delivery], status=Delivery.Status.FAILED, last_status_code=status_code, last_error=error)
+    """One delivery's failed attempt: see deliveries_failure_record."""
+    return deliveries_failure_record(
+        deliveries=[delivery], error=error, status_code=status_code, retry_after=retry_after, final=final
+    )
+
+
+def deliveries_failure_record(
+    *,
+    deliveries: list[Claimed],
+    error: str,
+    status_code: int | None = None,
+    retry_after: float | None = None,
+    final: bool = False,
+) -> datetime | None:
+    """Failed attempts of one subscription's deliveries at the same attempt: retry them together after one back-off,
+    or fail them for good (pausing an auto-disable subscription). Their next attempt time (by the database's clock;
+    None also when the claims were no longer this worker's)."""
+    first = deliveries[0]
+    subscription = first.subscription
+    if final or first.attempts > subscription.max_retries:
+        failed = _finish(deliveries, status=Delivery.Status.FAILED, last_status_code=status_code, last_error=error)
         if failed and subscription.auto_disable:
-            attempts = delivery.attempts
+            attempts = first.attempts
             retries = f"retries exhausted after {attempts} attempt{'' if attempts == 1 else 's'}"
-            _pause(delivery=delivery, reason=f"{error} (not retried)" if final else f"{retries}: {error}")
+            _pause(delivery=first, reason=f"{error} (not retried)" if final else f"{retries}: {error}")
         return None
     delay = retry_delay(
-        delivery.attempts,
+        first.attempts,
         base=settings.OUTFLOW_RETRY_BASE_SECONDS,
         max_delay=settings.OUTFLOW_RETRY_MAX_DELAY_SECONDS,
         retry_after=retry_after,
     )
     return _wait(
-        deliveries=[delivery],
+        deliveries=deliveries,
         status=Delivery.Status.RETRYING,
         until=DatabaseNow(plus_seconds=delay),
         delay=delay,
