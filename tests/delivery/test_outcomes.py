@@ -19,10 +19,13 @@ def test_a_batchs_failures_of_one_kind_are_scheduled_together(
     enqueued: list[list] = []
     monkeypatch.setattr(outcomes, "deliveries_enqueue", lambda *, due, countdown: enqueued.append(list(due)))
 
-    deliveries_attempt(
-        subscription_id=subscription.pk, delivery_ids=list(Delivery.objects.values_list("pk", flat=True))
-    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        deliveries_attempt(
+            subscription_id=subscription.pk, delivery_ids=list(Delivery.objects.values_list("pk", flat=True))
+        )
 
+    for callback in callbacks:
+        callback()
     retrying = Delivery.objects.all()
     assert {delivery.status for delivery in retrying} == {Delivery.Status.RETRYING}
     assert len({delivery.next_attempt_at for delivery in retrying}) == 1
