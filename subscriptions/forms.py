@@ -10,6 +10,7 @@ from subscriptions.services import subscription_create, subscription_update
 
 # The API's (DRF's) wording, so that a form and the API refuse the same input in the same words.
 _TOO_LONG = "Ensure this field has no more than %(limit_value)s characters."
+_TEXT_ERRORS = {"max_length": _TOO_LONG, "required": "This field may not be blank."}
 
 
 class EventTypeCheckboxes(forms.CheckboxSelectMultiple):
@@ -30,7 +31,7 @@ class EventTypeChoices(forms.ModelMultipleChoiceField):
 
 
 class SubscriptionForm(forms.ModelForm):
-    name = forms.CharField(label="Name", max_length=100, error_messages={"max_length": _TOO_LONG})
+    name = forms.CharField(label="Name", max_length=100, error_messages=_TEXT_ERRORS)
     card = forms.CharField(
         label="Card",
         max_length=128,
@@ -46,7 +47,7 @@ class SubscriptionForm(forms.ModelForm):
         error_messages={"required": "This list may not be empty."},
     )
     method = forms.ChoiceField(label="Request method", choices=Subscription.Method.choices, initial="POST")
-    url = forms.CharField(label="URL", max_length=2048, error_messages={"max_length": _TOO_LONG})
+    url = forms.CharField(label="URL", max_length=2048, error_messages=_TEXT_ERRORS)
     header_lines = forms.CharField(
         label="Headers",
         required=False,
