@@ -20,7 +20,7 @@ class CredentialAdmin(EnvironmentScopedAdmin):
     search_fields = ["name"]
     # Deleting goes through the service's in-use check, one credential at a time.
     actions = None
-    shown_fields = ["environment", "type_shown", "settings_shown", "secrets_shown", "used_by", "created_at"]
+    shown_fields = ["environment_name", "type_shown", "settings_shown", "secrets_shown", "used_by", "created_at"]
 
     class Media:
         js = ["credentials/credential_form.js"]
@@ -31,7 +31,7 @@ class CredentialAdmin(EnvironmentScopedAdmin):
         if not self.has_change_permission(request, obj):
             return [(None, {"fields": ["name", *self.shown_fields]})]
         return [
-            (None, {"fields": ["name", "type", "environment"]}),
+            (None, {"fields": ["name", "type", "environment_name"]}),
             *self._type_fieldsets([obj.type]),
             ("Used by", {"fields": ["used_by"]}),
         ]

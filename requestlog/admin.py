@@ -28,6 +28,18 @@ class OutcomeFilter(admin.SimpleListFilter):
         return queryset if outcome is None else queryset.filter(outcome)
 
 
+class TestFilter(admin.SimpleListFilter):
+    title = "test"
+    parameter_name = "test"
+
+    def lookups(self, request, model_admin):
+        return [("true", "Send test"), ("false", "Deliveries")]
+
+    def queryset(self, request, queryset):
+        is_test = {"true": True, "false": False}.get(self.value())
+        return queryset if is_test is None else queryset.filter(is_test=is_test)
+
+
 @admin.register(RequestLog)
 class RequestLogAdmin(ReadOnlyScopedAdmin):
     environment_lookup = "subscription__environment"
@@ -36,20 +48,20 @@ class RequestLogAdmin(ReadOnlyScopedAdmin):
         "created_at",
         "subscription",
         "attempt",
-        "is_test",
+        "test",
         "method",
         "response_status",
         "duration_ms",
         "error",
     ]
-    list_filter = [OutcomeFilter, "is_test", SubscriptionFilter]
+    list_filter = [OutcomeFilter, TestFilter, SubscriptionFilter]
     list_select_related = ["subscription"]
     fields = [
         "created_at",
         "subscription",
         "delivery_id",
         "attempt",
-        "is_test",
+        "test",
         "duration_ms",
         "error",
         "target",
@@ -63,6 +75,10 @@ class RequestLogAdmin(ReadOnlyScopedAdmin):
 
     def object_environment_id(self, obj):
         return obj.subscription.environment_id
+
+    @admin.display(description="Test", boolean=True, ordering="is_test")
+    def test(self, entry: RequestLog) -> bool:
+        return entry.is_test
 
     @admin.display(description="Target")
     def target(self, entry: RequestLog) -> str:

@@ -78,7 +78,7 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
     """Registered by delivery's admin, which adds Send test, Recover, the mapping editor and the request log."""
 
     form = SubscriptionForm
-    list_display = ["name", "environment", "status_shown", "method", "url"]
+    list_display = ["name", "environment", "status_shown", "url"]
     list_filter = ["status", "event_types", ("environment", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["environment"]
     search_fields = ["name", "url", "card"]
@@ -102,10 +102,10 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["environment", *self.editable_fields]
-        return [*self.editable_fields, "environment", *self.shown_fields]
+        return [*self.editable_fields, "environment_name", *self.shown_fields]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["environment", *self.shown_fields] if obj is not None else []
+        return ["environment_name", *self.shown_fields] if obj is not None else []
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "credential" and not request.user.is_superuser:

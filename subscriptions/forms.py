@@ -46,7 +46,9 @@ class SubscriptionForm(forms.ModelForm):
         widget=EventTypeCheckboxes,
         error_messages={"required": "This list may not be empty."},
     )
-    method = forms.ChoiceField(label="Request method", choices=Subscription.Method.choices, initial="POST")
+    method = forms.ChoiceField(
+        label="Request method", choices=[(method, method) for method in Subscription.Method.values], initial="POST"
+    )
     url = forms.CharField(label="URL", max_length=2048, error_messages=_TEXT_ERRORS)
     header_lines = forms.CharField(
         label="Headers",

@@ -72,6 +72,11 @@ class EnvironmentScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
 
+    @admin.display(description="Environment")
+    def environment_name(self, obj) -> str:
+        """The environment as text: a link would lead members to the operators' environment pages."""
+        return str(obj.environment)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "environment" and not request.user.is_superuser:
             # A member adds objects only to the environments they edit.

@@ -64,8 +64,8 @@ def test_outcome_and_test_filters(viewer, entries):
     sink = f"subscription__id__exact={entries['sink'].pk}"
     assert _row_ids(viewer.get(f"{LIST}?{sink}&outcome=failure")) == [entries["new_fail"].pk]
     assert _row_ids(viewer.get(f"{LIST}?{sink}&outcome=success")) == [entries["test"].pk, entries["old_ok"].pk]
-    assert _row_ids(viewer.get(f"{LIST}?{sink}&is_test__exact=1")) == [entries["test"].pk]
-    assert _row_ids(viewer.get(f"{LIST}?{sink}&is_test__exact=0&outcome=success")) == [entries["old_ok"].pk]
+    assert _row_ids(viewer.get(f"{LIST}?{sink}&test=true")) == [entries["test"].pk]
+    assert _row_ids(viewer.get(f"{LIST}?{sink}&test=false&outcome=success")) == [entries["old_ok"].pk]
 
 
 def test_an_entry_shows_target_request_and_response_redacted_and_read_only(viewer, entries):
