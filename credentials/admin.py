@@ -1,25 +1,90 @@
-"""Admin of credentials: settings shown, secret values never (only whether each is set)."""
+"""Admin of credentials, the Workbench's: a form per type through the services; secret values never shown."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html_join
 
+from credentials import services
+from credentials.forms import TYPE_LABELS, CredentialForm
 from credentials.models import Credential
 from credentials.types import CREDENTIAL_FIELDS
+from subscriptions.workbench import EnvironmentScopedAdmin
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
-    list_display = ["name", "type", "environment", "created_at"]
-    list_filter = ["type"]
-    fields = ["name", "type", "environment", "settings", "secret_values", "created_at", "updated_at"]
-    readonly_fields = fields
+class CredentialAdmin(EnvironmentScopedAdmin):
+    form = CredentialForm
+    list_display = ["name", "type_shown", "environment", "created_at"]
+    list_filter = ["type", ("environment", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["environment"]
+    search_fields = ["name"]
+    # Deleting goes through the service's in-use check, one credential at a time.
+    actions = None
+    shown_fields = ["environment_name", "type_shown", "settings_shown", "secrets_shown", "used_by", "created_at"]
 
-    def has_add_permission(self, request):
-        return False
+    class Media:
+        js = ["credentials/credential_form.js"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["environment", "name", "type"]}), *self._type_fieldsets(list(TYPE_LABELS))]
+        if not self.has_change_permission(request, obj):
+            return [(None, {"fields": ["name", *self.shown_fields]})]
+        return [
+            (None, {"fields": ["name", "type", "environment_name"]}),
+            *self._type_fieldsets([obj.type]),
+            ("Used by", {"fields": ["used_by"]}),
+        ]
+
+    def _type_fieldsets(self, types: list[str]) -> list[tuple]:
+        return [
+            (
+                TYPE_LABELS[credential_type],
+                {
+                    "fields": list(CREDENTIAL_FIELDS[credential_type]),
+                    "classes": ["credential-fields", f"credential-{credential_type}"],
+                },
+            )
+            for credential_type in types
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.shown_fields if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        """Saved already: the form's last check is the service that saves (credentials/forms.py)."""
+
+    def delete_model(self, request, obj):
+        services.credential_delete(credential=obj)
+
+    @admin.display(description="Type", ordering="type")
+    def type_shown(self, credential: Credential) -> str:
+        return TYPE_LABELS[credential.type]
+
+    @admin.display(description="Settings")
+    def settings_shown(self, credential: Credential) -> str:
+        labels = CredentialForm.base_fields
+        return format_html_join(
+            "\n",
+            "<div>{}: {}</div>",
+            ((labels[name].label, value) for name, value in credential.settings.items() if name in labels),
+        )
 
     @admin.display(description="Secret values")
-    def secret_values(self, credential: Credential) -> str:
+    def secrets_shown(self, credential: Credential) -> str:
+        labels = CredentialForm.base_fields
         names = [name for name, spec in CREDENTIAL_FIELDS[credential.type].items() if spec.secret]
-        return ", ".join(f"{name}: {'********' if credential.secrets.get(name) else 'not set'}" for name in names)
+        return ", ".join(
+            f"{labels[name].label}: {'set' if credential.secrets.get(name) else 'not set'}" for name in names
+        )
+
+    @admin.display(description="Subscriptions using it")
+    def used_by(self, credential: Credential) -> str:
+        subscriptions = list(credential.subscriptions.order_by("name"))
+        if not subscriptions:
+            return "None: the credential can be deleted."
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((reverse("admin:subscriptions_subscription_change", args=[s.pk]), s.name) for s in subscriptions),
+        )

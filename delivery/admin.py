@@ -1,49 +1,49 @@
-"""Admin of events and deliveries, and the subscription page's delivery tools: Send test, health, request log."""
+"""Admin of events and deliveries, and the subscription page's delivery tools: Send test, Recover, the mapping editor,
+health and the request log. All of it scoped to the member's environments (subscriptions/workbench.py)."""
 
 import json
+from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from config.errors import ApiError, error_body
+from delivery.forms import RecoverForm
 from delivery.mapping_preview import IDENTITY, mapping_preview
 from delivery.models import Delivery, Event
 from delivery.send_test import subscription_test_send
-from outbound.masking import masked_headers
+from delivery.services import deliveries_recover
 from requestlog.health_chart import health_svg
-from requestlog.selectors import request_log_hourly, request_log_latest_failure
+from requestlog.selectors import request_log_hourly, request_log_latest_failure, subscriptions_with_request_stats
 from subscriptions.admin import SubscriptionAdmin
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_update
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from subscriptions.workbench import ReadOnlyScopedAdmin, SubscriptionFilter
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(ReadOnlyScopedAdmin):
     list_display = ["event_id", "name", "environment", "card", "is_test", "received_at"]
     list_filter = ["name", "is_test"]
     search_fields = ["event_id"]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(ReadOnlyScopedAdmin):
+    environment_lookup = "subscription__environment"
     list_display = ["id", "subscription", "status", "attempts", "next_attempt_at", "last_status_code", "created_at"]
-    list_filter = ["status"]
+    list_filter = ["status", SubscriptionFilter]
     list_select_related = ["subscription"]
+
+    def object_environment_id(self, obj):
+        return obj.subscription.environment_id
 
 
 def _json_script(request) -> str | None:
@@ -64,38 +64,28 @@ def _request_log_url(subscription: Subscription) -> str:
 
 @admin.register(Subscription)
 class SubscriptionDeliveryAdmin(SubscriptionAdmin):
-    """The subscription admin with what the delivery side adds: Send test, the request log and its health."""
+    """The subscription admin with what the delivery side adds: Send test, Recover, the mapping editor, health."""
 
     change_form_template = "admin/delivery/subscription_change_form.html"
-    list_display = [*SubscriptionAdmin.list_display, "request_log"]
-    exclude = [*SubscriptionAdmin.exclude, "headers"]
-    readonly_fields = [
-        *(name for name in SubscriptionAdmin.readonly_fields if name != "headers"),
-        "headers_masked",
-        "credential",
-        "mapping",
-        "health",
-        "latest_error",
-        "request_log",
-    ]
+    list_display = [*SubscriptionAdmin.list_display, "success_rate", "last_delivery", "request_log"]
+    shown_fields = [*SubscriptionAdmin.shown_fields, "health", "latest_error", "request_log"]
 
-    def get_urls(self):
-        views = [
+    def get_queryset(self, request):
+        since = timezone.now() - timedelta(hours=24)
+        return subscriptions_with_request_stats(subscriptions=super().get_queryset(request), since=since)
+
+    def tool_views(self) -> list[tuple]:
+        return [
+            *super().tool_views(),
             ("send-test/", self.send_test_view, "send_test"),
+            ("recover/", self.recover_view, "recover"),
             ("mapping/", self.mapping_editor_view, "mapping"),
             ("mapping/preview/", self.mapping_preview_view, "mapping_preview"),
             ("mapping/save/", self.mapping_save_view, "mapping_save"),
         ]
-        own = [
-            path(
-                f"<uuid:object_id>/{route}", self.admin_site.admin_view(view), name=f"subscriptions_subscription_{name}"
-            )
-            for route, view, name in views
-        ]
-        return [*own, *super().get_urls()]
 
     def mapping_editor_view(self, request, object_id):
-        subscription = get_object_or_404(Subscription, pk=object_id)
+        subscription = self.get_object(request, object_id)
         config = {
             "previewUrl": reverse("admin:subscriptions_subscription_mapping_preview", args=[subscription.pk]),
             "saveUrl": reverse("admin:subscriptions_subscription_mapping_save", args=[subscription.pk]),
@@ -111,7 +101,7 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
         return TemplateResponse(request, "mapping/editor.html", context)
 
     def mapping_preview_view(self, request, object_id):
-        subscription = get_object_or_404(Subscription, pk=object_id)
+        subscription = self.get_object(request, object_id)
         script = _json_script(request)
         if script is None:
             return JsonResponse(error_body("invalid", "expected a JSON object with a script"), status=400)
@@ -123,7 +113,7 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
             )
 
     def mapping_save_view(self, request, object_id):
-        subscription = self._changeable(request, object_id)
+        subscription = self.changeable(request, object_id)
         script = _json_script(request)
         if script is None:
             return JsonResponse(error_body("invalid", "expected a JSON object with a script"), status=400)
@@ -133,32 +123,56 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
             return JsonResponse(error_body("invalid", "; ".join(error.messages), error.message_dict), status=400)
         return JsonResponse({"saved": True})
 
-    def _changeable(self, request, object_id) -> Subscription:
-        subscription = get_object_or_404(Subscription, pk=object_id)
-        if not self.has_change_permission(request, subscription):
-            raise PermissionDenied
-        return subscription
-
     def send_test_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        subscription = self._changeable(request, object_id)
+        subscription = self.changeable(request, object_id)
         try:
             entry = subscription_test_send(subscription=subscription)
         except ApiError as refusal:
             messages.error(request, f"Test request not sent: {refusal.message}")
-            return HttpResponseRedirect(reverse("admin:subscriptions_subscription_change", args=[subscription.pk]))
+            return self.change_page(subscription)
         outcome = entry.response_status or entry.error
         messages.info(request, f"Test request sent to {subscription.url}: {outcome}")
         return HttpResponseRedirect(_request_log_url(subscription))
 
-    @admin.display(description="Headers")
-    def headers_masked(self, subscription: Subscription) -> dict:
-        return masked_headers(subscription.headers)
+    def recover_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        subscription = self.changeable(request, object_id)
+        form = RecoverForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Nothing recovered: since: {'; '.join(form.errors['since'])}")
+            return self.change_page(subscription)
+        try:
+            recovered = deliveries_recover(subscription=subscription, since=form.cleaned_data["since"])
+        except ApiError as refusal:
+            messages.error(request, f"Nothing recovered: {refusal.message}")
+            return self.change_page(subscription)
+        messages.success(request, f"Recovered {recovered} failed or skipped deliveries: they are being sent again.")
+        return self.change_page(subscription)
+
+    @admin.display(description="Success (24 h)")
+    def success_rate(self, subscription: Subscription) -> str:
+        if not subscription.attempts_since:
+            return "—"
+        rate = 100 * subscription.successes_since / subscription.attempts_since
+        return f"{rate:.0f}% of {subscription.attempts_since}"
+
+    @admin.display(description="Last delivery", ordering="last_attempt_at")
+    def last_delivery(self, subscription: Subscription) -> str:
+        if subscription.last_attempt_at is None:
+            return "—"
+        status = subscription.last_attempt_status
+        outcome = "succeeded" if status and 200 <= status < 300 else "failed"
+        return f"{subscription.last_attempt_at:%Y-%m-%d %H:%M:%S} UTC, {outcome} ({status or 'no answer'})"
 
     @admin.display(description="Request log")
     def request_log(self, subscription: Subscription) -> str:
-        return format_html('<a href="{}">Request log</a>', _request_log_url(subscription))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener" class="request-log-link">Request log</a>',
+            _request_log_url(subscription),
+        )
 
     @admin.display(description="Last 24 hours")
     def health(self, subscription: Subscription) -> str:

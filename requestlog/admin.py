@@ -1,4 +1,5 @@
-"""Read-only admin of the request log: each attempt's target, request and response, shown readably."""
+"""Read-only admin of the request log, scoped to the member's environments: each attempt's target, request and
+response, as stored (redacted as the API shows them), newest first."""
 
 import json
 
@@ -6,6 +7,8 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from requestlog.models import RequestLog
+from requestlog.selectors import FAILURE, SUCCESS
+from subscriptions.workbench import ReadOnlyScopedAdmin, SubscriptionFilter
 
 
 def _pre(value) -> str:
@@ -13,26 +16,52 @@ def _pre(value) -> str:
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
 
 
+class OutcomeFilter(admin.SimpleListFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [("success", "Success (2xx)"), ("failure", "Failure")]
+
+    def queryset(self, request, queryset):
+        outcome = {"success": SUCCESS, "failure": FAILURE}.get(self.value())
+        return queryset if outcome is None else queryset.filter(outcome)
+
+
+class TestFilter(admin.SimpleListFilter):
+    title = "test"
+    parameter_name = "test"
+
+    def lookups(self, request, model_admin):
+        return [("true", "Send test"), ("false", "Deliveries")]
+
+    def queryset(self, request, queryset):
+        is_test = {"true": True, "false": False}.get(self.value())
+        return queryset if is_test is None else queryset.filter(is_test=is_test)
+
+
 @admin.register(RequestLog)
-class RequestLogAdmin(admin.ModelAdmin):
+class RequestLogAdmin(ReadOnlyScopedAdmin):
+    environment_lookup = "subscription__environment"
+    ordering = ["-created_at", "-id"]
     list_display = [
         "created_at",
         "subscription",
         "attempt",
-        "is_test",
+        "test",
         "method",
         "response_status",
         "duration_ms",
         "error",
     ]
-    list_filter = ["subscription", "is_test", "response_status"]
+    list_filter = [OutcomeFilter, TestFilter, SubscriptionFilter]
     list_select_related = ["subscription"]
     fields = [
         "created_at",
         "subscription",
         "delivery_id",
         "attempt",
-        "is_test",
+        "test",
         "duration_ms",
         "error",
         "target",
@@ -44,11 +73,12 @@ class RequestLogAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
+    def object_environment_id(self, obj):
+        return obj.subscription.environment_id
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    @admin.display(description="Test", boolean=True, ordering="is_test")
+    def test(self, entry: RequestLog) -> bool:
+        return entry.is_test
 
     @admin.display(description="Target")
     def target(self, entry: RequestLog) -> str:

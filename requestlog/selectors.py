@@ -2,8 +2,8 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
-from django.db.models.functions import TruncHour
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from requestlog.models import RequestLog
@@ -60,3 +60,22 @@ def request_log_hourly(
 
 def request_log_latest_failure(*, subscription) -> RequestLog | None:
     return RequestLog.objects.filter(FAILURE, subscription=subscription).order_by("-created_at", "-id").first()
+
+
+def subscriptions_with_request_stats(*, subscriptions: QuerySet, since: datetime) -> QuerySet:
+    """Subscriptions annotated with their deliveries' attempts and successes since a time, and their last attempt.
+
+    Subqueries in the select list, so that only the rows of the page shown are counted, each over the
+    (subscription, -created_at) index; Send test requests do not count.
+    """
+    attempts = RequestLog.objects.filter(subscription=OuterRef("pk"), is_test=False)
+    recent = attempts.filter(created_at__gte=since).order_by().values("subscription")
+    last = attempts.order_by("-created_at", "-id")
+    return subscriptions.annotate(
+        attempts_since=Coalesce(Subquery(recent.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0),
+        successes_since=Coalesce(
+            Subquery(recent.filter(SUCCESS).annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0
+        ),
+        last_attempt_at=Subquery(last.values("created_at")[:1]),
+        last_attempt_status=Subquery(last.values("response_status")[:1]),
+    )

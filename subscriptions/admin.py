@@ -1,14 +1,23 @@
-"""Admin of environments, export settings, the event catalog and subscriptions (changes go through services)."""
+"""Admin of environments, members, export settings, the event catalog and subscriptions (changes go through services).
 
+Environments, members and the catalog are the operators'; export settings and subscriptions are the Workbench's,
+scoped to the member's environments (subscriptions/workbench.py).
+"""
+
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from credentials.models import Credential
 from subscriptions import services
-from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Subscription
-
-
-class ExportSettingsInline(admin.StackedInline):
-    model = ExportSettings
-    can_delete = False
+from subscriptions.forms import ExportSettingsForm, SubscriptionForm
+from subscriptions.header_lines import headers_to_lines
+from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Member, Subscription
+from subscriptions.workbench import EnvironmentScopedAdmin, editable_environment_ids
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -22,10 +31,23 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class MemberInline(admin.TabularInline):
+    model = Member
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+    extra = 0
+
+
 @admin.register(Environment)
 class EnvironmentAdmin(admin.ModelAdmin):
     list_display = ["name", "id", "created_at"]
-    inlines = [ExportSettingsInline, ApiKeyInline]
+    inlines = [MemberInline, ApiKeyInline]
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ["user", "environment", "role", "created_at"]
+    list_filter = ["role", "environment"]
 
 
 @admin.register(EventType)
@@ -33,53 +55,148 @@ class EventTypeAdmin(admin.ModelAdmin):
     list_display = ["name", "origin", "description"]
 
 
-class SubscriptionAdmin(admin.ModelAdmin):
-    """Registered by delivery's admin, which adds Send test, the mapping editor and the request log."""
+@admin.register(ExportSettings)
+class ExportSettingsAdmin(EnvironmentScopedAdmin):
+    """One page per environment: what of each event is delivered."""
 
-    list_display = [
-        "name",
-        "environment",
-        "status",
-        "method",
-        "url",
-        "card",
-        "max_retries",
-        "auto_disable",
-        "paused_at",
-    ]
-    list_filter = ["status", "event_types", "environment"]
+    form = ExportSettingsForm
+    list_display = ["__str__", "include_test_events", "include_request_payload", "include_card_response_data"]
+    list_select_related = ["environment"]
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.export_settings_update(environment=obj.environment, **form.cleaned_data)
+
+
+class SubscriptionAdmin(EnvironmentScopedAdmin):
+    """Registered by delivery's admin, which adds Send test, Recover, the mapping editor and the request log."""
+
+    form = SubscriptionForm
+    list_display = ["name", "environment", "status_shown", "url"]
+    list_filter = ["status", "event_types", ("environment", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["environment"]
     search_fields = ["name", "url", "card"]
     actions = ["pause", "resume"]
-    readonly_fields = [
-        "id",
-        "environment",
+    editable_fields = [
         "name",
         "card",
         "event_types",
         "method",
         "url",
-        "headers",
+        "header_lines",
+        "credential",
         "max_retries",
         "auto_disable",
-        "status",
-        "paused_reason",
-        "paused_at",
-        "created_at",
-        "updated_at",
     ]
-    exclude = ["secret", "previous_secret", "previous_secret_expires_at"]
+    shown_fields = ["status_shown", "created_at", "updated_at"]
 
-    def has_add_permission(self, request):
-        return False
+    class Media:
+        css = {"all": ["subscriptions/subscription_form.css"]}
 
-    @admin.action(description="Pause the selected subscriptions")
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["environment", *self.editable_fields]
+        return [*self.editable_fields, "environment_name", *self.shown_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["environment_name", *self.shown_fields] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "credential" and not request.user.is_superuser:
+            kwargs["queryset"] = Credential.objects.filter(environment_id__in=editable_environment_ids(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """Saved already: the form's last check is the service that saves (subscriptions/forms.py)."""
+
+    def save_related(self, request, form, formsets, change):
+        """The service set the event types along with the rest."""
+
+    def delete_model(self, request, obj):
+        services.subscription_delete(subscription=obj)
+
+    def get_urls(self):
+        own = [
+            path(
+                f"<path:object_id>/{route}", self.admin_site.admin_view(view), name=f"subscriptions_subscription_{name}"
+            )
+            for route, view, name in self.tool_views()
+        ]
+        return [*own, *super().get_urls()]
+
+    def tool_views(self) -> list[tuple]:
+        """(route, view, name) of the change page's buttons; delivery's admin adds its own."""
+        return [
+            ("pause/", self.pause_view, "pause"),
+            ("resume/", self.resume_view, "resume"),
+            ("rotate-secret/", self.rotate_secret_view, "rotate_secret"),
+        ]
+
+    def changeable(self, request, object_id) -> Subscription:
+        """The subscription of a tool view: 404 outside the member's environments, 403 for a viewer."""
+        subscription = self.get_object(request, object_id)
+        if not self.has_change_permission(request, subscription):
+            raise PermissionDenied
+        return subscription
+
+    def change_page(self, subscription: Subscription) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:subscriptions_subscription_change", args=[subscription.pk]))
+
+    def pause_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        subscription = self.changeable(request, object_id)
+        services.subscription_pause(subscription=subscription, reason=f"paused in the Workbench by {request.user}")
+        messages.success(request, f"{subscription.name} is paused: it receives nothing until resumed.")
+        return self.change_page(subscription)
+
+    def resume_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        subscription = self.changeable(request, object_id)
+        services.subscription_resume(subscription=subscription)
+        messages.success(request, f"{subscription.name} is active again.")
+        return self.change_page(subscription)
+
+    def rotate_secret_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        subscription = services.subscription_secret_rotate(subscription=self.changeable(request, object_id))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"New signing secret of {subscription.name}",
+            "subscription": subscription,
+            "secret": subscription.secret,
+            "rotation_hours": settings.OUTFLOW_SECRET_ROTATION_HOURS,
+        }
+        # Shown once: admin_view's never_cache keeps the page out of every cache.
+        return TemplateResponse(request, "admin/subscriptions/secret_rotated.html", context)
+
+    @admin.display(description="Status", ordering="status")
+    def status_shown(self, subscription: Subscription) -> str:
+        if subscription.status == Subscription.Status.PAUSED:
+            return format_html("<strong>paused</strong>: {}", subscription.paused_reason or "no reason recorded")
+        return "active"
+
+    @admin.display(description="Headers")
+    def header_lines(self, subscription: Subscription) -> str:
+        """The headers as a viewer reads them (editors get the text area)."""
+        return format_html("<pre>{}</pre>", headers_to_lines(subscription.headers))
+
+    @admin.action(description="Pause the selected subscriptions", permissions=["change"])
     def pause(self, request, queryset):
-        for subscription in queryset.filter(status=Subscription.Status.ACTIVE):
-            services.subscription_pause(subscription=subscription, reason=f"paused in the admin by {request.user}")
+        for subscription in self.changeable_selection(request, queryset).filter(status=Subscription.Status.ACTIVE):
+            services.subscription_pause(subscription=subscription, reason=f"paused in the Workbench by {request.user}")
         messages.success(request, "Paused.")
 
-    @admin.action(description="Resume the selected subscriptions")
+    @admin.action(description="Resume the selected subscriptions", permissions=["change"])
     def resume(self, request, queryset):
-        for subscription in queryset.filter(status=Subscription.Status.PAUSED):
+        for subscription in self.changeable_selection(request, queryset).filter(status=Subscription.Status.PAUSED):
             services.subscription_resume(subscription=subscription)
         messages.success(request, "Resumed.")

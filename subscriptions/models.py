@@ -1,7 +1,8 @@
-"""Environments, their API keys and export settings, the event type catalog, and subscriptions."""
+"""Environments, their members, API keys and export settings, the event type catalog, and subscriptions."""
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from credentials.fields import EncryptedTextField
@@ -92,3 +93,22 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Member(models.Model):
+    """A Workbench user's place in one environment: editors create, change and delete; viewers read."""
+
+    class Role(models.TextChoices):
+        EDITOR = "editor"
+        VIEWER = "viewer"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="members")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.EDITOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "environment"], name="member_unique_per_environment")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role} of {self.environment})"

@@ -1,4 +1,4 @@
-"""Builders of API payloads and rows the tests need."""
+"""Builders of API payloads, rows and signed-in Workbench members the tests need."""
 
 import itertools
 
@@ -22,3 +22,15 @@ def subscription_payload(url: str, **fields) -> dict:
     payload = {"name": "Analytics sink", "event_types": ["card-completed"], "url": url}
     payload.update(fields)
     return payload
+
+
+def member_client(environment, username: str, role: str = "editor"):
+    """A Django test client signed in as a Workbench member of the environment."""
+    from django.test import Client
+
+    from subscriptions.services import member_set
+
+    member, _ = member_set(environment=environment, username=username, role=role)
+    client = Client()
+    client.force_login(member.user)
+    return client

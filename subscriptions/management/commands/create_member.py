@@ -1,0 +1,33 @@
+"""Make a user a Workbench member of an environment and print the membership as one JSON line."""
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from subscriptions.models import Member
+from subscriptions.selectors import environment_by_id_or_name
+from subscriptions.services import member_set
+
+
+class Command(BaseCommand):
+    help = "Add a user to an environment (id or name) as editor or viewer; prints the membership as JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("environment")
+        parser.add_argument("username")
+        parser.add_argument("--role", choices=Member.Role.values, default=Member.Role.EDITOR)
+
+    def handle(self, *args, environment, username, role, **options):
+        found = environment_by_id_or_name(value=environment)
+        if found is None:
+            raise CommandError(f"no environment {environment!r}")
+        try:
+            member, password = member_set(environment=found, username=username, role=role)
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from error
+        line = {"username": member.user.username}
+        if password is not None:
+            line["password"] = password
+        line.update({"environment": str(found.pk), "role": member.role})
+        self.stdout.write(json.dumps(line))

@@ -1,0 +1,137 @@
+"""The Workbench's access rule in the admin: members see their environments' objects, editors change them.
+
+Every model admin a member can reach derives from `EnvironmentScopedAdmin`: its queryset holds only the member's
+environments, so another environment's object is as unknown as one that does not exist (404), in Django's own pages,
+in custom views (through `get_object`) and in actions. Staff superusers (operators) see and change everything.
+"""
+
+import uuid
+
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from subscriptions.models import Member, Subscription
+from subscriptions.selectors import member_roles
+
+
+def roles_of(request) -> dict[uuid.UUID, str]:
+    """The signed-in user's roles by environment id, read once per request."""
+    if not hasattr(request, "workbench_roles"):
+        request.workbench_roles = member_roles(user=request.user) if request.user.is_authenticated else {}
+    return request.workbench_roles
+
+
+def editable_environment_ids(request) -> list[uuid.UUID]:
+    return [environment_id for environment_id, role in roles_of(request).items() if role == Member.Role.EDITOR]
+
+
+class EnvironmentScopedAdmin(admin.ModelAdmin):
+    # The lookup from this admin's model to its environment, for querysets ...
+    environment_lookup = "environment"
+
+    def object_environment_id(self, obj) -> uuid.UUID:
+        """... and the environment of one object."""
+        return obj.environment_id
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.environment_lookup}__in": list(roles_of(request))})
+
+    def get_object(self, request, object_id, from_field=None):
+        try:
+            obj = super().get_object(request, object_id, from_field)
+        except ValueError:
+            obj = None
+        if obj is None:
+            raise Http404("no such object")
+        return obj
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or bool(roles_of(request))
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return bool(roles_of(request))
+        return self.object_environment_id(obj) in roles_of(request)
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        editable = editable_environment_ids(request)
+        return bool(editable) if obj is None else self.object_environment_id(obj) in editable
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser or bool(editable_environment_ids(request))
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    @admin.display(description="Environment")
+    def environment_name(self, obj) -> str:
+        """The environment as text: a link would lead members to the operators' environment pages."""
+        return str(obj.environment)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "environment" and not request.user.is_superuser:
+            # A member adds objects only to the environments they edit.
+            editable = editable_environment_ids(request)
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk__in=editable)
+            if len(editable) == 1:
+                kwargs["initial"] = editable[0]
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def changeable_selection(self, request, queryset):
+        """An action's objects, refused (403) when the member only reads some of them."""
+        if request.user.is_superuser:
+            return queryset
+        editable = editable_environment_ids(request)
+        if queryset.exclude(**{f"{self.environment_lookup}__in": editable}).exists():
+            raise PermissionDenied
+        return queryset
+
+    def response_action(self, request, queryset):
+        """Selected objects outside the member's environments answer 404, as their pages do."""
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if selected and not request.POST.get("select_across") == "1":
+            try:
+                keys = {self.model._meta.pk.to_python(value) for value in selected}
+            except ValidationError as error:
+                raise Http404("no such object") from error
+            if self.get_queryset(request).filter(pk__in=keys).count() != len(keys):
+                raise Http404("no such object")
+        return super().response_action(request, queryset)
+
+
+class ReadOnlyScopedAdmin(EnvironmentScopedAdmin):
+    """Rows that members read and nobody changes here; only operators delete them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class SubscriptionFilter(admin.SimpleListFilter):
+    """Rows of one of the member's subscriptions, listed from the subscriptions (not a scan of the rows' table)."""
+
+    title = "subscription"
+    parameter_name = "subscription__id__exact"
+
+    def lookups(self, request, model_admin):
+        subscriptions = Subscription.objects.order_by("name")
+        if not request.user.is_superuser:
+            subscriptions = subscriptions.filter(environment_id__in=list(roles_of(request)))
+        return [(str(subscription.pk), subscription.name) for subscription in subscriptions.only("pk", "name")]
+
+    def queryset(self, request, queryset):
+        return queryset if self.value() is None else queryset.filter(subscription_id=self.value())

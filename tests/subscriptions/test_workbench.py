@@ -1,0 +1,288 @@
+"""The Workbench's access rule: members see only their environments (404 elsewhere), viewers read, editors change."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from credentials.services import credential_create
+from delivery.ingest import events_ingest
+from delivery.models import Delivery, Event
+from requestlog.models import RequestLog
+from subscriptions.models import ExportSettings, Member, Subscription
+from subscriptions.services import environment_create, subscription_create, subscription_pause
+from tests import secrets
+from tests.factories import event, member_client
+
+URL = "http://127.0.0.1:9/hook"
+
+
+@pytest.fixture
+def theirs(catalog):
+    """Another environment with one of everything the Workbench shows."""
+    environment, _ = environment_create(name="globex")
+    credential = credential_create(
+        environment=environment,
+        name="Globex basic",
+        type="basic_auth",
+        values={"username": "g", "password": secrets.PASSWORD},
+    )
+    subscription = subscription_create(
+        environment=environment,
+        name="Globex sink",
+        event_types=["card-completed"],
+        url=URL,
+        credential=credential.pk,
+    )
+    events_ingest(environment=environment, raw_events=[event()])
+    entry = RequestLog.objects.create(subscription=subscription, method="POST", url=URL, response_status=200)
+    return {
+        "environment": environment,
+        "credential": credential,
+        "subscription": subscription,
+        "entry": entry,
+        "event": Event.objects.get(environment=environment),
+        "delivery": Delivery.objects.get(subscription=subscription),
+        "export_settings": ExportSettings.objects.get(environment=environment),
+    }
+
+
+@pytest.fixture
+def ours(environment):
+    subscription = subscription_create(
+        environment=environment, name="Acme sink", event_types=["card-completed"], url=URL
+    )
+    return {"subscription": subscription}
+
+
+@pytest.fixture
+def editor(environment):
+    return member_client(environment, "ed")
+
+
+@pytest.fixture
+def viewer(environment):
+    return member_client(environment, "vi", role="viewer")
+
+
+def test_create_member_prints_the_json_line_then_adds_environments_and_changes_roles(environment, catalog):
+    out = StringIO()
+    call_command("create_member", "acme", "dana", "--role", "viewer", stdout=out)
+    line = json.loads(out.getvalue())
+    assert list(line) == ["username", "password", "environment", "role"]
+    assert line["username"] == "dana" and line["environment"] == str(environment.pk) and line["role"] == "viewer"
+    user = get_user_model().objects.get(username="dana")
+    assert user.check_password(line["password"]) and user.is_staff and not user.is_superuser
+    assert not user.user_permissions.exists() and not user.get_all_permissions()
+
+    other, _ = environment_create(name="globex")
+    out = StringIO()
+    call_command("create_member", str(other.pk), "dana", stdout=out)
+    assert json.loads(out.getvalue()) == {"username": "dana", "environment": str(other.pk), "role": "editor"}
+    call_command("create_member", "acme", "dana", "--role", "editor", stdout=StringIO())
+    assert sorted(Member.objects.filter(user=user).values_list("role", flat=True)) == ["editor", "editor"]
+    with pytest.raises(CommandError, match="no environment"):
+        call_command("create_member", "nowhere", "dana", stdout=StringIO())
+
+
+def test_lists_show_only_the_members_environments(editor, ours, theirs):
+    pages = [
+        "/admin/subscriptions/subscription/",
+        "/admin/credentials/credential/",
+        "/admin/requestlog/requestlog/",
+        "/admin/delivery/delivery/",
+        "/admin/delivery/event/",
+        "/admin/subscriptions/exportsettings/",
+    ]
+    for page in pages:
+        response = editor.get(page)
+        assert response.status_code == 200, page
+        text = response.content.decode()
+        assert "globex" not in text.lower(), page
+        assert str(theirs["subscription"].pk) not in text, page
+    assert "Acme sink" in editor.get("/admin/subscriptions/subscription/").content.decode()
+    index = editor.get("/admin/").content.decode()
+    assert "Subscriptions" in index and "Credentials" in index
+    assert "/admin/subscriptions/environment/" not in index and "/admin/auth/user/" not in index
+
+
+def _their_pages(theirs) -> list[str]:
+    subscription = theirs["subscription"].pk
+    return [
+        f"/admin/subscriptions/subscription/{subscription}/change/",
+        f"/admin/subscriptions/subscription/{subscription}/delete/",
+        f"/admin/subscriptions/subscription/{subscription}/history/",
+        f"/admin/subscriptions/subscription/{subscription}/mapping/",
+        f"/admin/credentials/credential/{theirs['credential'].pk}/change/",
+        f"/admin/credentials/credential/{theirs['credential'].pk}/delete/",
+        f"/admin/requestlog/requestlog/{theirs['entry'].pk}/change/",
+        f"/admin/delivery/delivery/{theirs['delivery'].pk}/change/",
+        f"/admin/delivery/event/{theirs['event'].pk}/change/",
+        f"/admin/subscriptions/exportsettings/{theirs['export_settings'].pk}/change/",
+    ]
+
+
+def _their_posts(theirs) -> list[tuple[str, dict | str]]:
+    subscription = theirs["subscription"].pk
+    base = f"/admin/subscriptions/subscription/{subscription}"
+    return [
+        (f"{base}/change/", {"name": "mine now"}),
+        (f"{base}/delete/", {"post": "yes"}),
+        (f"{base}/send-test/", {}),
+        (f"{base}/recover/", {"since": "2026-01-01T00:00"}),
+        (f"{base}/pause/", {}),
+        (f"{base}/resume/", {}),
+        (f"{base}/rotate-secret/", {}),
+        (f"{base}/mapping/preview/", json.dumps({"script": "return event;"})),
+        (f"{base}/mapping/save/", json.dumps({"script": "return 1;"})),
+        (f"/admin/credentials/credential/{theirs['credential'].pk}/change/", {"name": "x"}),
+        (f"/admin/credentials/credential/{theirs['credential'].pk}/delete/", {"post": "yes"}),
+        (f"/admin/subscriptions/exportsettings/{theirs['export_settings'].pk}/change/", {"include_test_events": "on"}),
+    ]
+
+
+def test_every_page_and_view_of_another_environments_objects_answers_404(editor, viewer, theirs):
+    for client in (editor, viewer):
+        for page in _their_pages(theirs):
+            assert client.get(page).status_code == 404, page
+        for page, data in _their_posts(theirs):
+            content_type = "application/json" if isinstance(data, str) else None
+            kwargs = {"content_type": content_type} if content_type else {}
+            assert client.post(page, data, **kwargs).status_code == 404, page
+    subscription = Subscription.objects.get(pk=theirs["subscription"].pk)
+    assert subscription.name == "Globex sink" and subscription.status == "active" and subscription.mapping is None
+    assert not RequestLog.objects.filter(is_test=True).exists()
+    assert not ExportSettings.objects.get(pk=theirs["export_settings"].pk).include_test_events
+
+
+def test_guessed_and_malformed_ids_answer_404(editor):
+    for page in [
+        "/admin/subscriptions/subscription/00000000-0000-0000-0000-000000000000/change/",
+        "/admin/subscriptions/subscription/not-a-uuid/change/",
+        "/admin/subscriptions/subscription/not-a-uuid/send-test/",
+        "/admin/credentials/credential/not-a-uuid/change/",
+        "/admin/requestlog/requestlog/999999/change/",
+        "/admin/requestlog/requestlog/abc/change/",
+    ]:
+        response = editor.get(page) if "send-test" not in page else editor.post(page)
+        assert response.status_code == 404, page
+
+
+def test_actions_on_another_environments_objects_answer_404(editor, ours, theirs):
+    for selected in ([str(theirs["subscription"].pk)], [str(ours["subscription"].pk), str(theirs["subscription"].pk)]):
+        response = editor.post("/admin/subscriptions/subscription/", {"action": "pause", "_selected_action": selected})
+        assert response.status_code == 404
+    response = editor.post("/admin/subscriptions/subscription/", {"action": "pause", "_selected_action": ["nope"]})
+    assert response.status_code == 404
+    assert set(Subscription.objects.values_list("status", flat=True)) == {"active"}
+    response = editor.post(
+        "/admin/subscriptions/subscription/", {"action": "pause", "_selected_action": [str(ours["subscription"].pk)]}
+    )
+    assert response.status_code == 302
+    assert Subscription.objects.get(pk=ours["subscription"].pk).status == "paused"
+
+
+def test_filtering_by_another_environments_subscription_shows_nothing(editor, theirs):
+    page = editor.get(f"/admin/requestlog/requestlog/?subscription__id__exact={theirs['subscription'].pk}")
+    assert page.status_code == 200 and "0 request logs" in page.content.decode()
+    assert editor.get("/admin/requestlog/requestlog/?subscription__id__exact=junk").status_code in (200, 302)
+
+
+def test_a_viewer_reads_but_cannot_add_change_send_or_run_actions(viewer, ours):
+    subscription = ours["subscription"]
+    base = f"/admin/subscriptions/subscription/{subscription.pk}"
+    page = viewer.get(f"{base}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Acme sink" in text and 'id="send-test"' not in text and 'name="_save"' not in text
+    assert viewer.get(f"{base}/mapping/").status_code == 200
+    assert viewer.get("/admin/subscriptions/subscription/add/").status_code == 403
+    assert viewer.get("/admin/credentials/credential/add/").status_code == 403
+    for action in ["send-test/", "pause/", "rotate-secret/", "recover/", "change/", "delete/"]:
+        assert viewer.post(f"{base}/{action}", {"since": "2026-01-01T00:00", "post": "yes"}).status_code == 403, action
+    save = viewer.post(f"{base}/mapping/save/", json.dumps({"script": "return 1;"}), content_type="application/json")
+    assert save.status_code == 403
+    listing = viewer.get("/admin/subscriptions/subscription/").content.decode()
+    assert 'value="pause"' not in listing and 'value="delete_selected"' not in listing
+    viewer.post("/admin/subscriptions/subscription/", {"action": "pause", "_selected_action": [str(subscription.pk)]})
+    subscription.refresh_from_db()
+    assert subscription.status == "active" and subscription.mapping is None and not RequestLog.objects.exists()
+
+
+def test_a_member_who_only_reads_one_environment_cannot_act_on_it_from_another_they_edit(environment, catalog):
+    other, _ = environment_create(name="initech")
+    client = member_client(environment, "mixed", role="viewer")
+    member_client(other, "mixed", role="editor")
+    read_only = subscription_create(environment=environment, name="Read only", event_types=["card-completed"], url=URL)
+    selection = {"action": "pause", "_selected_action": [read_only.pk]}
+    response = client.post("/admin/subscriptions/subscription/", selection)
+    assert response.status_code == 403
+    assert client.post(f"/admin/subscriptions/subscription/{read_only.pk}/pause/").status_code == 403
+    assert Subscription.objects.get(pk=read_only.pk).status == "active"
+    add = client.get("/admin/subscriptions/subscription/add/").content.decode()
+    assert "initech" in add and "acme" not in add
+
+
+def test_an_operator_sees_every_environment(admin_client, ours, theirs):
+    text = admin_client.get("/admin/subscriptions/subscription/").content.decode()
+    assert "Acme sink" in text and "Globex sink" in text
+    assert admin_client.get(_their_pages(theirs)[0]).status_code == 200
+
+
+def test_pause_resume_and_rotate_from_the_page(editor, ours):
+    subscription = ours["subscription"]
+    base = f"/admin/subscriptions/subscription/{subscription.pk}"
+    assert editor.get(f"{base}/pause/").status_code == 405
+    editor.post(f"{base}/pause/")
+    subscription.refresh_from_db()
+    assert subscription.status == "paused" and "paused in the Workbench by ed" in subscription.paused_reason
+    page = editor.get(f"{base}/change/").content.decode()
+    assert 'id="resume"' in page and "paused in the Workbench by ed" in page
+    assert "paused</strong>" in editor.get("/admin/subscriptions/subscription/").content.decode()
+    editor.post(f"{base}/resume/")
+    subscription.refresh_from_db()
+    assert subscription.status == "active"
+
+    old = subscription.secret
+    rotated = editor.post(f"{base}/rotate-secret/")
+    subscription.refresh_from_db()
+    assert subscription.secret != old and subscription.previous_secret == old
+    assert subscription.secret in rotated.content.decode() and "no-store" in rotated["Cache-Control"]
+    assert subscription.secret not in editor.get(f"{base}/change/").content.decode()
+
+
+def test_recover_from_the_page_sends_failed_deliveries_again(editor, ours, environment):
+    subscription = ours["subscription"]
+    events_ingest(environment=environment, raw_events=[event()])
+    Delivery.objects.update(status=Delivery.Status.FAILED, attempts=24)
+    base = f"/admin/subscriptions/subscription/{subscription.pk}"
+    response = editor.post(f"{base}/recover/", {"since": "not a time"}, follow=True)
+    assert "Nothing recovered: since: Enter a valid date/time." in response.content.decode()
+    response = editor.post(f"{base}/recover/", {"since": "2020-01-01T00:00"}, follow=True)
+    assert "Recovered 1 failed or skipped deliveries" in response.content.decode()
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
+    subscription_pause(subscription=subscription, reason="by hand")
+    response = editor.post(f"{base}/recover/", {"since": "2020-01-01T00:00"}, follow=True)
+    assert "Nothing recovered: resume the subscription before recovering" in response.content.decode()
+
+
+def test_export_settings_change_through_their_page(editor, viewer, environment):
+    settings = ExportSettings.objects.get(environment=environment)
+    page = f"/admin/subscriptions/exportsettings/{settings.pk}/change/"
+    text = editor.get(page).content.decode()
+    for label in ["Test card events", "Request payload", "Card response data"]:
+        assert f">{label}</label>" in text
+    assert editor.post(page, {"include_request_payload": "on"}).status_code == 302
+    settings.refresh_from_db()
+    assert settings.include_request_payload and not settings.include_test_events
+    assert viewer.post(page, {"include_test_events": "on"}).status_code == 403
+    assert editor.get("/admin/subscriptions/exportsettings/add/").status_code == 403
+
+
+@pytest.fixture
+def admin_client(client, db):
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    return client
