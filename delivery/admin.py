@@ -18,8 +18,8 @@ from config.errors import ApiError, error_body
 from delivery.forms import RecoverForm
 from delivery.mapping_preview import IDENTITY, mapping_preview
 from delivery.models import Delivery, Event
+from delivery.recovery import deliveries_recover
 from delivery.send_test import subscription_test_send
-from delivery.services import deliveries_recover
 from requestlog.health_chart import health_svg
 from requestlog.selectors import request_log_hourly, request_log_latest_failure, subscriptions_with_request_stats
 from subscriptions.admin import SubscriptionAdmin
