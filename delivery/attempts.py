@@ -192,7 +192,10 @@ def _bodies(*, subscription: Subscription, deliveries: list[ClaimedDelivery], ex
     """The batch's bodies, mapped in one round trip; where building them failed as a whole, that error for each."""
     try:
         return outgoing_bodies(
-            payloads=[delivery.payload for delivery in deliveries], export=export, mapping=subscription.mapping
+            payloads=[delivery.payload for delivery in deliveries],
+            export=export,
+            mapping=subscription.mapping,
+            tenant=subscription.environment_id,
         )
     except Exception as error:
         logger.exception("subscription %s: building a batch's payloads failed", subscription.pk)

@@ -31,7 +31,7 @@ def export_shaped(*, payload: dict, export: ExportSettings) -> dict:
 
 
 def outgoing_bodies(
-    *, payloads: list[dict], export: ExportSettings, mapping: str | None
+    *, payloads: list[dict], export: ExportSettings, mapping: str | None, tenant: object = None
 ) -> list[bytes | None | Exception]:
     """Each event shaped and mapped, as compact UTF-8 JSON; None where the mapping skips it, else the error.
 
@@ -39,13 +39,13 @@ def outgoing_bodies(
     other exception is the sandbox's (the delivery is retried).
     """
     shaped = [export_shaped(payload=payload, export=export) for payload in payloads]
-    outcomes = mapping_run_each(script=mapping, events=shaped) if mapping else shaped
+    outcomes = mapping_run_each(script=mapping, events=shaped, tenant=tenant) if mapping else shaped
     return [_encoded(outcome, mapped=bool(mapping)) for outcome in outcomes]
 
 
-def outgoing_body(*, payload: dict, export: ExportSettings, mapping: str | None) -> bytes | None:
+def outgoing_body(*, payload: dict, export: ExportSettings, mapping: str | None, tenant: object = None) -> bytes | None:
     """One event shaped, mapped and encoded; None when the mapping skips it. Raises MappingError."""
-    (body,) = outgoing_bodies(payloads=[payload], export=export, mapping=mapping)
+    (body,) = outgoing_bodies(payloads=[payload], export=export, mapping=mapping, tenant=tenant)
     if isinstance(body, Exception):
         raise body
     return body

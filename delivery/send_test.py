@@ -23,7 +23,12 @@ def _test_send(*, subscription: Subscription, event: dict | None) -> RequestLog:
         event = subscription_sample_event(subscription=subscription)
     export = export_settings_of(environment=subscription.environment)
     try:
-        body = outgoing_body(payload={**event, "test": True}, export=export, mapping=subscription.mapping)
+        body = outgoing_body(
+            payload={**event, "test": True},
+            export=export,
+            mapping=subscription.mapping,
+            tenant=subscription.environment_id,
+        )
     except MappingError as error:
         return _not_sent(subscription, f"mapping error: {error}")
     if body is None:

@@ -150,7 +150,30 @@
     outputJson = '';
     return header + '\n' + body;
   };
-  const runOne = (n, fn, eventJson, maxOutputChars, maxLogChars) => {
+  // Math.random's generator (xorshift128+) is reseeded from the parent's entropy before each run, so no run can
+  // learn or steer what a later run of any environment draws.
+  let r0 = 1;
+  let r1 = 2;
+  const reseed = (seed, n) => {
+    r0 = (seed ^ Math.imul(n + 1, 0x9e3779b9)) >>> 0 || 1;
+    r1 = (Math.imul(seed, 0x85ebca6b) ^ Math.imul(n + 7, 0xc2b2ae35)) >>> 0 || 2;
+  };
+  defineProperty(Math, 'random', {
+    value: function random() {
+      let x = r0;
+      const y = r1;
+      r0 = y;
+      x ^= x << 23;
+      x ^= x >>> 17;
+      x ^= y ^ (y >>> 26);
+      r1 = x >>> 0;
+      return ((r0 + r1) >>> 0) / 4294967296;
+    },
+    writable: true,
+    configurable: true,
+  });
+
+  const runOne = (n, fn, eventJson, maxOutputChars, maxLogChars, limitMs, seed) => {
     seq = n;
     phase = 'event';
     status = '';
@@ -161,43 +184,55 @@
     logLimit = maxLogChars;
     logsTruncated = false;
     startedClean = sweep();
+    reseed(seed, n);
     const event = jsonParse(eventJson);
     phase = 'run';
+    const started = dateNow();
     // No catch: an uncaught exception keeps V8's note of the line it was thrown from.
     const output = reflectApply(fn, undefined, [event]);
+    if (dateNow() - started > limitMs) {
+      // It returned, but later than its limit: V8's deadline covers a whole slice, this one covers the run.
+      status = 'timeout';
+      phase = 'done';
+      return;
+    }
     phase = 'output';
     serialise(output, maxOutputChars);
     phase = 'done';
   };
 
-  // The events of the request being run (JSON texts), and the reports of its runs not yet taken.
-  let events = [];
+  // The reports of the current call's runs not yet taken. Every entry point wants the token the parent process
+  // gave at start (seal): a script can name the runner, but not call it.
   let reports = [];
+  let token = null;
   const SEPARATOR = '\u0000';
   const takeReports = () => {
     const text = reports.join(SEPARATOR);
     reports = [];
     return text;
   };
+  const enter = (given) => {
+    if (token === null || given !== token) throw new ErrorConstructor('the mapping runner is not yours to call');
+    if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
+  };
   const runner = {
-    load(eventJsons) {
-      if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
-      events = eventJsons;
-      reports = [];
+    seal(given) {
+      if (token !== null) throw new ErrorConstructor('the mapping runner is sealed');
+      token = given;
     },
-    // Runs events from..from+count-1 (run i is numbered firstSeq + i) until sliceMs have passed; their reports,
+    // Runs the given events (JSON texts; run i is numbered firstSeq + i) until sliceMs have passed; their reports,
     // NUL-separated (JSON escapes NUL). A run that throws ends the call: takeFailed() then has its report.
-    runMany(firstSeq, from, count, script, maxOutputChars, maxLogChars, sliceMs) {
-      if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
+    runMany(given, firstSeq, script, eventJsons, maxOutputChars, maxLogChars, limitMs, sliceMs, seed) {
+      enter(given);
       busy = true;
+      reports = [];
       try {
         const started = dateNow();
-        seq = firstSeq + from;
+        seq = firstSeq;
         phase = 'compile';
         const fn = compile(script);
-        const end = mathMin(from + count, events.length);
-        for (let i = from; i < end; i++) {
-          runOne(firstSeq + i, fn, events[i], maxOutputChars, maxLogChars);
+        for (let i = 0; i < eventJsons.length; i++) {
+          runOne(firstSeq + i, fn, eventJsons[i], maxOutputChars, maxLogChars, limitMs, seed);
           reports.push(report(firstSeq + i));
           // A context the run left unclean is replaced before the next run.
           if (!clean || dateNow() - started >= sliceMs) break;
@@ -208,21 +243,22 @@
       return takeReports();
     },
     // After a runMany that threw or was stopped: the reports of the runs that ended, then the failed run's own.
-    takeFailed() {
-      if (busy) throw new ErrorConstructor('the mapping runner is not re-entrant');
+    takeFailed(given) {
+      enter(given);
       reports.push(report(seq));
       return takeReports();
     },
     // Evaluated after a request's last run, behind any promise jobs the runs left: whether the context is clean,
     // and what those jobs logged (the last run's, where the request had one run).
-    settle() {
-      events = [];
+    settle(given) {
+      enter(given);
       reports = [];
       const text = jsonStringify({ clean: sweep(), logs });
       logs = [];
       return text;
     },
-    check(script) {
+    check(given, script) {
+      enter(given);
       compile(script);
       return true;
     },

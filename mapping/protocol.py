@@ -19,6 +19,7 @@ class MappingLimits:
     memory_bytes: int = 32 * 1024 * 1024
     output_bytes: int = 256 * 1024
     log_chars: int = 64 * 1024
+    script_bytes: int = 64 * 1024
 
 
 def frame(payload: bytes) -> bytes:
@@ -38,8 +39,8 @@ def run_request(*, script: str, events: list[bytes], limits: MappingLimits) -> b
     return frame(json.dumps(header).encode() + b"\n" + b"".join(events))
 
 
-def check_request(*, script: str) -> bytes:
-    return frame(json.dumps({"op": "check", "script": script}).encode() + b"\n")
+def check_request(*, script: str, limits: MappingLimits) -> bytes:
+    return frame(json.dumps({"op": "check", "script": script, "limits": asdict(limits)}).encode() + b"\n")
 
 
 def request_parse(payload: bytes) -> tuple[dict, list[str]]:

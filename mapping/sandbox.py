@@ -8,10 +8,10 @@ the global object, whose additions are swept after each run.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import os
-import queue
 import select
 import subprocess
 import sys
@@ -35,8 +35,8 @@ __all__ = ["MappingLimits", "mapping_run", "mapping_run_each", "mapping_syntax_e
 
 logger = logging.getLogger(__name__)
 
-# What a run may overrun its limit by before its process is killed: the issue of a kill, and reading the answer.
-KILL_MARGIN_SECONDS = 0.06
+# What a run may overrun its limit by before its process is killed: reading its events, the kill, the answer.
+KILL_MARGIN_SECONDS = 0.08
 # Reading a request is the sandbox's work too: this much extra time per MiB of events sent.
 READ_SECONDS_PER_MIB = 0.01
 START_TIMEOUT_SECONDS = 30.0
@@ -105,19 +105,26 @@ _ERRORS = {
 }
 
 
-def mapping_run(*, script: str, event: dict, limits: MappingLimits | None = None) -> MappingResult:
+def mapping_run(
+    *, script: str, event: dict, limits: MappingLimits | None = None, tenant: object = None
+) -> MappingResult:
     """Run the script as the body of `function (event)`; its return value is the payload (null/undefined skip)."""
-    (outcome,) = mapping_run_each(script=script, events=[event], limits=limits)
+    (outcome,) = mapping_run_each(script=script, events=[event], limits=limits, tenant=tenant)
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
 
 
 def mapping_run_each(
-    *, script: str, events: list[dict], limits: MappingLimits | None = None
+    *, script: str, events: list[dict], limits: MappingLimits | None = None, tenant: object = None
 ) -> list[MappingResult | MappingError | SandboxFailure]:
-    """Run the script once per event, in one round trip; each event's result or error, in order."""
+    """Run the script once per event, in one round trip; each event's result or error, in order.
+
+    `tenant` (an environment's id) is who asks: one tenant holds at most all but one of the sandbox processes.
+    """
     limits = limits or default_limits()
+    if too_large := _script_too_large(script, limits):
+        return [too_large] * len(events)
     encoded = [json.dumps(event, allow_nan=False, separators=(",", ":")).encode() for event in events]
     outcomes: list = []
     stopped = 0
@@ -126,17 +133,26 @@ def mapping_run_each(
             # Each stop costs a process; the rest wait for a retry rather than hold a sandbox others need.
             deferred = SandboxFailure(f"not run: {stopped} earlier runs of this script in the batch had to be stopped")
             return outcomes + [deferred] * (len(encoded) - len(outcomes))
-        with _pool.process() as process:
+        with _pool.process(tenant=tenant) as process:
             answered = process.run(script=script, events=encoded[len(outcomes) :], limits=limits)
             stopped += not process.alive
         outcomes.extend(answered)
     return outcomes
 
 
-def mapping_syntax_error(*, script: str) -> MappingError | None:
+def mapping_syntax_error(*, script: str, limits: MappingLimits | None = None) -> MappingError | None:
     """Compile the script without running it; the error (with its line) if it does not compile, else None."""
+    limits = limits or default_limits()
+    if too_large := _script_too_large(script, limits):
+        return too_large
     with _pool.process() as process:
-        return process.check(script=script)
+        return process.check(script=script, limits=limits)
+
+
+def _script_too_large(script: str, limits: MappingLimits) -> MappingError | None:
+    if len(script) > limits.script_bytes or len(script.encode("utf-8", "surrogatepass")) > limits.script_bytes:
+        return MappingSyntaxError(f"the script is larger than the limit of {limits.script_bytes} bytes")
+    return None
 
 
 def default_limits() -> MappingLimits:
@@ -147,6 +163,7 @@ def default_limits() -> MappingLimits:
         memory_bytes=settings.OUTFLOW_MAPPING_MEMORY_BYTES,
         output_bytes=settings.OUTFLOW_MAPPING_OUTPUT_BYTES,
         log_chars=settings.OUTFLOW_MAPPING_LOG_CHARS,
+        script_bytes=settings.OUTFLOW_MAPPING_SCRIPT_BYTES,
     )
 
 
@@ -171,6 +188,7 @@ class SandboxProcess:
         )
         # Writes must not block on a process that stopped reading: its deadline still has to hold.
         os.set_blocking(self._process.stdin.fileno(), False)
+        self._killed = False
         self._buffer = bytearray()
         try:
             ready, _ = self._read(deadline=time.monotonic() + START_TIMEOUT_SECONDS, waiting_for="start")
@@ -184,34 +202,43 @@ class SandboxProcess:
 
     @property
     def alive(self) -> bool:
-        return self._process.poll() is None
+        return not self._killed and self._process.poll() is None
 
     def run(self, *, script: str, events: list[bytes], limits: MappingLimits) -> list:
-        """Outcomes for a prefix of the events: all of them, unless a run killed the process (its outcome is last)."""
+        """Outcomes for a prefix of the events: all of them, unless a run killed the process (its outcome is last).
+
+        Answers must come in order, one per event, then the request's end: anything else kills the process.
+        """
         request = run_request(script=script, events=events, limits=limits)
         run_seconds = 2 * limits.timeout_ms / 1000 + KILL_MARGIN_SECONDS
         outcomes: list = []
         try:
             self._write(request, deadline=time.monotonic() + 1 + len(request) / 2**20 * READ_SECONDS_PER_MIB)
-            deadline = time.monotonic() + run_seconds + len(request) / 2**20 * READ_SECONDS_PER_MIB
+            deadline = time.monotonic() + run_seconds
             while len(outcomes) < len(events):
                 report, output = self._read(deadline=deadline, waiting_for="run", limits=limits)
+                if report.get("i") != len(outcomes) or not ("status" in report or "rerun_ms" in report):
+                    self._die(SandboxFailure("the mapping sandbox answered out of turn"))
                 if "rerun_ms" in report:
                     deadline = time.monotonic() + 2 * report["rerun_ms"] / 1000 + KILL_MARGIN_SECONDS
                     continue
                 outcomes.append(_outcome(report, output))
                 deadline = time.monotonic() + run_seconds
             # The process is lent again only once the promise jobs these runs left have settled.
-            self._read(deadline=deadline, waiting_for="run", limits=limits)
+            end, _ = self._read(deadline=deadline, waiting_for="run", limits=limits)
+            if not end.get("done"):
+                self._die(SandboxFailure("the mapping sandbox answered past the request's end"))
+            if end["recycle"]:
+                self.kill()
         except _Died as died:
             if len(outcomes) < len(events):
                 outcomes.append(died.outcome)
         return outcomes
 
-    def check(self, *, script: str) -> MappingError | None:
+    def check(self, *, script: str, limits: MappingLimits) -> MappingError | None:
         try:
-            self._write(check_request(script=script), deadline=time.monotonic() + 1)
-            report, _ = self._read(deadline=time.monotonic() + 2, waiting_for="check")
+            self._write(check_request(script=script, limits=limits), deadline=time.monotonic() + 1)
+            report, _ = self._read(deadline=time.monotonic() + 2, waiting_for="check", limits=limits)
         except _Died as died:
             if isinstance(died.outcome, MappingError):
                 return died.outcome
@@ -226,9 +253,11 @@ class SandboxProcess:
     def kill(self) -> None:
         if self.alive:
             self._process.kill()
-        self._process.wait()
+        self._killed = True
         for stream in (self._process.stdin, self._process.stdout):
             stream.close()
+        # The kernel may take tens of milliseconds to free a large address space: the answer need not wait for it.
+        threading.Thread(target=self._process.wait, name="sandbox-reap", daemon=True).start()
 
     def _write(self, data: bytes, *, deadline: float) -> None:
         view = memoryview(data)
@@ -299,55 +328,77 @@ def _outcome(report: dict, output: bytes) -> MappingResult | MappingError | Sand
 
 
 class SandboxPool:
-    """At most `size` sandbox processes, each lent to one thread at a time; each started when first needed."""
+    """At most `size` sandbox processes (idle, lent or starting), each lent to one thread at a time and started when
+    first needed; one tenant holds at most `size - 1` of them at once (all, when there is one)."""
 
     def __init__(self, size: int) -> None:
-        self._idle: queue.LifoQueue[SandboxProcess] = queue.LifoQueue()
         self._size = size
-        self._slots = threading.BoundedSemaphore(size)
+        self._per_tenant = max(1, size - 1)
+        self._idle: list[SandboxProcess] = []
+        self._live = 0
+        self._lent: collections.Counter = collections.Counter()
+        self._changed = threading.Condition()
 
     @contextmanager
-    def process(self):
-        with self._slots:
-            try:
-                process = self._idle.get_nowait()
-            except queue.Empty:
+    def process(self, *, tenant: object = None):
+        with self._changed:
+            self._changed.wait_for(
+                lambda: (
+                    (self._idle or self._live < self._size)
+                    and (tenant is None or self._lent[tenant] < self._per_tenant)
+                )
+            )
+            self._lent[tenant] += 1
+            process = self._idle.pop() if self._idle else None
+            if process is None:
+                self._live += 1
+        try:
+            if process is None:
                 process = SandboxProcess()
-            try:
-                yield process
-            finally:
-                if process.alive:
-                    self._idle.put(process)
-                else:
-                    # A killed process is replaced at once, in the background, so the next run need not wait for it.
-                    threading.Thread(target=self._replace, name="sandbox-replace", daemon=True).start()
+        except BaseException:
+            self._give_back(tenant, None)
+            raise
+        try:
+            yield process
+        finally:
+            self._give_back(tenant, process)
+
+    def _give_back(self, tenant: object, process: SandboxProcess | None) -> None:
+        replace = False
+        with self._changed:
+            self._lent[tenant] -= 1
+            if process is not None and process.alive:
+                self._idle.append(process)
+            else:
+                # A killed process is replaced at once, in the background, so the next run need not wait for it;
+                # it stays counted while it starts.
+                replace = process is not None
+                if not replace:
+                    self._live -= 1
+            self._changed.notify_all()
+        if replace:
+            threading.Thread(target=self._replace, name="sandbox-replace", daemon=True).start()
 
     def _replace(self) -> None:
         try:
             process = SandboxProcess()
-            if self._idle.qsize() < self._size:
-                self._idle.put(process)
-            else:
-                process.kill()
         except Exception:
             logger.exception("starting a mapping sandbox process failed; the next run starts one")
-
-    def close(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().kill()
-            except queue.Empty:
-                return
+            process = None
+        with self._changed:
+            if process is None:
+                self._live -= 1
+            else:
+                self._idle.append(process)
+            self._changed.notify_all()
 
     def abandon(self) -> None:
         """In a forked child: let go of the parent's processes without stopping them."""
-        while True:
-            try:
-                process = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            process._process.stdin.close()
-            process._process.stdout.close()
+        with self._changed:
+            for process in self._idle:
+                process._process.stdin.close()
+                process._process.stdout.close()
+            self._idle.clear()
 
 
 def _pool_size() -> int:
@@ -369,8 +420,8 @@ class _LazyPool:
                 self._pool = SandboxPool(_pool_size())
             return self._pool
 
-    def process(self):
-        return self._get().process()
+    def process(self, *, tenant: object = None):
+        return self._get().process(tenant=tenant)
 
     def after_fork(self) -> None:
         if self._pool is not None:

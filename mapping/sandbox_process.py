@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import re
+import secrets
 import sys
 import threading
 import time
@@ -40,6 +41,15 @@ RERUN_FACTOR = 4
 # the parent, which allows twice the limit between answers, hears of each in time; settling gets the same share.
 SLICE_SHARE = 0.25
 SETTLE_SHARE = 0.25
+# One evaluation carries at most this much event JSON (the V8 heap holds it besides the runs), read at this rate.
+CHUNK_BYTES = 1024 * 1024
+READ_SECONDS_PER_BYTE = 0.02 / CHUNK_BYTES
+# A request whose runs took this many time limits in all, or timed out this often, has the rest put off: one
+# environment's script cannot hold a sandbox that every other environment's batches wait for.
+REQUEST_BUDGET_RUNS = 40
+REQUEST_TIMEOUTS = 3
+# A process still holding more than its baseline plus this after a request is replaced rather than lent again.
+RECYCLE_ABOVE_BYTES = 32 * 1024 * 1024
 # Besides the V8 heap a run may use, a process holds its own baseline (Python, V8, ICU) and this much slack for
 # garbage not yet collected and V8's young generation.
 MEMORY_SLACK_BYTES = 64 * 1024 * 1024
@@ -92,6 +102,9 @@ class Context:
         self.stuck = False
         self._memory_limit: int | None = None
         self.racer.eval(PRELUDE)
+        # Only code that knows the token can call the runner: this process's evaluations, never a script.
+        self.token = json.dumps(secrets.token_hex(16))
+        self.racer.eval(f"{_RUNNER}.seal({self.token})")
 
     def use_memory_limit(self, limit: int) -> None:
         if limit != self._memory_limit:
@@ -130,12 +143,10 @@ class Sandbox:
 
     def __init__(self) -> None:
         self._context: Context | None = None
-        self._loaded = False
 
     def context(self) -> Context:
         if self._context is None:
             self._context = Context()
-            self._loaded = False
         return self._context
 
     def discard(self) -> None:
@@ -144,9 +155,10 @@ class Sandbox:
             self._context = None
 
     def check(self, script: str) -> dict:
-        code = f"{_RUNNER}.check({json.dumps(_normalise_newlines(script))})"
+        context = self.context()
+        code = f"{_RUNNER}.check({context.token},{json.dumps(_normalise_newlines(script))})"
         try:
-            self.context().evaluate(code, timeout=SYNTAX_CHECK_TIMEOUT_MS / 1000)
+            context.evaluate(code, timeout=SYNTAX_CHECK_TIMEOUT_MS / 1000)
         except TimeoutError:
             self.discard()
             return _error("timeout", f"compiling the script took longer than {SYNTAX_CHECK_TIMEOUT_MS} ms")
@@ -155,13 +167,11 @@ class Sandbox:
             return _error("syntax_error", message, line=line)
         return {"status": "ok"}
 
-    def run_all(self, script: str, events: list[str], limits: MappingLimits, answer) -> None:
+    def run_all(self, script: str, events: list[str], request: Request, answer) -> None:
         """Run the script on each event, calling answer(index, report, output) as runs end, slice by slice.
 
         The last run's answer waits for the request to settle, so it carries what promise jobs logged after it.
         """
-        self._events_code = "[" + ",".join(json.dumps(event) for event in events) + "]"
-        self._loaded = False
         held: list = []
 
         def hold(index: int, report: dict, output: str) -> None:
@@ -174,8 +184,13 @@ class Sandbox:
 
         index = 0
         while index < len(events):
-            index += self._run_slice(script, index, len(events) - index, limits, hold)
-        late_logs = self.settle(limits)
+            if request.spent():
+                # The rest would hold a sandbox others need: it is tried again later (the parent's SandboxFailure).
+                for deferred in range(index, len(events)):
+                    hold(deferred, _error("deferred", request.spent()), "")
+                break
+            index += self._run_slice(script, events, index, request, hold)
+        late_logs = self.settle(request.limits)
         if held:
             index, report, output = held.pop()
             if late_logs and "logs" in report:
@@ -183,14 +198,15 @@ class Sandbox:
             answer(index, report, output)
 
     def settle(self, limits: MappingLimits) -> list[str]:
-        """Wait out the promise jobs the runs left, within a run's limit, so they cannot reach the next request.
-
-        What they logged, if they ended.
-        """
+        """Wait out the promise jobs the runs left, within a share of a run's limit, so they cannot reach the next
+        request. What they logged, if they ended."""
         if self._context is None:
             return []
+        context = self._context
         try:
-            text = self._context.evaluate(f"{_RUNNER}.settle()", timeout=limits.timeout_ms * SETTLE_SHARE / 1000)
+            text = context.evaluate(
+                f"{_RUNNER}.settle({context.token})", timeout=limits.timeout_ms * SETTLE_SHARE / 1000
+            )
             settled = json.loads(text)
         except (TimeoutError, JSEvalException):
             settled = {"clean": False, "logs": []}
@@ -198,80 +214,112 @@ class Sandbox:
             self.discard()
         return settled["logs"]
 
-    def _run_slice(self, script: str, start: int, count: int, limits: MappingLimits, answer, *, rerun=False) -> int:
-        """Run events from `start` in one evaluation; how many runs it answered (at least one)."""
+    def _run_slice(self, script: str, events: list[str], start: int, request: Request, answer, *, rerun=False):
+        """Run events from `start` (a chunk of at most CHUNK_BYTES) in one evaluation; how many runs it answered."""
+        limits = (
+            request.limits
+            if not rerun
+            else replace(request.limits, timeout_ms=request.limits.timeout_ms * RERUN_FACTOR)
+        )
+        chunk, size = [], 0
+        for event_json in events[start:] if not rerun else events[start : start + 1]:
+            if chunk and size + len(event_json) > CHUNK_BYTES:
+                break
+            chunk.append(event_json)
+            size += len(event_json)
         context = self.context()
-        if not self._loaded:
-            context.evaluate(f"{_RUNNER}.load({self._events_code})", timeout=SYNTAX_CHECK_TIMEOUT_MS / 1000)
-            self._loaded = True
         context.use_memory_limit(limits.memory_bytes)
         first_seq = context.seq
-        context.seq += start + count
+        context.seq += len(chunk)
         slice_ms = limits.timeout_ms * SLICE_SHARE
         code = (
-            f"{_RUNNER}.runMany({first_seq},{start},{count},{json.dumps(_normalise_newlines(script))},"
-            f"{int(limits.output_bytes)},{int(limits.log_chars)},{slice_ms})"
+            f"{_RUNNER}.runMany({context.token},{first_seq},{json.dumps(_normalise_newlines(script))},"
+            f"[{','.join(json.dumps(event_json) for event_json in chunk)}],{int(limits.output_bytes)},"
+            f"{int(limits.log_chars)},{limits.timeout_ms},{slice_ms},{secrets.randbits(31)})"
         )
         cpu_started, wall_started = time.process_time(), time.monotonic()
         try:
-            reports = context.evaluate(code, timeout=(slice_ms + limits.timeout_ms) / 1000)
+            reports = context.evaluate(
+                code, timeout=(slice_ms + limits.timeout_ms) / 1000 + size * READ_SECONDS_PER_BYTE
+            )
         except TimeoutError:
-            reports = self._take_after_failure(context, limits)[:-1]
-            failed = _error("timeout", f"the script ran longer than the limit of {limits.timeout_ms} ms")
+            request.charge(time.monotonic() - wall_started, timed_out=True)
+            reports = self._take_after_failure(context)[:-1]
+            failed = _error("timeout", f"the script ran longer than the limit of {request.limits.timeout_ms} ms")
             if context.racer.was_hard_memory_limit_reached():
                 failed = _error("memory_limit", _memory_message(limits.memory_bytes))
             self.discard()
-            done = self._answer_reports(reports, start, first_seq, script, limits, answer)
-            # JavaScript never waits, so a process that had under half the time on a CPU was kept from it.
-            starved = time.process_time() - cpu_started < (time.monotonic() - wall_started) / 2
-            if failed["kind"] == "timeout" and starved and not rerun:
+            done = self._answer_reports(reports, start, first_seq, len(chunk), script, limits, answer)
+            if done is None:
+                return self._answer_internal(start, len(chunk), answer)
+            starved = was_starved(
+                cpu_seconds=time.process_time() - cpu_started, wall_seconds=time.monotonic() - wall_started
+            )
+            if failed["kind"] == "timeout" and starved and not rerun and request.rerun_allowed():
                 # The machine, not the script, took the time: once more with a longer limit, alone.
-                longer = replace(limits, timeout_ms=limits.timeout_ms * RERUN_FACTOR)
-                answer(start + done, {"rerun_ms": longer.timeout_ms}, "")
-                return done + self._run_slice(script, start + done, 1, longer, answer, rerun=True)
+                answer(start + done, {"rerun_ms": limits.timeout_ms * RERUN_FACTOR}, "")
+                return done + self._run_slice(script, events, start + done, request, answer, rerun=True)
             if failed["kind"] == "memory_limit" and first_seq + done > 0 and not rerun:
-                return done + self._run_fresh(script, start + done, limits, answer)
+                return done + self._run_fresh(script, events, start + done, request, answer)
             answer(start + done, failed, "")
             return done + 1
         except JSEvalException as error:
-            reports = self._take_after_failure(context, limits)
-            done = self._answer_reports(reports[:-1], start, first_seq, script, limits, answer)
+            request.charge(time.monotonic() - wall_started)
+            reports = self._take_after_failure(context)
+            done = self._answer_reports(reports[:-1], start, first_seq, len(chunk), script, limits, answer)
             out_of_memory = context.racer.was_hard_memory_limit_reached() or isinstance(error, JSOOMException)
-            if out_of_memory or not reports:
+            if done is None or out_of_memory or not reports:
                 self.discard()
+                if done is None:
+                    return self._answer_internal(start, len(chunk), answer)
                 if out_of_memory and not rerun:
-                    return done + self._run_fresh(script, start + done, limits, answer)
+                    return done + self._run_fresh(script, events, start + done, request, answer)
                 kind = "memory_limit" if out_of_memory else "internal"
                 message = _memory_message(limits.memory_bytes) if out_of_memory else f"the sandbox failed: {error}"
                 answer(start + done, _error(kind, message), "")
                 return done + 1
             header, output = _report_split(reports[-1])
-            answer(start + done, self._interpret(header, output, first_seq + start + done, script, limits, error), "")
+            report = self._interpret(header, output, first_seq + done, script, limits, error)
+            answer(start + done, report, "")
             return done + 1
+        request.charge(time.monotonic() - wall_started)
         if context.racer.was_hard_memory_limit_reached():
             self.discard()
-        return self._answer_reports(reports.split("\0") if reports else [], start, first_seq, script, limits, answer)
+        done = self._answer_reports(
+            reports.split("\0") if reports else [], start, first_seq, len(chunk), script, limits, answer
+        )
+        if done is None or done == 0:
+            self.discard()
+            return self._answer_internal(start, len(chunk), answer)
+        return done
 
-    def _run_fresh(self, script: str, index: int, limits: MappingLimits, answer) -> int:
+    def _run_fresh(self, script: str, events: list[str], index: int, request: Request, answer) -> int:
         # V8 counts garbage left by earlier runs as used heap: only a fresh context shows whether the script fits.
         self.discard()
-        return self._run_slice(script, index, 1, limits, answer, rerun=True)
+        return self._run_slice(script, events, index, request, answer, rerun=True)
 
-    def _take_after_failure(self, context: Context, limits: MappingLimits) -> list[str]:
+    def _answer_internal(self, start: int, count: int, answer) -> int:
+        answer(start, _error("internal", "the mapping sandbox answered out of turn"), "")
+        return 1
+
+    def _take_after_failure(self, context: Context) -> list[str]:
         """After a failed slice: the reports of the runs that ended, then the failed run's (moot if it was stopped)."""
         if context.stuck:
             return []
         try:
-            text = context.evaluate(f"{_RUNNER}.takeFailed()", timeout=limits.timeout_ms / 1000)
+            text = context.evaluate(f"{_RUNNER}.takeFailed({context.token})", timeout=_CANCEL_WAIT_SECONDS * 5)
         except (TimeoutError, JSEvalException):
             return []
         return text.split("\0") if text else []
 
-    def _answer_reports(self, reports, start, first_seq, script, limits, answer) -> int:
-        for offset, text in enumerate(reports):
-            header, output = _report_split(text)
-            answer(start + offset, self._interpret(header, output, first_seq + start + offset, script, limits), output)
-        return len(reports)
+    def _answer_reports(self, reports, start, first_seq, count, script, limits, answer) -> int | None:
+        """Answer each report in turn; None (and nothing answered) if they are not the runs asked for, in order."""
+        parsed = [_report_split(text) for text in reports]
+        if len(parsed) > count or any(header["seq"] != first_seq + offset for offset, (header, _) in enumerate(parsed)):
+            return None
+        for offset, (header, output) in enumerate(parsed):
+            answer(start + offset, self._interpret(header, output, first_seq + offset, script, limits), output)
+        return len(parsed)
 
     def _interpret(self, header: dict, output: str, seq: int, script: str, limits: MappingLimits, error=None) -> dict:
         """What one run's report (and the exception it threw, if any) means for the parent."""
@@ -294,6 +342,8 @@ class Sandbox:
         status = header["status"]
         if status == "skipped":
             return {"status": "skipped", "logs": logs}
+        if status == "timeout":
+            return _error("timeout", f"the script ran longer than the limit of {limits.timeout_ms} ms", logs=logs)
         if status == "not_json":
             return _error("output_not_json", header["message"], logs=logs)
         too_large = f"the output's JSON is larger than the limit of {limits.output_bytes} bytes"
@@ -306,6 +356,41 @@ class Sandbox:
         ):
             return _error("output_too_large", too_large, logs=logs)
         return {"status": "ok", "logs": logs}
+
+
+class Request:
+    """One request's share of the sandbox: its limits, the time its runs took, its timeouts, its one re-run."""
+
+    def __init__(self, limits: MappingLimits) -> None:
+        self.limits = limits
+        self._budget_seconds = limits.timeout_ms * REQUEST_BUDGET_RUNS / 1000
+        self._seconds = 0.0
+        self._timeouts = 0
+        self._reran = False
+
+    def charge(self, seconds: float, *, timed_out: bool = False) -> None:
+        self._seconds += seconds
+        self._timeouts += timed_out
+
+    def spent(self) -> str:
+        """Why the rest of the request is put off, or '' while it may go on."""
+        if self._timeouts >= REQUEST_TIMEOUTS:
+            return f"not run: {self._timeouts} earlier runs of this script in the batch ran out of time"
+        if self._seconds >= self._budget_seconds:
+            return f"not run: the batch's runs took {self._seconds * 1000:.0f} ms of the sandbox already"
+        return ""
+
+    def rerun_allowed(self) -> bool:
+        if self._reran:
+            return False
+        self._reran = True
+        return True
+
+
+def was_starved(*, cpu_seconds: float, wall_seconds: float) -> bool:
+    """Whether a run that timed out lost its time to a busy machine: JavaScript here never waits, so a process
+    that had under half the wall-clock time on a CPU was kept from it."""
+    return cpu_seconds < wall_seconds / 2
 
 
 def _report_split(text: str) -> tuple[dict, str]:
@@ -371,20 +456,20 @@ def serve(requests, answers) -> None:
         if payload is None:
             return
         header, events = request_parse(payload)
-        if header["op"] == "check":
-            answers.write(answer({"i": 0, **sandbox.check(header["script"])}))
-            answers.flush()
-            continue
         limits = MappingLimits(**header["limits"])
         watch.arm(baseline + 2 * limits.memory_bytes + MEMORY_SLACK_BYTES)
         try:
+            if header["op"] == "check":
+                answers.write(answer({"i": 0, **sandbox.check(header["script"])}))
+            else:
 
-            def send(index: int, report: dict, output: str) -> None:
-                answers.write(answer({"i": index, **report}, output if report.get("status") == "ok" else ""))
-                answers.flush()
+                def send(index: int, report: dict, output: str) -> None:
+                    answers.write(answer({"i": index, **report}, output if report.get("status") == "ok" else ""))
+                    answers.flush()
 
-            sandbox.run_all(header["script"], events, limits, send)
-            answers.write(answer({"done": True}))
+                sandbox.run_all(header["script"], events, Request(limits), send)
+                # Garbage a request left resident would count against the next request, maybe another tenant's.
+                answers.write(answer({"done": True, "recycle": _rss_bytes() > baseline + RECYCLE_ABOVE_BYTES}))
             answers.flush()
         finally:
             watch.disarm()

@@ -157,3 +157,37 @@ def test_a_setter_left_for_another_tenants_scratch_name_catches_nothing():
 
     assert [outcome.output for outcome in victims] == [{"user": f"user-{n}", "stolen": "undefined"} for n in range(5)]
     assert after.output == {"collected": None}
+
+
+def test_a_script_cannot_call_the_runner_to_forge_or_read_other_runs():
+    forge = (
+        "const runner = globalThis.__outflowMapping;\n"
+        "const attempts = [];\n"
+        "const forge = () => {\n"
+        "  for (const call of [\n"
+        "    () => runner.runMany('guess', 0, 'return {forged: true}', ['{}'], 1e6, 1e6, 50, 50, 1),\n"
+        "    () => runner.takeFailed('guess'), () => runner.settle('guess'), () => runner.seal('mine'),\n"
+        "    () => runner.check('guess', 'return 1'),\n"
+        "  ]) {\n"
+        "    try { call(); attempts.push('called'); } catch (error) { attempts.push(String(error.message)); }\n"
+        "  }\n"
+        "};\n"
+        "forge();\n"
+        "Promise.resolve().then(forge);\n"
+        "return attempts;"
+    )
+    [forged] = mapping_run_each(script=forge, events=[{}], limits=LIMITS)
+    victims = mapping_run_each(script="return {mine: event.n}", events=[{"n": n} for n in range(4)], limits=LIMITS)
+
+    assert "called" not in forged.output
+    assert forged.output[3] == "the mapping runner is sealed"
+    assert [victim.output for victim in victims] == [{"mine": n} for n in range(4)]
+
+
+def test_math_random_is_drawn_afresh_for_every_run():
+    draws = mapping_run_each(script="return [Math.random(), Math.random()]", events=[{}] * 3, limits=LIMITS)
+    later = mapping_run(script="return [Math.random(), Math.random()]", event={}, limits=LIMITS)
+
+    values = [value for outcome in [*draws, later] for value in outcome.output]
+    assert len(set(values)) == len(values)
+    assert all(0 <= value < 1 for value in values)
