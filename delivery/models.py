@@ -22,7 +22,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["environment", "name", "-received_at"]),
             # Retention finds events past their time with it.
-            models.Index(fields=["received_at"], name="event_received"),
+            models.Index(fields=["received_at", "id"], name="event_received"),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from delivery.models import Delivery, Event
@@ -43,19 +42,25 @@ def expired_purge(*, now: datetime | None = None, time_budget_seconds: float | N
 
 def events_purge(*, older_than: datetime, deadline: float | None = None, batch_size: int = BATCH_EVENTS):
     """Delete events received before a time whose deliveries have all finished, with those deliveries; an event
-    with a delivery still to go stays (with it) until that one finishes. (events, deliveries) deleted."""
-    unfinished = Delivery.objects.filter(event=OuterRef("pk"), status__in=UNFINISHED)
+    with a delivery still to go stays (with it) until that one finishes. (events, deliveries) deleted.
+
+    It walks the events in order of arrival from the oldest (an index range scan), so each batch costs the same
+    however large the tables are, and an event left behind is not read again in this run.
+    """
     events = deliveries = 0
+    after = None
     while deadline is None or time.monotonic() < deadline:
+        window = Event.objects.filter(received_at__lt=older_than)
+        if after is not None:
+            window = window.filter(received_at__gte=after[0]).exclude(received_at=after[0], pk__lte=after[1])
+        batch = list(window.order_by("received_at", "pk").values_list("received_at", "pk")[:batch_size])
+        if not batch:
+            break
+        after = batch[-1]
+        ids = [pk for _, pk in batch]
+        kept = set(Delivery.objects.filter(event_id__in=ids, status__in=UNFINISHED).values_list("event_id", flat=True))
         with transaction.atomic():
-            ids = list(
-                Event.objects.filter(received_at__lt=older_than)
-                .exclude(Exists(unfinished))
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            deleted_deliveries, deleted_events = _batch_delete(ids)
+            deleted_deliveries, deleted_events = _batch_delete([pk for pk in ids if pk not in kept])
         events += deleted_events
         deliveries += deleted_deliveries
     return events, deliveries
@@ -64,6 +69,8 @@ def events_purge(*, older_than: datetime, deadline: float | None = None, batch_s
 def _batch_delete(ids: list) -> tuple[int, int]:
     """Delete these events' finished deliveries, then the events none remain for. The statements check the status
     again, so a delivery recovered meanwhile (made pending) keeps itself and its event."""
+    if not ids:
+        return 0, 0
     prepared = [Event._meta.pk.get_db_prep_value(pk, connection) for pk in ids]
     placeholders = ", ".join(["%s"] * len(prepared))
     events, deliveries = Event._meta.db_table, Delivery._meta.db_table

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='event',
-            index=models.Index(fields=['received_at'], name='event_received'),
+            index=models.Index(fields=['received_at', 'id'], name='event_received'),
         ),
     ]
