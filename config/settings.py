@@ -91,8 +91,8 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     # A Redis that is down or hung fails a cache call fast (the limits then fail open) instead of holding a thread.
     CACHES["default"].setdefault("OPTIONS", {}).update(
         {
-            "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT_SECONDS", default=1.0),
-            "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=1.0),
+            "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT_SECONDS", default=0.5),
+            "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.5),
         }
     )
 
@@ -148,9 +148,9 @@ if CELERY_BROKER_URL == "filesystem://":
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A broker that is down or hung fails a publish fast; above the consumer's 1 s BRPOP, so idle workers are fine.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 5.0}
-# Ingest publishes after commit inside the request: with the broker down, one quick try, and the sweeper sends the
-# tasks once it is back (the rows are stored), rather than holding the answer through Celery's three retries.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+# A publish retries once, quickly (Celery's default is three times); ingest tries once and leaves the rest to the
+# sweeper (delivery/queueing.py), the rows being stored.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 # Workers reconnect to the broker for as long as it takes (Celery's default gives up after 100 tries).

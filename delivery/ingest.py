@@ -115,7 +115,7 @@ def _store(*, environment: Environment, unique: dict[str, Event], concurrent_dup
             if delivery.status == Delivery.Status.PENDING
         ]
         counters.counters_add(amounts={counters.CREATED: len(deliveries), counters.SKIPPED: len(deliveries) - len(due)})
-        transaction.on_commit(lambda: deliveries_enqueue(due=due))
+        transaction.on_commit(lambda: deliveries_enqueue(due=due, sweeper_may_send=True))
     return events, due
 
 
