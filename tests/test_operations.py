@@ -72,3 +72,12 @@ def test_openapi_schema_and_docs_are_served(client, db):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
     assert b"cdn." not in docs.content
+
+
+def test_the_schema_documents_the_error_envelope_of_every_operation(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    ingest = schema["paths"]["/api/v1/events/"]["post"]["responses"]
+    assert {"400", "401", "409", "413", "429", "503"} <= set(ingest)
+    assert ingest["503"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert "404" in schema["paths"]["/api/v1/subscriptions/{id}/"]["get"]["responses"]
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]

@@ -47,6 +47,11 @@ class Stack:
             "BEAT_LOG_LEVEL": "INFO",
             "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         }
+        self.log_path = self.directory / "honcho.log"
+        self.log = open(self.log_path, "w")
+        self.honcho: subprocess.Popen | None = None
+
+    def start(self) -> None:
         manage = [sys.executable, "manage.py"]
         subprocess.run(
             [*manage, "migrate", "--noinput"], cwd=ROOT, env=self.environment, check=True, capture_output=True
@@ -60,8 +65,6 @@ class Stack:
             text=True,
         )
         self.headers = {"Authorization": f"Bearer {json.loads(created.stdout)['api_key']}"}
-        self.log_path = self.directory / "honcho.log"
-        self.log = open(self.log_path, "w")
         self.honcho = subprocess.Popen(
             [sys.executable, "-m", "honcho", "start", "-f", "Procfile"],
             cwd=ROOT,
@@ -105,7 +108,7 @@ class Stack:
         return self.log_path.read_text()[-6000:]
 
     def close(self) -> None:
-        if self.honcho.poll() is None:
+        if self.honcho is not None and self.honcho.poll() is None:
             os.killpg(self.honcho.pid, signal.SIGTERM)
             try:
                 self.honcho.wait(timeout=30)
@@ -121,8 +124,11 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack():
     built = Stack()
-    yield built
-    built.close()
+    try:
+        built.start()
+        yield built
+    finally:
+        built.close()
 
 
 @pytest.fixture
