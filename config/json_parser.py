@@ -1,23 +1,30 @@
 """The API's JSON parser: strict UTF-8 and JSON, bounded depth and numbers, no string PostgreSQL cannot store.
 
-Every body of the API comes through here, so a malformed one is a 400 `malformed_json` before any view, serializer
-or service (or PostgreSQL) sees it: invalid UTF-8, lone surrogates (`"\\ud800"`: no UTF-8 encoding exists),
-the NUL character (PostgreSQL text and jsonb refuse it), nesting deeper than `OUTFLOW_MAX_JSON_DEPTH` (the
-recursive code after the parser would overflow the stack), NaN and Infinity, integers beyond ±(2^53 − 1) and
-numbers that overflow a double: a JavaScript consumer (a mapping, a receiver) would silently change them.
+Every body of the API comes through here, read up to `OUTFLOW_MAX_REQUEST_BYTES` (413 past it), so a malformed
+one is a 400 `malformed_json` before any view, serializer or service (or PostgreSQL) sees it: invalid UTF-8, lone
+surrogates (`"\\ud800"`: no UTF-8 encoding exists), the NUL character (PostgreSQL text and jsonb refuse it),
+nesting deeper than `OUTFLOW_MAX_JSON_DEPTH` (the recursive code after the parser would overflow the stack), NaN and
+Infinity, integers beyond ±(2^53 − 1) and numbers that overflow a double: a JavaScript consumer (a mapping, a
+receiver) would silently change them.
 """
 
 import json
 import math
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
 # Integers a double holds exactly: what JavaScript (mappings, most receivers) reads without changing them.
 MAX_SAFE_INTEGER = 2**53 - 1
 # A longer number literal cannot be an exactly held integer or a meaningful double; refused before converting.
 MAX_NUMBER_CHARS = 64
+
+
+class RequestTooLarge(APIException):
+    # Not config.errors.ApiError: DRF loads this module while rest_framework.views, which that one imports, loads.
+    status_code = 413
+    default_code = "request_too_large"
 
 
 def _integer(literal: str) -> int:
@@ -79,7 +86,11 @@ def json_value_problem(value, *, max_depth: int) -> str | None:
 
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read() if stream is not None else b""
+        limit = settings.OUTFLOW_MAX_REQUEST_BYTES
+        # Read no more than the limit allows: a body without a (truthful) length must not fill the memory either.
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise RequestTooLarge(f"the request body is larger than {limit} bytes")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:

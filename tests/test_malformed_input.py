@@ -127,3 +127,12 @@ def test_the_valid_body_is_not_refused_by_the_parser(api, ids, endpoint):
 def test_numbers_within_range_are_kept(api, value):
     response = api.post("/api/v1/events", json.dumps(event(properties={"n": value})), content_type="application/json")
     assert response.status_code == 202, response.content
+
+
+@pytest.mark.parametrize("endpoint", ["subscription create", "credential update", "send request", "export settings"])
+def test_a_body_past_the_request_limit_is_413_wherever_it_goes(api, ids, endpoint, settings):
+    settings.OUTFLOW_MAX_REQUEST_BYTES = 1000
+    method, path, body = ENDPOINTS[endpoint]
+    raw = json.dumps({**body, "padding": "x" * 2000})
+    response = getattr(api, method)(path.format(**ids), raw, content_type="application/json")
+    assert response.status_code == 413 and response.json()["error"]["code"] == "request_too_large"
