@@ -150,11 +150,19 @@ def _ingest(stack: Stack, events: list[dict]) -> requests.Response:
 
 
 def test_database_down_answers_503_and_nothing_accepted_is_lost(stack, sink):
-    before = [event() for _ in range(5)]
+    subscription = stack.call("get", "/api/v1/subscriptions").json()["results"][0]["id"]
+    # Stopped right after the answer: the workers are still at these deliveries when the database goes.
+    before = [event() for _ in range(30)]
     assert _ingest(stack, before).status_code == 202
     stack.postgres.stop()
     try:
         calls = [
+            ("get", f"/api/v1/subscriptions/{subscription}", None),
+            ("get", f"/api/v1/subscriptions/{subscription}/deliveries", None),
+            ("get", f"/api/v1/subscriptions/{subscription}/requests", None),
+            ("post", f"/api/v1/subscriptions/{subscription}/pause", None),
+            ("post", f"/api/v1/subscriptions/{subscription}/mapping/preview", {"script": "return event;"}),
+            ("post", "/api/v1/send-request", {"method": "GET", "url": "http://127.0.0.1:9/"}),
             ("post", "/api/v1/events", {"events": [event()]}),
             ("get", "/api/v1/subscriptions", None),
             ("post", "/api/v1/subscriptions", subscription_payload("http://127.0.0.1:9/")),
