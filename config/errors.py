@@ -1,7 +1,10 @@
-"""The one API error envelope: {"error": {"code", "message", "fields"?}} for every 4xx."""
+"""The one API error envelope, {"error": {"code", "message", "fields"?}}: every 4xx, and 503 while the database
+is down."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -63,6 +66,14 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is unreachable (down, restarting, connections exhausted): nothing was done, try later.
+        exc = ApiError(
+            "unavailable",
+            "the service is temporarily unavailable; try again later",
+            status_code=503,
+            retry_after=settings.OUTFLOW_UNAVAILABLE_RETRY_AFTER_SECONDS,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

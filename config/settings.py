@@ -73,6 +73,12 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'outflow.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that does not answer (a partition, a frozen server) is a quick 503, not a thread held for the
+    # kernel's TCP timeout of minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=3)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if sqlite3.sqlite_version_info < (3, 35):
         # A batch is claimed with UPDATE ... RETURNING (delivery/attempts.py).
@@ -88,6 +94,13 @@ CACHES = {
 }
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "config.redis_cache.RedisCache"
+    # A Redis that is down or hung fails a cache call fast (the limits then fail open) instead of holding a thread.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT_SECONDS", default=0.5),
+            "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.5),
+        }
+    )
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -109,9 +122,9 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["subscriptions.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["subscriptions.authentication.HasEnvironment"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.json_parser.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffset",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -126,6 +139,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.error_responses"],
 }
 
 # Celery: the database is the truth, the broker only wakes workers up (see DESIGN.md).
@@ -139,6 +153,15 @@ if CELERY_BROKER_URL == "filesystem://":
     }
     for _folder in ("queue", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A broker that is down or hung fails a publish fast; above the consumer's 1 s BRPOP, so idle workers are fine.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+# A publish retries once, quickly (Celery's default is three times); ingest tries once and leaves the rest to the
+# sweeper (delivery/queueing.py), the rows being stored.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+# Workers reconnect to the broker for as long as it takes (Celery's default gives up after 100 tries).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -168,6 +191,12 @@ OUTFLOW_REQUEST_LOG_RETENTION_DAYS = env.int("OUTFLOW_REQUEST_LOG_RETENTION_DAYS
 OUTFLOW_EVENT_RETENTION_DAYS = env.int("OUTFLOW_EVENT_RETENTION_DAYS", default=30)
 OUTFLOW_MAX_EVENT_BYTES = env.int("OUTFLOW_MAX_EVENT_BYTES", default=262144)
 OUTFLOW_MAX_BATCH = env.int("OUTFLOW_MAX_BATCH", default=500)
+# Retry-After of a 503 `unavailable` answered while the database is unreachable (config/errors.py).
+OUTFLOW_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("OUTFLOW_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
+# Bearer token /metrics asks for; empty: /metrics is public (for a web port only the scraper reaches).
+OUTFLOW_METRICS_TOKEN = env.str("OUTFLOW_METRICS_TOKEN", default="")
+# Deepest nesting of objects and arrays in a request body (config/json_parser.py).
+OUTFLOW_MAX_JSON_DEPTH = env.int("OUTFLOW_MAX_JSON_DEPTH", default=64)
 OUTFLOW_MAX_REQUEST_BYTES = env.int("OUTFLOW_MAX_REQUEST_BYTES", default=10 * 1024 * 1024)
 OUTFLOW_MAX_SUBSCRIPTIONS = env.int("OUTFLOW_MAX_SUBSCRIPTIONS", default=100)
 OUTFLOW_RESPONSE_BODY_LIMIT_BYTES = 65536

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from config.errors import ApiError
 from credentials.models import Credential
 from credentials.services import credential_create, credential_update
 from credentials.types import CREDENTIAL_FIELDS
@@ -90,6 +91,9 @@ class CredentialForm(forms.ModelForm):
                 self.instance = credential_update(credential=self.instance, name=data["name"], values=values)
         except ValidationError as error:
             for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        except ApiError as refusal:
+            for field, messages in (refusal.fields or {None: [refusal.message]}).items():
                 self.add_error(field if field in self.fields else None, messages)
 
 

@@ -12,6 +12,7 @@ from config.held_keys import held_key_free
 from credentials.encryption import decrypt, encrypt
 from credentials.models import Credential
 from outbound.client import send
+from subscriptions.throttling import CACHE_ERRORS, shared_cache_unreachable
 
 # Past the fetch's own deadline: a lock never expires under a fetch still running.
 LOCK_MARGIN_SECONDS = 5
@@ -77,7 +78,17 @@ def oauth_token_seconds() -> float:
 
 
 def oauth_token(*, credential: Credential) -> str:
-    """The cached token, or a new one; concurrent callers wait for the one fetch in flight."""
+    """The cached token, or a new one; concurrent callers wait for the one fetch in flight. While the shared cache
+    is unreachable each call fetches its own: more token requests, but no delivery waits for Redis."""
+    try:
+        return _shared_token(credential)
+    except CACHE_ERRORS as error:
+        shared_cache_unreachable(error, what="the OAuth token cache (a token is fetched per call)")
+        token, _ = _fetch(credential)
+        return token
+
+
+def _shared_token(credential: Credential) -> str:
     key = _cache_key(credential)
     lock_seconds = _lock_seconds()
     deadline = time.monotonic() + lock_seconds
@@ -105,4 +116,7 @@ def oauth_token(*, credential: Credential) -> str:
 
 def oauth_token_drop(*, credential: Credential) -> None:
     """Forget the cached token (the endpoint refused it), so the next attempt fetches a new one."""
-    cache.delete(_cache_key(credential))
+    try:
+        cache.delete(_cache_key(credential))
+    except CACHE_ERRORS as error:
+        shared_cache_unreachable(error, what="dropping a refused OAuth token (it expires instead)")

@@ -7,7 +7,7 @@ from django.db import transaction
 from config.errors import ApiError
 from credentials import error_codes
 from credentials.models import Credential
-from credentials.types import DEFAULTS, credential_value_errors, split_values
+from credentials.types import DEFAULTS, ORIGIN_FIELDS, credential_value_errors, split_values
 from subscriptions.models import Environment
 
 
@@ -33,10 +33,19 @@ def credential_create(*, environment: Environment, name: str, type: str, values:
 def credential_update(
     *, credential: Credential, values: dict, name: str | None = None, type: str | None = None
 ) -> Credential:
-    """Change some values; secret values not given are kept. The type is fixed."""
+    """Change some values; secret values not given are kept, unless the origin they are sent to changes. The type
+    is fixed."""
     if type is not None and type != credential.type:
         raise ValidationError({"type": ["the type of a credential cannot be changed"]})
     public, secret = _checked(credential.type, values, partial=True)
+    for origin, secret_name in ORIGIN_FIELDS.get(credential.type, {}).items():
+        if origin in public and public[origin] != credential.settings.get(origin) and not secret.get(secret_name):
+            # Whoever holds an API key could otherwise point a saved secret at their own host and read it there.
+            raise ApiError(
+                error_codes.SECRET_REQUIRED,
+                f"changing {origin} requires {secret_name} again",
+                fields={secret_name: [f"required when {origin} changes"]},
+            )
     if name is not None:
         credential.name = name
     credential.settings = {**credential.settings, **public}

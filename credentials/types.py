@@ -40,6 +40,8 @@ DEFAULTS = {
     "oauth_client_credentials": {"request_scheme": "body", "scope": ""},
     "aws_signed_request": {"sign_query": False},
 }
+# Where a credential's secret is sent: changing it sends the secret elsewhere, so the secret must be given again.
+ORIGIN_FIELDS = {"oauth_client_credentials": {"token_url": "client_secret"}}
 ALL_FIELDS = sorted({name for fields in CREDENTIAL_FIELDS.values() for name in fields})
 BOOLEAN_FIELDS = {name for fields in CREDENTIAL_FIELDS.values() for name, spec in fields.items() if spec.boolean}
 

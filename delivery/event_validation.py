@@ -51,13 +51,20 @@ def event_errors(event, *, known_names: set[str]) -> dict[str, list[str]]:
 
 
 def has_nul(value) -> bool:
-    """Whether a NUL character hides anywhere in a JSON value (PostgreSQL cannot store one)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(key) or has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(has_nul(item) for item in value)
+    """Whether a NUL character hides anywhere in a JSON value (PostgreSQL cannot store one). Iterative: a value
+    nested deeper than the stack allows (one not from the API's parser, which bounds depth) cannot overflow it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            if any("\x00" in key for key in item if isinstance(key, str)):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from config.copy_insert import copy_insert
 from config.errors import ApiError
-from delivery import error_codes
+from delivery import counters, error_codes
 from delivery.event_validation import event_card, event_errors
 from delivery.models import Delivery, Event
 from delivery.queueing import deliveries_enqueue
@@ -114,7 +114,8 @@ def _store(*, environment: Environment, unique: dict[str, Event], concurrent_dup
             for delivery in deliveries
             if delivery.status == Delivery.Status.PENDING
         ]
-        transaction.on_commit(lambda: deliveries_enqueue(due=due))
+        counters.counters_add(amounts={counters.CREATED: len(deliveries), counters.SKIPPED: len(deliveries) - len(due)})
+        transaction.on_commit(lambda: deliveries_enqueue(due=due, sweeper_may_send=True))
     return events, due
 
 

@@ -64,6 +64,8 @@ class Delivery(models.Model):
             ),
             models.Index(fields=["lease_expires_at"], name="delivery_leased", condition=models.Q(status="sending")),
             models.Index(fields=["subscription", "status", "-created_at"]),
+            # A subscription's deliveries newest first: the order of the deliveries list and its cursor.
+            models.Index(fields=["subscription", "-created_at", "-id"], name="delivery_newest_first"),
         ]
 
     def __str__(self) -> str:
@@ -91,3 +93,19 @@ class Recovery(models.Model):
 
     def __str__(self) -> str:
         return f"recovery of {self.subscription_id} since {self.since:%Y-%m-%d %H:%M}"
+
+
+class DeliveryCounter(models.Model):
+    """Running totals of what became of deliveries, for /metrics: added to in the statement that records the
+    outcome (delivery/counters.py), never counted from the deliveries table. A total is the sum of its shards:
+    writers pick a shard at random, so concurrent workers seldom wait on each other's row."""
+
+    outcome = models.CharField(max_length=16)
+    shard = models.PositiveSmallIntegerField()
+    total = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["outcome", "shard"], name="delivery_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome}[{self.shard}] {self.total}"

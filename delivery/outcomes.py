@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from delivery import counters
 from delivery.claimed import ClaimedDelivery
 from delivery.db_clock import DatabaseNow, datetime_read, now_sql
 from delivery.models import Delivery
@@ -23,9 +24,11 @@ _RETRY_AFTER_STATUSES = {429, 503}
 Claimed = ClaimedDelivery | Delivery
 
 
-def _claimed_update(deliveries: list[Claimed], **changes) -> list[datetime | None]:
+def _claimed_update(deliveries: list[Claimed], *, counted: str | None, **changes) -> list[datetime | None]:
     """Update deliveries only while they are still the claim this worker made (same lease); the next attempt
     times of those that were. A `DatabaseNow` value is the database's time, the clock leases and due times share.
+    Those updated are added to the `counted` outcome's total (delivery/counters.py), on PostgreSQL in the same
+    statement.
 
     Written as SQL: the ORM's update spent ~0.9 ms of CPU compiling per batch (measured), about a quarter of
     a one-delivery batch.
@@ -41,19 +44,27 @@ def _claimed_update(deliveries: list[Claimed], **changes) -> list[datetime | Non
         values.extend(params)
     leases = sorted({delivery.lease_expires_at for delivery in deliveries})
     prepared = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"UPDATE {Delivery._meta.db_table} SET {', '.join(assignments)}"
+        f" WHERE id IN ({', '.join(['%s'] * len(deliveries))}) AND status = %s"
+        f" AND lease_expires_at IN ({', '.join(['%s'] * len(leases))}) RETURNING next_attempt_at"
+    )
+    params = [
+        *values,
+        *(Delivery._meta.pk.get_db_prep_value(delivery.pk, connection) for delivery in deliveries),
+        Delivery.Status.SENDING,
+        *(prepared(lease) for lease in leases),
+    ]
+    in_statement = counted is not None and connection.vendor == "postgresql"
+    if in_statement:
+        sql, count_params = counters.counted_update_sql(update_sql=sql, returning="next_attempt_at", outcome=counted)
+        params.extend(count_params)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Delivery._meta.db_table} SET {', '.join(assignments)}"
-            f" WHERE id IN ({', '.join(['%s'] * len(deliveries))}) AND status = %s"
-            f" AND lease_expires_at IN ({', '.join(['%s'] * len(leases))}) RETURNING next_attempt_at",
-            [
-                *values,
-                *(Delivery._meta.pk.get_db_prep_value(delivery.pk, connection) for delivery in deliveries),
-                Delivery.Status.SENDING,
-                *(prepared(lease) for lease in leases),
-            ],
-        )
-        return [datetime_read(next_attempt_at) for (next_attempt_at,) in cursor.fetchall()]
+        cursor.execute(sql, params)
+        updated = [datetime_read(next_attempt_at) for (next_attempt_at,) in cursor.fetchall()]
+    if counted is not None and not in_statement:
+        counters.counters_add(amounts={counted: len(updated)})
+    return updated
 
 
 def is_success(exchange: Exchange) -> bool:
@@ -87,10 +98,11 @@ def deliveries_outcome_record(*, results: list[tuple[Claimed, Exchange]]) -> dic
 
 
 def _finish(deliveries: list[Claimed], *, status: str, **changes) -> int:
-    """Close claimed deliveries in a final status; how many were still this worker's to close."""
+    """Close claimed deliveries in a final status (its outcome counted); how many were still this worker's."""
     return len(
         _claimed_update(
             deliveries,
+            counted=status,
             status=status,
             lease_expires_at=None,
             next_attempt_at=None,
@@ -147,6 +159,7 @@ def deliveries_failure_record(
         until=DatabaseNow(plus_seconds=delay),
         delay=delay,
         changes={"last_status_code": status_code, "last_error": error},
+        counted=counters.RETRIED,
     )
 
 
@@ -161,6 +174,7 @@ def delivery_lost_record(*, delivery: Claimed, error: str) -> None:
         until=DatabaseNow(),
         delay=0,
         changes={"last_status_code": None, "last_error": error},
+        counted=counters.RETRIED,
     )
 
 
@@ -170,13 +184,20 @@ def _pause(*, delivery: Claimed, reason: str) -> None:
 
 
 def _wait(
-    *, deliveries: list[Claimed], status: str, until: datetime | DatabaseNow, delay: float | None, changes: dict
+    *,
+    deliveries: list[Claimed],
+    status: str,
+    until: datetime | DatabaseNow,
+    delay: float | None,
+    changes: dict,
+    counted: str | None = None,
 ) -> datetime | None:
     """Make deliveries wait until a time: short waits ride the broker as a countdown, long ones (or with no
     delay given) are rows only, which the sweeper sends in batches once due. The time stored, if any was."""
     countdown = delay if delay is not None and delay <= settings.OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS else None
     updated = _claimed_update(
         deliveries,
+        counted=counted,
         status=status,
         next_attempt_at=until,
         queued=countdown is not None,

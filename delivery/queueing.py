@@ -1,6 +1,7 @@
 """Waking workers up: one attempt task per batch of a subscription's deliveries (the rows already exist)."""
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -16,10 +17,23 @@ from delivery.models import Delivery
 logger = logging.getLogger(__name__)
 
 ATTEMPT_TASK = "delivery.tasks.deliveries_attempt"
+# After a failed publish, how long a caller that can leave the wake-up to the sweeper does not try the broker.
+BROKER_HOLD_OFF_SECONDS = 5.0
+
+_broker_failed_at: float | None = None
 
 
-def deliveries_enqueue(*, due: Iterable[tuple], countdown: float | None = None) -> None:
-    """Send tasks for (subscription id, delivery id) pairs, batched per subscription."""
+def deliveries_enqueue(*, due: Iterable[tuple], countdown: float | None = None, sweeper_may_send: bool = False) -> None:
+    """Send tasks for (subscription id, delivery id) pairs, batched per subscription.
+
+    With `sweeper_may_send` (rows already marked queued, which the sweeper sends again after the requeue grace),
+    nothing is tried for a few seconds after a publish of this process failed: a request does not wait on a
+    broker that is down, or hung until its socket times out, for a wake-up call the sweeper makes anyway.
+    """
+    global _broker_failed_at
+    if sweeper_may_send and _broker_failed_at is not None:
+        if time.monotonic() - _broker_failed_at < BROKER_HOLD_OFF_SECONDS:
+            return
     by_subscription: dict[str, list[str]] = defaultdict(list)
     for subscription_id, delivery_id in due:
         by_subscription[str(subscription_id)].append(str(delivery_id))
@@ -29,12 +43,22 @@ def deliveries_enqueue(*, due: Iterable[tuple], countdown: float | None = None) 
             for subscription_id, delivery_ids in by_subscription.items():
                 for start in range(0, len(delivery_ids), size):
                     batch = delivery_ids[start : start + size]
-                    app.send_task(ATTEMPT_TASK, args=(subscription_id, batch), countdown=countdown, producer=producer)
+                    app.send_task(
+                        ATTEMPT_TASK,
+                        args=(subscription_id, batch),
+                        countdown=countdown,
+                        producer=producer,
+                        # One try where the sweeper sends it anyway, rather than the retries of Celery's policy.
+                        retry=not sweeper_may_send,
+                    )
     except (KombuError, OSError):
         # The rows are already stored: the sweeper sends these tasks again once the broker is back.
+        _broker_failed_at = time.monotonic()
         logger.warning(
             "broker unavailable: %d deliveries wait for the sweeper", sum(map(len, by_subscription.values()))
         )
+    else:
+        _broker_failed_at = None
 
 
 def deliveries_queue(*, due: QuerySet, limit: int) -> int:

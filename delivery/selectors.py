@@ -4,7 +4,14 @@ from delivery.models import Delivery, Event
 
 
 def deliveries_of(*, subscription, status: str | None = None):
-    deliveries = Delivery.objects.filter(subscription=subscription).select_related("event").order_by("-created_at")
+    """A subscription's deliveries, newest first (the index delivery_newest_first serves the order)."""
+    deliveries = (
+        Delivery.objects.filter(subscription=subscription)
+        .select_related("event")
+        # The payload (up to OUTFLOW_MAX_EVENT_BYTES a row) is not shown in a list: not read either.
+        .defer("event__payload")
+        .order_by("-created_at", "-id")
+    )
     return deliveries.filter(status=status) if status else deliveries
 
 

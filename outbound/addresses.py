@@ -35,7 +35,8 @@ def allowed_addresses(host: str, port: int, *, allow_private: bool) -> list[str]
     if not allow_private:
         refused = [address for address in addresses if not is_public_address(address)]
         if refused:
-            raise TargetRefused(f"host {host!r} resolves to a non-public address ({refused[0]})")
+            # The address is not named: a tenant could otherwise map internal DNS through the refusals.
+            raise TargetRefused(f"host {host!r} is not a public address")
     return addresses
 
 

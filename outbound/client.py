@@ -81,7 +81,8 @@ class _Transfer:
         """Called for every new connection with the address curl resolved: the SSRF check on what is connected to."""
         ip = address.addr[0]
         if not self.allow_private and not is_public_address(ip):
-            self.refused = f"host {self.host!r} resolves to a non-public address ({ip})"
+            # The address is not named: a tenant could otherwise map internal DNS through the refusals.
+            self.refused = f"host {self.host!r} is not a public address"
             return pycurl.SOCKET_BAD
         return socket.socket(address.family, address.socktype, address.protocol)
 

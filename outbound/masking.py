@@ -1,5 +1,6 @@
 """Masking of secret-looking header and query values wherever they are shown or stored (pure, no Django)."""
 
+import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -13,8 +14,16 @@ _SENSITIVE_NAMES = {
     "webhook-signature",
     "x-amz-signature",
     "x-amz-credential",
+    # Azure Functions' `code` and an OAuth authorization code; as a word of a longer name it is rarely secret.
+    "code",
 }
-_SENSITIVE_PARTS = ("token", "secret", "key", "password", "signature", "auth", "credential", "session")
+_SENSITIVE_PARTS = (
+    *("token", "secret", "key", "password", "signature", "auth", "credential", "session"),
+    *("pass", "hmac", "jwt", "private"),
+)
+# Too short to look for inside other words ("sig" in "design"): only as a whole word of a name (Azure SAS `sig`).
+_SENSITIVE_WORDS = frozenset({"sig", "pwd", "otp", "sas"})
+_WORD_BREAK = re.compile(r"[-_.]")
 
 
 def is_sensitive(name: str) -> bool:
@@ -28,7 +37,11 @@ _CACHED_NAME_LENGTH = 64
 
 def _is_sensitive(name: str) -> bool:
     lowered = name.lower()
-    return lowered in _SENSITIVE_NAMES or any(part in lowered for part in _SENSITIVE_PARTS)
+    return (
+        lowered in _SENSITIVE_NAMES
+        or any(part in lowered for part in _SENSITIVE_PARTS)
+        or not _SENSITIVE_WORDS.isdisjoint(_WORD_BREAK.split(lowered))
+    )
 
 
 _is_sensitive_cached = lru_cache(maxsize=4096)(_is_sensitive)

@@ -6,8 +6,9 @@ from outbound.addresses import TargetRefused, check_url
 
 MAX_HEADERS = 20
 MAX_HEADER_VALUE_LENGTH = 4096
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
+# Matched whole (fullmatch): "$" would also match before a trailing newline.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VALUE = re.compile(r"[\t\x20-\x7e]*")
 TRANSPORT_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 # A delivery's content type and Standard Webhooks headers are Outflow's to set.
 SUBSCRIPTION_RESERVED_HEADERS = TRANSPORT_HEADERS | {"content-type"}
@@ -36,11 +37,11 @@ def header_errors(
         errors.append(f"{name!r} is given more than once (header names are case-insensitive)")
     for name, value in headers.items():
         lowered = name.lower()
-        if not _TOKEN.match(name):
+        if not _TOKEN.fullmatch(name):
             errors.append(f"{name!r} is not a valid header name")
         elif lowered in reserved or lowered.startswith(reserved_prefixes):
             errors.append(f"{name!r} is set by Outflow and cannot be overridden")
-        if not _VALUE.match(value):
+        if not _VALUE.fullmatch(value):
             errors.append(f"the value of {name!r} must be printable ASCII (no line breaks or control characters)")
         elif len(value) > MAX_HEADER_VALUE_LENGTH:
             errors.append(f"the value of {name!r} is longer than {MAX_HEADER_VALUE_LENGTH} characters")

@@ -1,11 +1,15 @@
-"""Operator endpoints: /healthz (database and broker) and /metrics (Prometheus text)."""
+"""Operator endpoints: /healthz (database, broker and cache) and /metrics (Prometheus text)."""
 
-from django.db import connection
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from config.celery import app
-from delivery.metrics import OutflowCollector
+from delivery.metrics import OutflowCollector, metrics_token_accepts
+
+HEALTH_CACHE_KEY = "outflow:healthz"
 
 
 def _database_ok() -> bool:
@@ -13,11 +17,12 @@ def _database_ok() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
-    except Exception:
+    except DatabaseError:
         return False
 
 
 def _broker_ok() -> bool:
+    # Any failure counts: each transport (Redis, filesystem) raises its own errors.
     try:
         with app.connection_for_write() as broker:
             broker.ensure_connection(max_retries=1, timeout=2)
@@ -26,12 +31,34 @@ def _broker_ok() -> bool:
         return False
 
 
+def _cache_ok() -> bool:
+    # Any failure counts: each backend (Redis, file) raises its own errors.
+    try:
+        cache.set(HEALTH_CACHE_KEY, "ok", timeout=10)
+        return True
+    except Exception:
+        return False
+
+
 def healthz(request):
-    checks = {"database": "ok" if _database_ok() else "down", "broker": "ok" if _broker_ok() else "down"}
+    checks = {
+        "database": "ok" if _database_ok() else "down",
+        "broker": "ok" if _broker_ok() else "down",
+        "cache": "ok" if _cache_ok() else "down",
+    }
     return JsonResponse(checks, status=200 if all(value == "ok" for value in checks.values()) else 503)
 
 
 def metrics(request):
+    if not metrics_token_accepts(
+        token=settings.OUTFLOW_METRICS_TOKEN, authorization=request.headers.get("Authorization", "")
+    ):
+        return HttpResponse("metrics need the bearer token\n", status=401, headers={"WWW-Authenticate": "Bearer"})
     registry = CollectorRegistry()
     registry.register(OutflowCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    try:
+        body = generate_latest(registry)
+    except DatabaseError:
+        retry_after = str(settings.OUTFLOW_UNAVAILABLE_RETRY_AFTER_SECONDS)
+        return HttpResponse("database unavailable\n", status=503, headers={"Retry-After": retry_after})
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.pagination import NewestFirstCursor
 from delivery import error_codes, selectors
 from delivery.api.serializers import (
     DeliverySerializer,
@@ -73,6 +74,7 @@ class SubscriptionRecoverView(APIView):
 
 class SubscriptionDeliveriesView(ListAPIView):
     serializer_class = DeliverySerializer
+    pagination_class = NewestFirstCursor
 
     @extend_schema(parameters=[OpenApiParameter("status", enum=Delivery.Status.values)])
     def get(self, request, *args, **kwargs):

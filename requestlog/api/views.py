@@ -7,6 +7,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.pagination import NewestFirstCursor
 from requestlog.api.serializers import RequestLogFilterSerializer, RequestLogSerializer
 from requestlog.selectors import request_log_of_environment, request_logs_of
 from subscriptions.selectors import subscriptions_of
@@ -14,6 +15,7 @@ from subscriptions.selectors import subscriptions_of
 
 class SubscriptionRequestLogView(ListAPIView):
     serializer_class = RequestLogSerializer
+    pagination_class = NewestFirstCursor
 
     @extend_schema(parameters=[RequestLogFilterSerializer])
     def get(self, request, *args, **kwargs):

@@ -70,7 +70,7 @@ def test_an_editor_adds_and_changes_a_credential_keeping_blank_secrets(editor, e
         change,
         {
             "name": "Ops 2",
-            "token_url": "http://127.0.0.1:9/token2",
+            "token_url": "http://127.0.0.1:9/token",
             "client_id": "c2",
             "client_secret": "",
             "scope": "read",
@@ -145,3 +145,20 @@ def test_a_viewer_reads_a_credential_without_its_secrets(environment):
     assert "Username: u1" in page and "Password: set" in page and secrets.PASSWORD not in page
     assert 'name="_save"' not in page
     assert viewer.post(f"/admin/credentials/credential/{credential.pk}/change/", {"name": "x"}).status_code == 403
+
+
+def test_moving_a_token_url_without_the_secret_is_refused_on_the_form(editor, environment):
+    credential = credential_create(
+        environment=environment,
+        name="Ops",
+        type="oauth_client_credentials",
+        values={"token_url": "http://127.0.0.1:9/token", "client_id": "c1", "client_secret": secrets.CLIENT_SECRET},
+    )
+    change = f"/admin/credentials/credential/{credential.pk}/change/"
+    fields = {"name": "Ops", "client_id": "c1", "scope": "", "request_scheme": "body", "_save": "Save"}
+
+    response = editor.post(change, {**fields, "token_url": "http://127.0.0.2:9/attacker", "client_secret": ""})
+
+    assert _errors(response) == {"client_secret": ["required when token_url changes"]}
+    credential.refresh_from_db()
+    assert credential.settings["token_url"] == "http://127.0.0.1:9/token"

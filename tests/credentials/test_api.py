@@ -134,3 +134,22 @@ def test_a_subscription_names_its_credential(api):
     assert subscription["credential"] == credential["id"]
     cleared = api.patch(f"/api/v1/subscriptions/{subscription['id']}", {"credential": None}, format="json").json()
     assert cleared["credential"] is None
+
+
+def test_changing_the_token_url_requires_the_client_secret_again(api):
+    credential = _create(api, OAUTH)
+    path = f"/api/v1/credentials/{credential['id']}"
+    moved = {"token_url": "http://127.0.0.1:8/elsewhere"}
+    error = _error(api.patch(path, moved, format="json"), 400)
+    assert error["code"] == "secret_required" and "client_secret" in error["fields"]
+    assert Credential.objects.get(pk=credential["id"]).settings["token_url"] == OAUTH["token_url"]
+    unchanged = api.patch(path, {"token_url": OAUTH["token_url"], "scope": "read"}, format="json")
+    assert unchanged.status_code == 200, unchanged.content
+    again = api.patch(path, {**moved, "client_secret": "new-secret"}, format="json")
+    assert again.status_code == 200 and again.json()["token_url"] == moved["token_url"]
+
+
+def test_aws_credentials_change_without_their_secret(api):
+    credential = _create(api, AWS)
+    response = api.patch(f"/api/v1/credentials/{credential['id']}", {"region": "eu-west-1"}, format="json")
+    assert response.status_code == 200, response.content

@@ -6,6 +6,8 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from credentials.oauth import TokenError, oauth_token, oauth_token_drop
 from credentials.request_auth import CredentialError, request_authenticate, request_refused
@@ -174,3 +176,16 @@ def test_an_unreachable_token_endpoint_is_a_token_error(environment, receiver):
     credential = _credential(environment, receiver, token_url="http://127.0.0.1:9/token")
     with pytest.raises(TokenError, match="token endpoint unreachable: connection error"):
         oauth_token(credential=credential)
+
+
+def test_without_the_shared_cache_each_call_fetches_its_own_token(environment, token_server, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting")
+
+    credential = _credential(environment, token_server)
+    for name in ("get", "add", "set", "delete"):
+        monkeypatch.setattr(cache, name, unreachable)
+    assert oauth_token(credential=credential) == secrets.ACCESS_TOKEN
+    assert oauth_token(credential=credential) == secrets.ACCESS_TOKEN
+    oauth_token_drop(credential=credential)
+    assert len(token_server.received("/token")) == 2

@@ -2,7 +2,7 @@
 
 import pytest
 
-from delivery.event_validation import MAX_EVENT_ID_LENGTH, event_card, event_errors
+from delivery.event_validation import MAX_EVENT_ID_LENGTH, event_card, event_errors, has_nul
 
 KNOWN = {"card-completed", "card-dismissed"}
 
@@ -137,3 +137,10 @@ def test_event_card_is_none_when_card_context_is_not_an_object():
 
 def test_event_card_is_none_without_a_card_template_id():
     assert event_card(_event(cardContext={"cardInstanceId": "ci-1"})) is None
+
+
+def test_the_nul_check_takes_any_depth():
+    deep: list = ["a\x00"]
+    for _ in range(20_000):
+        deep = [deep]
+    assert has_nul(deep) and not has_nul([[["fine"]]]) and has_nul({"k\x00": 1})

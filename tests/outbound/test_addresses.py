@@ -61,7 +61,7 @@ def test_url_with_an_invalid_port_is_refused(url):
 
 
 def test_private_ip_url_is_refused_when_private_targets_are_not_allowed():
-    with pytest.raises(TargetRefused, match="non-public"):
+    with pytest.raises(TargetRefused, match="not a public address"):
         check_url("http://127.0.0.1:9/x", allow_private=False)
 
 
@@ -70,7 +70,7 @@ def test_private_ip_url_is_accepted_when_private_targets_are_allowed():
 
 
 def test_localhost_is_refused_when_private_targets_are_not_allowed():
-    with pytest.raises(TargetRefused, match="non-public"):
+    with pytest.raises(TargetRefused, match="not a public address"):
         check_url("http://localhost/", allow_private=False)
 
 

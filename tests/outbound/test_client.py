@@ -24,7 +24,7 @@ def test_private_target_is_refused_at_connect_time(receiver: Receiver):
     with override_settings(OUTFLOW_ALLOW_PRIVATE_TARGETS=False):
         exchange = _send(receiver.url("/x"))
     assert exchange.status is None
-    assert exchange.error.startswith("refused target:") and "non-public" in exchange.error
+    assert exchange.error.startswith("refused target:") and "not a public address" in exchange.error
     assert receiver.received() == []
 
 
@@ -103,3 +103,9 @@ def test_a_cut_response_does_not_poison_the_next_request_on_the_same_connection(
     assert first.status == 200 and len(first.body) == 1000
     second = _send(receiver.url("/ok"))
     assert second.status == 204 and second.error is None
+
+
+def test_a_refusal_at_connect_time_does_not_name_the_address(receiver: Receiver):
+    with override_settings(OUTFLOW_ALLOW_PRIVATE_TARGETS=False):
+        exchange = _send(receiver.url("/x").replace("127.0.0.1", "localhost"))
+    assert "127.0.0.1" not in exchange.error and "::1" not in exchange.error

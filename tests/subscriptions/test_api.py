@@ -58,6 +58,8 @@ def test_requests_without_a_valid_key_are_refused(client, environment):
         ({"url": "not a url"}, "url"),
         ({"headers": {"Bad Header": "x"}}, "headers"),
         ({"headers": {"X-Ok": "a\r\nInjected: 1"}}, "headers"),
+        ({"headers": {"X-A": "abc\n"}}, "headers"),
+        ({"headers": {"X-A\n": "abc"}}, "headers"),
         ({"headers": {"Content-Type": "text/plain"}}, "headers"),
         ({"headers": {"Webhook-Id": "x"}}, "headers"),
         ({"headers": {f"X-H{i}": "v" for i in range(21)}}, "headers"),

@@ -289,3 +289,29 @@ def test_export_settings_change_through_their_page(editor, viewer, environment):
 def admin_client(client, db):
     client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
     return client
+
+
+def test_a_member_cannot_filter_the_list_on_fields_the_pages_mask(viewer, environment):
+    subscription_create(
+        environment=environment,
+        name="With a token",
+        event_types=["card-completed"],
+        url="http://127.0.0.1:9/hook",
+        headers={"Authorization": "Bearer q7Z"},
+    )
+    listing = "/admin/subscriptions/subscription/"
+
+    for lookup in ("headers__Authorization__startswith=Bearer%20q", "headers__icontains=q7Z", "secret__startswith=w"):
+        assert viewer.get(f"{listing}?{lookup}").status_code == 400
+    assert viewer.get(f"{listing}?status__exact=active").status_code == 200
+
+
+def test_an_editor_deletes_a_subscription_that_has_delivered(editor, ours, environment):
+    subscription = ours["subscription"]
+    events_ingest(environment=environment, raw_events=[event()])
+    page = f"/admin/subscriptions/subscription/{subscription.pk}/delete/"
+
+    assert "permission" not in editor.get(page).content.decode().lower()
+    assert editor.post(page, {"post": "yes"}).status_code == 302
+    assert not Subscription.objects.filter(pk=subscription.pk).exists()
+    assert not Delivery.objects.exists()
