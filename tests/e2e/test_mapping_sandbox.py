@@ -1,78 +1,17 @@
 """End to end on the real worker: hostile mappings of one tenant reach nothing of another and cannot grow the worker."""
 
 import json
-import os
-import threading
 import time
 
 import pytest
 
 from delivery.models import Delivery
-from tests.factories import event, subscription_payload
+from tests.e2e.steps import ingest, subscribe, wait_until
+from tests.factories import event
+from tests.memory_peak import PeakMemory, children_of, rss_bytes
 
 pytestmark = pytest.mark.e2e
 MIB = 1024 * 1024
-
-
-def _subscribe(api, receiver, path: str, mapping: str, **fields) -> dict:
-    payload = subscription_payload(receiver.url(path), mapping=mapping, **fields)
-    response = api.post("/api/v1/subscriptions", payload, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()
-
-
-def _ingest(api, *events) -> None:
-    response = api.post("/api/v1/events", {"events": list(events)}, format="json")
-    assert response.status_code == 202, response.json()
-
-
-def _wait_until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-def _rss(pid: int) -> int:
-    with open(f"/proc/{pid}/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class ChildrenPeak:
-    """The highest resident memory of any child of a process (its sandbox processes), sampled every 2 ms."""
-
-    def __init__(self, parent: int) -> None:
-        self.peak = 0
-        self._parent = parent
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _children(self) -> list[int]:
-        children = []
-        for task in os.listdir(f"/proc/{self._parent}/task"):
-            try:
-                with open(f"/proc/{self._parent}/task/{task}/children") as listed:
-                    children.extend(int(pid) for pid in listed.read().split())
-            except FileNotFoundError:
-                pass
-        return children
-
-    def _sample(self) -> None:
-        while not self._stopped.is_set():
-            for child in self._children():
-                try:
-                    self.peak = max(self.peak, _rss(child))
-                except (FileNotFoundError, ProcessLookupError, IndexError):
-                    pass
-            time.sleep(0.002)
-
-    def stop(self) -> int:
-        self._stopped.set()
-        self._thread.join()
-        return self.peak
 
 
 def test_the_global_objects_prototype_carries_nothing_between_deliveries(worker, api, receiver):
@@ -83,10 +22,10 @@ def test_the_global_objects_prototype_carries_nothing_between_deliveries(worker,
         "try { P.lastSeen = event.id; } catch {}\n"
         "return {prev: prev ?? null, id: event.id};"
     )
-    _subscribe(api, receiver, "/stash", stash)
+    subscribe(api, receiver, "/stash", mapping=stash)
     sent = [event() for _ in range(20)]
     for one in sent:
-        _ingest(api, one)
+        ingest(api, one)
 
     received = receiver.wait_for(20, "/stash")
 
@@ -115,16 +54,16 @@ def test_a_setter_one_environment_leaves_collects_nothing_of_another(worker, api
         "return {collected};"
     )
     scratch = "globalThis.user = event.endUserId;\nreturn {user: globalThis.user};"
-    _subscribe(api, receiver, "/attacker", trap)
-    _subscribe(other_api, receiver, "/victim", scratch)
+    subscribe(api, receiver, "/attacker", mapping=trap)
+    subscribe(other_api, receiver, "/victim", mapping=scratch)
 
-    _ingest(api, *[event() for _ in range(3)])
+    ingest(api, *[event() for _ in range(3)])
     receiver.wait_for(3, "/attacker")
     victims = [event(endUserId=f"victim-user-{n}") for n in range(10)]
     for victim in victims:
-        _ingest(other_api, victim)
+        ingest(other_api, victim)
     victim_bodies = [json.loads(request.body) for request in receiver.wait_for(10, "/victim")]
-    _ingest(api, *[event() for _ in range(3)])
+    ingest(api, *[event() for _ in range(3)])
     attacker_bodies = [json.loads(request.body) for request in receiver.wait_for(6, "/attacker")]
 
     assert sorted(body["user"] for body in victim_bodies) == sorted(victim["endUserId"] for victim in victims)
@@ -141,23 +80,23 @@ def test_a_setter_one_environment_leaves_collects_nothing_of_another(worker, api
     ids=["fill 2^26 doubles", "fill 2^27", "repeat 2^28"],
 )
 def test_a_built_in_bomb_fails_its_delivery_and_leaves_the_worker_as_it_was(worker, api, receiver, bomb, error):
-    _subscribe(api, receiver, "/neighbour", "return {id: event.id};")
+    subscribe(api, receiver, "/neighbour", mapping="return {id: event.id};")
     pid = worker.worker.pid
-    _ingest(api, event())
+    ingest(api, event())
     receiver.wait_for(1, "/neighbour")
     # Two runs stopped put the rest of their batch off to a retry, which the retry's batch then maps.
-    bombing = _subscribe(api, receiver, "/bomb", bomb, auto_disable=False, max_retries=1)
-    before = _rss(pid)
-    children = ChildrenPeak(pid)
+    bombing = subscribe(api, receiver, "/bomb", mapping=bomb, auto_disable=False, max_retries=1)
+    before = rss_bytes(pid)
+    children = PeakMemory(lambda: children_of(pid))
 
     started = time.monotonic()
-    _ingest(api, *[event() for _ in range(3)])
+    ingest(api, *[event() for _ in range(3)])
     bombed = Delivery.objects.filter(subscription_id=bombing["id"])
-    _wait_until(lambda: bombed.filter(status=Delivery.Status.FAILED).count() == 3)
+    wait_until(lambda: bombed.filter(status=Delivery.Status.FAILED).count() == 3)
     elapsed = time.monotonic() - started
     receiver.wait_for(4, "/neighbour")
     peak = children.stop()
-    after = _rss(pid)
+    after = rss_bytes(pid)
     print(
         f"{bomb}: 3 failed in {elapsed:.2f} s; worker RSS {before / MIB:.0f} -> {after / MIB:.0f} MiB;"
         f" sandbox peak {peak / MIB:.0f} MiB"

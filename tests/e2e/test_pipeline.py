@@ -9,38 +9,18 @@ from standardwebhooks.webhooks import Webhook
 from delivery.models import Delivery
 from requestlog.models import RequestLog
 from subscriptions.models import Subscription
-from tests.factories import event, subscription_payload
+from tests.e2e.steps import ingest, subscribe, wait_until
+from tests.factories import event
 
 pytestmark = pytest.mark.e2e
 
 
-def _subscribe(api, receiver, path="/hook", **fields) -> dict:
-    response = api.post("/api/v1/subscriptions", subscription_payload(receiver.url(path), **fields), format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()
-
-
-def _ingest(api, *events) -> dict:
-    response = api.post("/api/v1/events", {"events": list(events)}, format="json")
-    assert response.status_code == 202, response.json()
-    return response.json()
-
-
-def _wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def test_delivery_is_signed_and_verifies_with_standardwebhooks(worker, api, receiver):
-    subscription = _subscribe(api, receiver)
+    subscription = subscribe(api, receiver)
     secret = api.get(f"/api/v1/subscriptions/{subscription['id']}/secret").json()["secret"]
     sent = event()
 
-    assert _ingest(api, sent) == {"accepted": 1, "duplicates": 0, "deliveries": 1}
+    assert ingest(api, sent) == {"accepted": 1, "duplicates": 0, "deliveries": 1}
 
     [request] = receiver.wait_for(1, "/hook")
     assert request.method == "POST"
@@ -49,29 +29,29 @@ def test_delivery_is_signed_and_verifies_with_standardwebhooks(worker, api, rece
     verified = Webhook(secret).verify(request.body, request.headers)
     assert verified["id"] == sent["id"]
     assert request.headers["webhook-id"] == str(Delivery.objects.get().pk)
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
     log = RequestLog.objects.get()
     assert log.response_status == 204 and log.request_body == "[redacted]"
 
 
 def test_put_with_custom_headers(worker, api, receiver):
-    _subscribe(api, receiver, method="PUT", headers={"X-Team": "growth", "X-Trace": "abc"})
-    _ingest(api, event())
+    subscribe(api, receiver, method="PUT", headers={"X-Team": "growth", "X-Trace": "abc"})
+    ingest(api, event())
     [request] = receiver.wait_for(1, "/hook")
     assert request.method == "PUT"
     assert request.headers["x-team"] == "growth" and request.headers["x-trace"] == "abc"
 
 
 def test_event_type_and_card_scope_filter_deliveries(worker, api, receiver):
-    _subscribe(api, receiver, "/completed", event_types=["card-completed"])
-    _subscribe(api, receiver, "/card-7", event_types=["card-completed", "card-dismissed"], card="card-7")
-    _subscribe(api, receiver, "/card-8", event_types=["card-completed"], card="card-8")
+    subscribe(api, receiver, "/completed", event_types=["card-completed"])
+    subscribe(api, receiver, "/card-7", event_types=["card-completed", "card-dismissed"], card="card-7")
+    subscribe(api, receiver, "/card-8", event_types=["card-completed"], card="card-8")
     completed_7 = event("card-completed")
     dismissed_7 = event("card-dismissed")
     completed_9 = event("card-completed", cardContext={"cardTemplateId": "card-9"})
     displayed = event("card-displayed")
 
-    result = _ingest(api, completed_7, dismissed_7, completed_9, displayed)
+    result = ingest(api, completed_7, dismissed_7, completed_9, displayed)
 
     assert result == {"accepted": 4, "duplicates": 0, "deliveries": 4}
     completed = receiver.wait_for(2, "/completed")
@@ -84,8 +64,8 @@ def test_event_type_and_card_scope_filter_deliveries(worker, api, receiver):
 
 def test_retry_then_success_with_growing_gaps_and_one_webhook_id(worker, api, receiver):
     receiver.script("/flaky", statuses=[500, 502, 503, 200])
-    _subscribe(api, receiver, "/flaky")
-    _ingest(api, event())
+    subscribe(api, receiver, "/flaky")
+    ingest(api, event())
 
     requests = receiver.wait_for(4, "/flaky")
     assert len({request.headers["webhook-id"] for request in requests}) == 1
@@ -93,18 +73,18 @@ def test_retry_then_success_with_growing_gaps_and_one_webhook_id(worker, api, re
     # base 0.2 s: retries after ~0.2, ~0.4, ~0.8 s (±20%).
     assert gaps[0] < gaps[1] < gaps[2]
     assert 0.15 <= gaps[0] and gaps[2] <= 2.0
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
     assert Delivery.objects.get().attempts == 4
     assert RequestLog.objects.count() == 4
 
 
 def test_retries_exhausted_pause_the_subscription(worker, api, receiver):
     receiver.script("/down", statuses=[500])
-    subscription = _subscribe(api, receiver, "/down", max_retries=2)
-    _ingest(api, event())
+    subscription = subscribe(api, receiver, "/down", max_retries=2)
+    ingest(api, event())
 
     receiver.wait_for(3, "/down")
-    _wait_until(lambda: Subscription.objects.get().status == Subscription.Status.PAUSED)
+    wait_until(lambda: Subscription.objects.get().status == Subscription.Status.PAUSED)
     paused = api.get(f"/api/v1/subscriptions/{subscription['id']}").json()
     assert paused["status"] == "paused"
     assert "retries exhausted after 3 attempts" in paused["paused_reason"]
@@ -112,7 +92,7 @@ def test_retries_exhausted_pause_the_subscription(worker, api, receiver):
     assert paused["paused_at"]
     assert Delivery.objects.get().status == Delivery.Status.FAILED
 
-    _ingest(api, event())
+    ingest(api, event())
     time.sleep(0.5)
     assert len(receiver.received("/down")) == 3
     assert Delivery.objects.filter(status=Delivery.Status.SKIPPED).count() == 1
@@ -120,42 +100,42 @@ def test_retries_exhausted_pause_the_subscription(worker, api, receiver):
 
 def test_auto_disable_off_keeps_the_subscription_active(worker, api, receiver):
     receiver.script("/down", statuses=[500])
-    _subscribe(api, receiver, "/down", max_retries=1, auto_disable=False)
-    _ingest(api, event())
+    subscribe(api, receiver, "/down", max_retries=1, auto_disable=False)
+    ingest(api, event())
 
     receiver.wait_for(2, "/down")
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
     assert Subscription.objects.get().status == Subscription.Status.ACTIVE
 
 
 def test_max_retries_zero_makes_exactly_one_attempt(worker, api, receiver):
     receiver.script("/down", statuses=[500])
-    _subscribe(api, receiver, "/down", max_retries=0)
-    _ingest(api, event())
+    subscribe(api, receiver, "/down", max_retries=0)
+    ingest(api, event())
 
     receiver.wait_for(1, "/down")
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
     time.sleep(1.0)
     assert len(receiver.received("/down")) == 1
 
 
 def test_duplicate_event_ids_are_delivered_once(worker, api, receiver):
-    _subscribe(api, receiver)
+    subscribe(api, receiver)
     sent = event()
-    assert _ingest(api, sent, sent) == {"accepted": 1, "duplicates": 1, "deliveries": 1}
-    assert _ingest(api, sent) == {"accepted": 0, "duplicates": 1, "deliveries": 0}
+    assert ingest(api, sent, sent) == {"accepted": 1, "duplicates": 1, "deliveries": 1}
+    assert ingest(api, sent) == {"accepted": 0, "duplicates": 1, "deliveries": 0}
     receiver.wait_for(1, "/hook")
     time.sleep(0.5)
     assert len(receiver.received("/hook")) == 1
 
 
 def test_secret_rotation_signs_with_both_secrets(worker, api, receiver):
-    subscription = _subscribe(api, receiver)
+    subscription = subscribe(api, receiver)
     old = api.get(f"/api/v1/subscriptions/{subscription['id']}/secret").json()["secret"]
     new = api.post(f"/api/v1/subscriptions/{subscription['id']}/secret/rotate").json()["secret"]
     assert new != old and new.startswith("whsec_")
 
-    _ingest(api, event())
+    ingest(api, event())
 
     [request] = receiver.wait_for(1, "/hook")
     assert len(request.headers["webhook-signature"].split(" ")) == 2
@@ -165,9 +145,9 @@ def test_secret_rotation_signs_with_both_secrets(worker, api, receiver):
 
 def test_recover_sends_failed_deliveries_again(worker, api, receiver):
     receiver.script("/later", statuses=[500, 200])
-    subscription = _subscribe(api, receiver, "/later", max_retries=0)
-    _ingest(api, event())
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
+    subscription = subscribe(api, receiver, "/later", max_retries=0)
+    ingest(api, event())
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
     api.post(f"/api/v1/subscriptions/{subscription['id']}/resume")
 
     response = api.post(
@@ -176,20 +156,20 @@ def test_recover_sends_failed_deliveries_again(worker, api, receiver):
 
     assert response.json() == {"recovered": 1}
     receiver.wait_for(2, "/later")
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
 
 
 def test_worker_killed_mid_run_loses_no_delivery(worker, api, receiver):
     receiver.script("/slow", statuses=[200], delay=0.3)
-    _subscribe(api, receiver, "/slow")
+    subscribe(api, receiver, "/slow")
     events = [event() for _ in range(40)]
-    _ingest(api, *events)
+    ingest(api, *events)
     receiver.wait_for(3, "/slow")
 
     worker.kill_worker()
     assert Delivery.objects.exclude(status=Delivery.Status.SUCCEEDED).exists()
     worker.start_worker()
 
-    _wait_until(lambda: Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == 40, timeout=60)
+    wait_until(lambda: Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == 40, timeout=60)
     delivered = {json.loads(request.body)["id"] for request in receiver.received("/slow")}
     assert delivered == {sent["id"] for sent in events}

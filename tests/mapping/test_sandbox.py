@@ -22,6 +22,7 @@ from mapping.sandbox import (
     MappingTimeout,
     mapping_syntax_error,
 )
+from tests.memory_peak import PeakMemory
 
 
 def mapping_run(*, script: str, event: dict, **limits):
@@ -484,31 +485,6 @@ print("finished")
     assert (completed.returncode, completed.stdout.strip()) == (0, "finished"), completed.stderr[-2000:]
 
 
-class PeakMemory:
-    """The highest resident memory of a process, sampled every millisecond until it ends or is stopped."""
-
-    def __init__(self, pid: int) -> None:
-        self.peak = 0
-        self._pid = pid
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                with open(f"/proc/{self._pid}/statm") as statm:
-                    self.peak = max(self.peak, int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                return
-            time.sleep(0.001)
-
-    def stop(self) -> int:
-        self._stopped.set()
-        self._thread.join()
-        return self.peak
-
-
 @pytest.mark.parametrize(
     "script",
     [
@@ -521,7 +497,7 @@ class PeakMemory:
 def test_a_built_in_call_v8_cannot_stop_still_ends_within_the_limits(warm_context, script):
     limits = MappingLimits(timeout_ms=50, memory_bytes=32 * 1024 * 1024)
     with sandbox._pool.process() as process:
-        watched = PeakMemory(process.pid)
+        watched = PeakMemory(lambda: [process.pid])
         started = time.monotonic()
         [outcome] = process.run(script=script, events=[b"{}"], limits=limits)
         elapsed = time.monotonic() - started
