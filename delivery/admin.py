@@ -121,6 +121,7 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
             subscription_update(subscription=subscription, mapping=script)
         except ValidationError as error:
             return JsonResponse(error_body("invalid", "; ".join(error.messages), error.message_dict), status=400)
+        self.log_change(request, subscription, "Changed the mapping." if script else "Removed the mapping.")
         return JsonResponse({"saved": True})
 
     def send_test_view(self, request, object_id):
@@ -133,6 +134,7 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
             messages.error(request, f"Test request not sent: {refusal.message}")
             return self.change_page(subscription)
         outcome = entry.response_status or entry.error
+        self.log_change(request, subscription, "Sent a test request.")
         messages.info(request, f"Test request sent to {subscription.url}: {outcome}")
         return HttpResponseRedirect(_request_log_url(subscription))
 
@@ -149,6 +151,9 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
         except ApiError as refusal:
             messages.error(request, f"Nothing recovered: {refusal.message}")
             return self.change_page(subscription)
+        self.log_change(
+            request, subscription, f"Recovered {recovered} deliveries created since {form.cleaned_data['since']}."
+        )
         messages.success(request, f"Recovered {recovered} failed or skipped deliveries: they are being sent again.")
         return self.change_page(subscription)
 

@@ -163,6 +163,7 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
             return HttpResponseNotAllowed(["POST"])
         subscription = self.changeable(request, object_id)
         services.subscription_pause(subscription=subscription, reason=f"paused in the Workbench by {request.user}")
+        self.log_change(request, subscription, "Paused.")
         messages.success(request, f"{subscription.name} is paused: it receives nothing until resumed.")
         return self.change_page(subscription)
 
@@ -171,6 +172,7 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
             return HttpResponseNotAllowed(["POST"])
         subscription = self.changeable(request, object_id)
         services.subscription_resume(subscription=subscription)
+        self.log_change(request, subscription, "Resumed.")
         messages.success(request, f"{subscription.name} is active again.")
         return self.change_page(subscription)
 
@@ -178,6 +180,8 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         subscription = services.subscription_secret_rotate(subscription=self.changeable(request, object_id))
+        # The history says that it happened, never the secret.
+        self.log_change(request, subscription, "Rotated the signing secret.")
         context = {
             **self.admin_site.each_context(request),
             "title": f"New signing secret of {subscription.name}",

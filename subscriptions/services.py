@@ -55,9 +55,15 @@ def member_set(*, environment: Environment, username: str, role: str = Member.Ro
             password = secrets.token_urlsafe(12)
             user.set_password(password)
             user.save(update_fields=["password"])
-        elif not user.is_staff:
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
+        else:
+            if user.is_superuser or user.user_permissions.exists() or user.groups.exists():
+                # Staff with permissions of their own would reach the operators' pages as a member signs in.
+                raise ValidationError(
+                    {"username": [f"{username!r} is an operator or holds admin permissions; a member holds none"]}
+                )
+            if not user.is_staff:
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
         member, _ = Member.objects.update_or_create(user=user, environment=environment, defaults={"role": role})
     return member, password
 

@@ -14,7 +14,7 @@ from credentials.models import Credential
 from subscriptions.models import ExportSettings, Subscription
 from subscriptions.services import environment_create, member_set, subscription_create
 from tests import secrets
-from tests.e2e.test_pipeline import _wait_until
+from tests.e2e.steps import wait_until
 from tests.factories import event
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -92,7 +92,7 @@ def test_an_editor_sets_up_a_subscription_that_delivers_tests_and_shows_its_log(
     assert json.loads(delivered.body).get("test") is not True
 
     page.goto(f"{live_server.url}/admin/subscriptions/subscription/")
-    _wait_until(lambda: _reloaded_shows(page, "100% of 1"))
+    wait_until(lambda: _reloaded_shows(page, "100% of 1"))
     assert "active" in page.inner_text("#result_list")
     page.screenshot(path=str(screenshots / "workbench-subscriptions.png"), full_page=True)
 

@@ -9,7 +9,7 @@ from delivery.models import Delivery
 from requestlog.models import RequestLog
 from tests import secrets
 from tests.aws_verification import expected_authorization, expected_query_signature
-from tests.e2e.test_pipeline import _ingest, _subscribe, _wait_until
+from tests.e2e.steps import ingest, subscribe, wait_until
 from tests.factories import event
 
 pytestmark = pytest.mark.e2e
@@ -35,8 +35,8 @@ def _oauth_credential(api, receiver) -> str:
 
 def test_basic_auth_header_is_sent(worker, api, receiver):
     credential = _credential(api, name="b", type="basic_auth", username="outflow", password=secrets.PASSWORD)
-    _subscribe(api, receiver, credential=credential)
-    _ingest(api, event())
+    subscribe(api, receiver, credential=credential)
+    ingest(api, event())
     [request] = receiver.wait_for(1, "/hook")
     expected = "Basic " + base64.b64encode(f"outflow:{secrets.PASSWORD}".encode()).decode()
     assert request.headers["authorization"] == expected
@@ -45,8 +45,8 @@ def test_basic_auth_header_is_sent(worker, api, receiver):
 def test_many_deliveries_across_worker_threads_fetch_one_token(worker, api, receiver):
     receiver.script("/token", statuses=[200], body=TOKEN, delay=0.3)
     credential = _oauth_credential(api, receiver)
-    _subscribe(api, receiver, credential=credential)
-    _ingest(api, *[event() for _ in range(20)])
+    subscribe(api, receiver, credential=credential)
+    ingest(api, *[event() for _ in range(20)])
 
     delivered = receiver.wait_for(20, "/hook")
     assert {request.headers["authorization"] for request in delivered} == {f"Bearer {secrets.ACCESS_TOKEN}"}
@@ -57,19 +57,19 @@ def test_a_401_refetches_the_token_and_the_retry_succeeds(worker, api, receiver)
     receiver.script("/token", statuses=[200], body=TOKEN)
     receiver.script("/hook", statuses=[401, 204])
     credential = _oauth_credential(api, receiver)
-    _subscribe(api, receiver, credential=credential)
-    _ingest(api, event())
+    subscribe(api, receiver, credential=credential)
+    ingest(api, event())
     receiver.wait_for(2, "/hook")
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
     assert len(receiver.received("/token")) == 2
 
 
 def test_a_failing_token_endpoint_fails_the_attempt_with_a_clear_error(worker, api, receiver):
     receiver.script("/token", statuses=[500])
     credential = _oauth_credential(api, receiver)
-    _subscribe(api, receiver, credential=credential, max_retries=1)
-    _ingest(api, event())
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
+    subscribe(api, receiver, credential=credential, max_retries=1)
+    ingest(api, event())
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.FAILED)
     assert receiver.received("/hook") == []
     errors = set(RequestLog.objects.values_list("error", flat=True))
     assert errors == {"OAuth: token endpoint answered 500"}
@@ -91,9 +91,9 @@ def test_aws_signature_verifies_with_botocore(worker, api, receiver, sign_query,
         sign_query=sign_query,
         **values,
     )
-    _subscribe(api, receiver, "/prod/hook?stage=live", credential=credential, method=method, headers={"X-Team": "g"})
+    subscribe(api, receiver, "/prod/hook?stage=live", credential=credential, method=method, headers={"X-Team": "g"})
     sent = event()
-    _ingest(api, sent)
+    ingest(api, sent)
 
     [request] = receiver.wait_for(1)
     assert request.method == method and json.loads(request.body)["id"] == sent["id"]
@@ -111,6 +111,6 @@ def test_aws_signature_verifies_with_botocore(worker, api, receiver, sign_query,
     else:
         assert request.headers["authorization"] == expected_authorization(request, **keys)
         assert request.headers.get("x-amz-security-token") == session_token
-    _wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
+    wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
     log = RequestLog.objects.get()
     assert secrets.AWS_SECRET_ACCESS_KEY not in json.dumps(log.request_headers) + log.url

@@ -315,3 +315,31 @@ def test_an_editor_deletes_a_subscription_that_has_delivered(editor, ours, envir
     assert editor.post(page, {"post": "yes"}).status_code == 302
     assert not Subscription.objects.filter(pk=subscription.pk).exists()
     assert not Delivery.objects.exists()
+
+
+def test_create_member_refuses_an_operator_or_a_user_with_permissions_of_their_own(environment):
+    from django.contrib.auth.models import Permission
+
+    get_user_model().objects.create_superuser("root", password="x")
+    holder = get_user_model().objects.create_user("holder", password="x")
+    holder.user_permissions.add(Permission.objects.get(codename="view_environment"))
+
+    for username in ("root", "holder"):
+        with pytest.raises(CommandError, match="holds admin permissions"):
+            call_command("create_member", str(environment.pk), username, "--role", "viewer", stdout=StringIO())
+    assert not Member.objects.exists()
+
+
+def test_the_page_tools_leave_a_history_without_the_secret(editor, ours):
+    from django.contrib.admin.models import LogEntry
+
+    subscription = ours["subscription"]
+    base = f"/admin/subscriptions/subscription/{subscription.pk}"
+    editor.post(f"{base}/pause/")
+    editor.post(f"{base}/resume/")
+    rotated = editor.post(f"{base}/rotate-secret/")
+    subscription.refresh_from_db()
+
+    messages = list(LogEntry.objects.order_by("action_time").values_list("change_message", flat=True))
+    assert messages == ["Paused.", "Resumed.", "Rotated the signing secret."]
+    assert rotated.status_code == 200 and subscription.secret not in "".join(messages)
