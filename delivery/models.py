@@ -63,6 +63,12 @@ class Delivery(models.Model):
                 condition=models.Q(status__in=["pending", "retrying"]),
             ),
             models.Index(fields=["lease_expires_at"], name="delivery_leased", condition=models.Q(status="sending")),
+            # The wake of a subscription's batches parked by its in-flight limit (delivery/attempts.py).
+            models.Index(
+                fields=["subscription", "queued", "next_attempt_at"],
+                name="delivery_waiting",
+                condition=models.Q(status__in=["pending", "retrying"]),
+            ),
             models.Index(fields=["subscription", "status", "-created_at"]),
             # A subscription's deliveries newest first: the order of the deliveries list and its cursor.
             models.Index(fields=["subscription", "-created_at", "-id"], name="delivery_newest_first"),

@@ -1,5 +1,6 @@
 """Waking workers up: one attempt task per batch of a subscription's deliveries (the rows already exist)."""
 
+import itertools
 import logging
 import time
 from collections import defaultdict
@@ -38,11 +39,16 @@ def deliveries_enqueue(*, due: Iterable[tuple], countdown: float | None = None, 
     for subscription_id, delivery_id in due:
         by_subscription[str(subscription_id)].append(str(delivery_id))
     size = settings.OUTFLOW_DELIVERY_BATCH
+    batches = [
+        [(subscription_id, delivery_ids[start : start + size]) for start in range(0, len(delivery_ids), size)]
+        for subscription_id, delivery_ids in by_subscription.items()
+    ]
     try:
         with app.producer_or_acquire() as producer:
-            for subscription_id, delivery_ids in by_subscription.items():
-                for start in range(0, len(delivery_ids), size):
-                    batch = delivery_ids[start : start + size]
+            # Each subscription's first batch, then each one's second, ...: a backlog of one subscription does not
+            # queue ahead of every other's work.
+            for round_of_batches in itertools.zip_longest(*batches):
+                for subscription_id, batch in filter(None, round_of_batches):
                     app.send_task(
                         ATTEMPT_TASK,
                         args=(subscription_id, batch),

@@ -1,5 +1,6 @@
 """Beat's safety net: take back claims whose lease ran out, and wake deliveries that are due but not queued."""
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -62,9 +63,18 @@ def _leases_recover() -> int:
 
 def _due_enqueue() -> int:
     """Due and never queued (a long wait), or queued long ago and never picked up (a lost task), by the database's
-    clock, which stamped the due times."""
+    clock, which stamped the due times: oldest due first, a batch at a time, until none is left or half the sweep
+    interval is spent (the next sweep goes on). The tasks go round the subscriptions (deliveries_enqueue)."""
     grace = Now() - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS)
-    due = Delivery.objects.filter(status__in=CLAIMABLE).filter(
-        Q(queued=False, next_attempt_at__lte=Now()) | Q(queued=True, next_attempt_at__lte=grace)
+    due = (
+        Delivery.objects.filter(status__in=CLAIMABLE)
+        .filter(Q(queued=False, next_attempt_at__lte=Now()) | Q(queued=True, next_attempt_at__lte=grace))
+        .order_by("next_attempt_at")
     )
-    return deliveries_queue(due=due, limit=settings.OUTFLOW_SWEEP_BATCH)
+    deadline = time.monotonic() + settings.OUTFLOW_SWEEP_INTERVAL_SECONDS / 2
+    queued = 0
+    while True:
+        batch = deliveries_queue(due=due, limit=settings.OUTFLOW_SWEEP_BATCH)
+        queued += batch
+        if batch < settings.OUTFLOW_SWEEP_BATCH or time.monotonic() >= deadline:
+            return queued
