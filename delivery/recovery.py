@@ -54,10 +54,11 @@ def recovery_continue(*, recovery_id) -> None:
     deadline = time.monotonic() + RECOVERY_BUDGET_SECONDS
     while time.monotonic() < deadline:
         with transaction.atomic():
-            recovery = Recovery.objects.select_for_update(skip_locked=True).filter(
-                pk=recovery_id, finished_at__isnull=True
+            recovery = (
+                Recovery.objects.select_for_update(skip_locked=True)
+                .filter(pk=recovery_id, finished_at__isnull=True)
+                .first()
             )
-            recovery = recovery.select_related("subscription").first()
             if recovery is None:
                 return
             pairs = list(
