@@ -76,7 +76,7 @@ def _fill_outflow(cursor, rows: int, environment_id, subscription_id) -> None:
     cursor.execute("ANALYZE delivery_event; ANALYZE delivery_delivery")
 
 
-def _fill_partitioned(cursor, rows: int) -> None:
+def _fill_partitioned(cursor) -> None:
     cursor.execute(
         "CREATE TABLE part_event (id uuid NOT NULL, environment_id uuid NOT NULL, event_id varchar(128) NOT NULL,"
         " payload jsonb NOT NULL, received_at timestamptz NOT NULL, PRIMARY KEY (id, received_at),"
@@ -183,7 +183,7 @@ def measure(rows: int, baseline_seconds: float) -> dict:
     with connection.cursor() as cursor:
         _fill_outflow(cursor, rows, environment.pk, subscription.pk)
         filled = time.monotonic()
-        _fill_partitioned(cursor, rows)
+        _fill_partitioned(cursor)
     fill_seconds = {"outflow": filled - started, "partitioned": time.monotonic() - filled}
     oldest_day = timezone.now() - timedelta(days=DAYS - 1)
 

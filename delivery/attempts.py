@@ -140,19 +140,10 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
         if index and time.monotonic() > deadline:
             untried = deliveries[index:]
             break
-        if isinstance(body, MappingError):
-            # Retrying cannot change what the script does with this event: final at once.
-            failures.append((delivery, f"mapping error: {body}", True))
-            entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
-            continue
-        if isinstance(body, SandboxFailure):
-            failures.append((delivery, f"mapping sandbox: {body}; retried", False))
-            entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
-            continue
         if isinstance(body, Exception):
-            logger.error("delivery %s: building the payload failed: %s", delivery.pk, body)
-            failures.append((delivery, "internal error while building the payload (logged); retried", False))
-            entries.append(_unsent_entry(subscription, delivery, failures[-1][1]))
+            error, final = _not_built(delivery, body)
+            failures.append((delivery, error, final))
+            entries.append(_unsent_entry(subscription, delivery, error))
             continue
         if body is None:
             skips.append(delivery)
@@ -200,6 +191,17 @@ def _bodies(*, subscription: Subscription, deliveries: list[ClaimedDelivery], ex
     except Exception as error:
         logger.exception("subscription %s: building a batch's payloads failed", subscription.pk)
         return [error] * len(deliveries)
+
+
+def _not_built(delivery: ClaimedDelivery, failure: Exception) -> tuple[str, bool]:
+    """Why a delivery's body could not be built, as its error, and whether that failure is final."""
+    if isinstance(failure, MappingError):
+        # Retrying cannot change what the script does with this event: final at once.
+        return f"mapping error: {failure}", True
+    if isinstance(failure, SandboxFailure):
+        return f"mapping sandbox: {failure}; retried", False
+    logger.error("delivery %s: building the payload failed: %s", delivery.pk, failure)
+    return "internal error while building the payload (logged); retried", False
 
 
 def _unsent_entry(subscription: Subscription, delivery: ClaimedDelivery, error: str) -> RequestLog:

@@ -276,12 +276,15 @@
       }
     }
   };
-  for (const key of ownKeys(G)) {
-    const descriptor = getOwnPropertyDescriptor(G, key);
-    visit(descriptor.value);
-    visit(descriptor.get);
-    visit(descriptor.set);
-  }
+  const visitProperties = (object) => {
+    for (const key of ownKeys(object)) {
+      const descriptor = getOwnPropertyDescriptor(object, key);
+      visit(descriptor.value);
+      visit(descriptor.get);
+      visit(descriptor.set);
+    }
+  };
+  visitProperties(G);
   // The global object's own prototype is no built-in a name reaches, but a script reaches it all the same.
   visit(getPrototypeOf(G));
   for (const value of [
@@ -295,12 +298,7 @@
   }
   while (pending.length) {
     const object = pending.pop();
-    for (const key of ownKeys(object)) {
-      const descriptor = getOwnPropertyDescriptor(object, key);
-      visit(descriptor.value);
-      visit(descriptor.get);
-      visit(descriptor.set);
-    }
+    visitProperties(object);
     visit(getPrototypeOf(object));
     freeze(object);
   }

@@ -22,6 +22,10 @@ class MappingLimits:
     script_bytes: int = 64 * 1024
 
 
+def memory_message(memory_bytes: int) -> str:
+    return f"the script used more than the memory limit of {memory_bytes / (1024 * 1024):g} MiB"
+
+
 def frame(payload: bytes) -> bytes:
     return _LENGTH.pack(len(payload)) + payload
 

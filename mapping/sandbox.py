@@ -28,6 +28,7 @@ from mapping.protocol import (
     answer_parse,
     check_request,
     frame_length,
+    memory_message,
     run_request,
 )
 
@@ -250,6 +251,11 @@ class SandboxProcess:
             raise outcome
         return outcome
 
+    def let_go(self) -> None:
+        """Close this process's pipes without stopping it (a forked child's copy of its parent's)."""
+        self._process.stdin.close()
+        self._process.stdout.close()
+
     def kill(self) -> None:
         if self.alive:
             self._process.kill()
@@ -284,10 +290,9 @@ class SandboxProcess:
                     return answer_parse(payload)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([descriptor], [], [], remaining)[0]:
-                timeout_ms = limits.timeout_ms if limits else None
                 message = (
-                    f"the script ran longer than the limit of {timeout_ms} ms (its sandbox process was stopped)"
-                    if timeout_ms
+                    f"the script ran longer than the limit of {limits.timeout_ms} ms (its sandbox process was stopped)"
+                    if waiting_for == "run"
                     else f"the mapping sandbox did not answer in time ({waiting_for})"
                 )
                 self._die(MappingTimeout(message) if waiting_for != "start" else SandboxFailure(message))
@@ -303,16 +308,12 @@ class SandboxProcess:
             code = None
         self.kill()
         if code == MEMORY_EXIT_CODE and limits is not None:
-            raise _Died(MappingMemoryLimit(_memory_message(limits.memory_bytes)))
+            raise _Died(MappingMemoryLimit(memory_message(limits.memory_bytes)))
         raise _Died(SandboxFailure(f"the mapping sandbox process ended (exit status {code}) during {waiting_for}"))
 
     def _die(self, outcome: MappingError | SandboxFailure):
         self.kill()
         raise _Died(outcome)
-
-
-def _memory_message(memory_bytes: int) -> str:
-    return f"the script used more than the memory limit of {memory_bytes / (1024 * 1024):g} MiB"
 
 
 def _outcome(report: dict, output: bytes) -> MappingResult | MappingError | SandboxFailure:
@@ -396,8 +397,7 @@ class SandboxPool:
         """In a forked child: let go of the parent's processes without stopping them."""
         with self._changed:
             for process in self._idle:
-                process._process.stdin.close()
-                process._process.stdout.close()
+                process.let_go()
             self._idle.clear()
 
 

@@ -28,14 +28,15 @@ from mapping.protocol import (
     MappingLimits,
     answer,
     frame_length,
+    memory_message,
     request_parse,
 )
 
 PRELUDE = (Path(__file__).with_name("prelude.js")).read_text()
 # Compiling only parses, so this is a guard against pathological input rather than a customer-facing limit.
 SYNTAX_CHECK_TIMEOUT_MS = 1000
-# A timed-out run is tried again with this many times its limit, but only when it had less than half its limit of
-# CPU time: then the machine, not the script, took the time.
+# A timed-out run is tried again with this many times its limit, but only when its process had less than half the
+# wall-clock time on a CPU (was_starved): then the machine, not the script, took the time.
 RERUN_FACTOR = 4
 # One evaluation starts runs for this share of a run's limit, so the last one started still has its whole limit and
 # the parent, which allows twice the limit between answers, hears of each in time; settling gets the same share.
@@ -184,10 +185,10 @@ class Sandbox:
 
         index = 0
         while index < len(events):
-            if request.spent():
+            if reason := request.spent():
                 # The rest would hold a sandbox others need: it is tried again later (the parent's SandboxFailure).
                 for deferred in range(index, len(events)):
-                    hold(deferred, _error("deferred", request.spent()), "")
+                    hold(deferred, _error("deferred", reason), "")
                 break
             index += self._run_slice(script, events, index, request, hold)
         late_logs = self.settle(request.limits)
@@ -214,15 +215,16 @@ class Sandbox:
             self.discard()
         return settled["logs"]
 
-    def _run_slice(self, script: str, events: list[str], start: int, request: Request, answer, *, rerun=False):
-        """Run events from `start` (a chunk of at most CHUNK_BYTES) in one evaluation; how many runs it answered."""
-        limits = (
-            request.limits
-            if not rerun
-            else replace(request.limits, timeout_ms=request.limits.timeout_ms * RERUN_FACTOR)
-        )
+    def _run_slice(
+        self, script: str, events: list[str], start: int, request: Request, answer, *, limits=None, last_try=False
+    ):
+        """Run events from `start` (a chunk of at most CHUNK_BYTES) in one evaluation; how many runs it answered.
+
+        A last try (a re-run, or a run again in a fresh context) runs its one event alone and is not tried again.
+        """
+        limits = limits or request.limits
         chunk, size = [], 0
-        for event_json in events[start:] if not rerun else events[start : start + 1]:
+        for event_json in events[start : start + 1] if last_try else events[start:]:
             if chunk and size + len(event_json) > CHUNK_BYTES:
                 break
             chunk.append(event_json)
@@ -247,19 +249,22 @@ class Sandbox:
             reports = self._take_after_failure(context)[:-1]
             failed = _error("timeout", f"the script ran longer than the limit of {request.limits.timeout_ms} ms")
             if context.racer.was_hard_memory_limit_reached():
-                failed = _error("memory_limit", _memory_message(limits.memory_bytes))
+                failed = _error("memory_limit", memory_message(limits.memory_bytes))
             self.discard()
             done = self._answer_reports(reports, start, first_seq, len(chunk), script, limits, answer)
             if done is None:
-                return self._answer_internal(start, len(chunk), answer)
+                return self._answer_internal(start, answer)
             starved = was_starved(
                 cpu_seconds=time.process_time() - cpu_started, wall_seconds=time.monotonic() - wall_started
             )
-            if failed["kind"] == "timeout" and starved and not rerun and request.rerun_allowed():
+            if failed["kind"] == "timeout" and starved and not last_try and request.rerun_allowed():
                 # The machine, not the script, took the time: once more with a longer limit, alone.
-                answer(start + done, {"rerun_ms": limits.timeout_ms * RERUN_FACTOR}, "")
-                return done + self._run_slice(script, events, start + done, request, answer, rerun=True)
-            if failed["kind"] == "memory_limit" and first_seq + done > 0 and not rerun:
+                longer = replace(limits, timeout_ms=limits.timeout_ms * RERUN_FACTOR)
+                answer(start + done, {"rerun_ms": longer.timeout_ms}, "")
+                return done + self._run_slice(
+                    script, events, start + done, request, answer, limits=longer, last_try=True
+                )
+            if failed["kind"] == "memory_limit" and first_seq + done > 0 and not last_try:
                 return done + self._run_fresh(script, events, start + done, request, answer)
             answer(start + done, failed, "")
             return done + 1
@@ -271,11 +276,11 @@ class Sandbox:
             if done is None or out_of_memory or not reports:
                 self.discard()
                 if done is None:
-                    return self._answer_internal(start, len(chunk), answer)
-                if out_of_memory and not rerun:
+                    return self._answer_internal(start, answer)
+                if out_of_memory and not last_try:
                     return done + self._run_fresh(script, events, start + done, request, answer)
                 kind = "memory_limit" if out_of_memory else "internal"
-                message = _memory_message(limits.memory_bytes) if out_of_memory else f"the sandbox failed: {error}"
+                message = memory_message(limits.memory_bytes) if out_of_memory else f"the sandbox failed: {error}"
                 answer(start + done, _error(kind, message), "")
                 return done + 1
             header, output = _report_split(reports[-1])
@@ -290,15 +295,15 @@ class Sandbox:
         )
         if done is None or done == 0:
             self.discard()
-            return self._answer_internal(start, len(chunk), answer)
+            return self._answer_internal(start, answer)
         return done
 
     def _run_fresh(self, script: str, events: list[str], index: int, request: Request, answer) -> int:
         # V8 counts garbage left by earlier runs as used heap: only a fresh context shows whether the script fits.
         self.discard()
-        return self._run_slice(script, events, index, request, answer, rerun=True)
+        return self._run_slice(script, events, index, request, answer, last_try=True)
 
-    def _answer_internal(self, start: int, count: int, answer) -> int:
+    def _answer_internal(self, start: int, answer) -> int:
         answer(start, _error("internal", "the mapping sandbox answered out of turn"), "")
         return 1
 
@@ -398,8 +403,8 @@ def _report_split(text: str) -> tuple[dict, str]:
     return json.loads(header_text), output
 
 
-def _error(kind: str, message: str, *, line: int | None = None, logs: list | None = None, **extra) -> dict:
-    return {"status": "error", "kind": kind, "message": message, "line": line, "logs": logs or [], **extra}
+def _error(kind: str, message: str, *, line: int | None = None, logs: list | None = None) -> dict:
+    return {"status": "error", "kind": kind, "message": message, "line": line, "logs": logs or []}
 
 
 _LOCATION = re.compile(r"\A(?P<source>[^\n]*?):(?P<line>\d+): ")
@@ -427,10 +432,6 @@ def _describe_js_error(text: str, *, script: str, trust_any_source: bool) -> tup
         # V8 stumbled on the wrapper's closing lines: something in the script was left open.
         return "SyntaxError: Unexpected end of script (is a bracket, brace or string left open?)", script_lines
     return message, max(line, 1)
-
-
-def _memory_message(memory_bytes: int) -> str:
-    return f"the script used more than the memory limit of {memory_bytes / (1024 * 1024):g} MiB"
 
 
 def _normalise_newlines(script: str) -> str:
