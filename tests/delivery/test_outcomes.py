@@ -1,10 +1,17 @@
-"""Recording outcomes: a batch's failures of one kind wait together and come back as one task."""
+"""Recording outcomes: Retry-After, long waits as rows, the final failure's pause, failures scheduled together."""
+
+from datetime import timedelta
+
+from django.utils import timezone
 
 from delivery import outcomes
 from delivery.attempts import deliveries_attempt
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
+from delivery.sweeper import deliveries_sweep
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
+from tests.delivery.steps import attempt
 from tests.factories import event
 
 
@@ -30,3 +37,41 @@ def test_a_batchs_failures_of_one_kind_are_scheduled_together(
     assert {delivery.status for delivery in retrying} == {Delivery.Status.RETRYING}
     assert len({delivery.next_attempt_at for delivery in retrying}) == 1
     assert len(enqueued) == 1 and len(enqueued[0]) == 5
+
+
+def test_retry_after_longer_than_the_backoff_is_honoured(delivery, receiver):
+    receiver.script("/hook", statuses=[429], headers={"Retry-After": "40"})
+    attempt(delivery)
+    retrying = Delivery.objects.get()
+    assert retrying.status == Delivery.Status.RETRYING and retrying.last_status_code == 429
+    wait = (retrying.next_attempt_at - timezone.now()).total_seconds()
+    assert 38 <= wait <= 40
+    assert retrying.queued is True
+
+
+def test_retry_after_is_read_whatever_its_case(delivery, receiver):
+    receiver.script("/hook", statuses=[503], headers={"retry-after": "40"})
+    attempt(delivery)
+    wait = (Delivery.objects.get().next_attempt_at - timezone.now()).total_seconds()
+    assert 38 <= wait <= 40
+
+
+def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiver):
+    receiver.script("/hook", statuses=[503], headers={"Retry-After": "3600"})
+    attempt(delivery)
+    retrying = Delivery.objects.get()
+    assert retrying.queued is False
+    assert deliveries_sweep() == {"leases_recovered": 0, "enqueued": 0, "recoveries_resumed": 0}
+
+    Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert deliveries_sweep()["enqueued"] == 1
+    assert Delivery.objects.get().queued is True
+
+
+def test_final_failure_pauses_once_with_the_reason(delivery, subscription, receiver):
+    Subscription.objects.update(max_retries=0)
+    receiver.script("/hook", statuses=[410])
+    attempt(delivery)
+    paused = Subscription.objects.get()
+    assert paused.status == Subscription.Status.PAUSED
+    assert paused.paused_reason == "retries exhausted after 1 attempt: endpoint answered 410"

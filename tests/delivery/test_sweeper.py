@@ -1,15 +1,19 @@
-"""The sweeper wakes due deliveries oldest first, a batch at a time within its budget; tasks go round subscriptions."""
+"""The sweeper: expired claims taken back, due deliveries woken oldest first within its budget, tasks sent round."""
 
 from datetime import timedelta
 
 import pytest
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from delivery import queueing
+from delivery.attempts import deliveries_claim
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
 from delivery.queueing import deliveries_enqueue
 from delivery.sweeper import deliveries_sweep
+from requestlog.models import RequestLog
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
 from tests.factories import event
 
@@ -51,3 +55,32 @@ def test_tasks_go_round_the_subscriptions_a_batch_each(settings, monkeypatch):
     deliveries_enqueue(due=[("a", 1), ("a", 2), ("a", 3), ("a", 4), ("a", 5), ("b", 6)])
 
     assert sent == [("a", ["1", "2"]), ("b", ["6"]), ("a", ["3", "4"]), ("a", ["5"])]
+
+
+def test_sweeper_takes_back_an_expired_claim_due_now(delivery):
+    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
+    Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert deliveries_sweep()["leases_recovered"] == 1
+
+    recovered = Delivery.objects.get()
+    assert recovered.status == Delivery.Status.RETRYING and recovered.attempts == 1
+    assert recovered.next_attempt_at <= timezone.now() and recovered.queued
+    assert "worker stopped" in recovered.last_error
+    assert "worker stopped" in RequestLog.objects.get().error
+
+
+def test_an_expired_claim_with_no_retries_left_fails(delivery):
+    Subscription.objects.update(max_retries=0, auto_disable=False)
+    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
+    Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    deliveries_sweep()
+    assert Delivery.objects.get().status == Delivery.Status.FAILED
+
+
+def test_sweeper_requeues_a_queued_delivery_never_picked_up(delivery, settings):
+    Delivery.objects.update(
+        next_attempt_at=timezone.now() - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS + 1)
+    )
+    assert deliveries_sweep()["enqueued"] == 1
+    assert deliveries_sweep()["enqueued"] == 0

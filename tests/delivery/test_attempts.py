@@ -1,56 +1,19 @@
-"""Delivery attempts called directly against a real receiver: claim, batches, outcomes, limits, the sweeper."""
+"""Attempting batches, called directly against a real receiver: the claim, each send, limits, the circuit, mapping."""
 
-import socket
 from datetime import timedelta
 
-import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from delivery.attempts import deliveries_attempt, deliveries_claim
+from delivery.attempts import deliveries_claim
 from delivery.in_flight import in_flight_slot_take
 from delivery.ingest import events_ingest
 from delivery.leases import slot_seconds
 from delivery.models import Delivery
-from delivery.sweeper import deliveries_sweep
 from requestlog.models import RequestLog
-from subscriptions.models import Subscription
 from subscriptions.services import subscription_create, subscription_pause, subscription_update
+from tests.delivery.steps import attempt, dead_subscription
 from tests.factories import event
-
-
-@pytest.fixture
-def subscription(environment, receiver):
-    return subscription_create(
-        environment=environment, name="sink", event_types=["card-completed"], url=receiver.url("/hook")
-    )
-
-
-@pytest.fixture
-def delivery(environment, subscription) -> Delivery:
-    events_ingest(environment=environment, raw_events=[event()])
-    return Delivery.objects.get()
-
-
-def _attempt(*deliveries: Delivery) -> None:
-    deliveries_attempt(subscription_id=deliveries[0].subscription_id, delivery_ids=[d.pk for d in deliveries])
-
-
-def _closed_port() -> int:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        return unused.getsockname()[1]
-
-
-def _dead_subscription(environment, **fields) -> Subscription:
-    """A subscription whose endpoint refuses every connection."""
-    return subscription_create(
-        environment=environment,
-        name="dead",
-        event_types=["card-completed"],
-        url=f"http://127.0.0.1:{_closed_port()}/hook",
-        **fields,
-    )
 
 
 def test_a_claim_is_won_once(delivery):
@@ -81,7 +44,7 @@ def test_a_claim_takes_only_the_subscriptions_due_deliveries_oldest_first_with_t
 
 
 def test_an_attempt_that_succeeds_is_logged(delivery, receiver):
-    _attempt(delivery)
+    attempt(delivery)
     done = Delivery.objects.get()
     assert done.status == Delivery.Status.SUCCEEDED and done.last_status_code == 204 and done.completed_at
     log = RequestLog.objects.get()
@@ -93,7 +56,7 @@ def test_an_attempt_that_succeeds_is_logged(delivery, receiver):
 def test_a_batch_sends_each_delivery_and_logs_each_attempt(environment, subscription, receiver):
     receiver.script("/hook", statuses=[200, 500, 202])
     events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
-    _attempt(*Delivery.objects.order_by("created_at"))
+    attempt(*Delivery.objects.order_by("created_at"))
     assert sorted(Delivery.objects.values_list("status", "last_status_code")) == [
         ("retrying", 500),
         ("succeeded", 200),
@@ -103,21 +66,21 @@ def test_a_batch_sends_each_delivery_and_logs_each_attempt(environment, subscrip
 
 
 def test_a_stale_task_does_nothing(delivery, receiver):
-    _attempt(delivery)
-    _attempt(delivery)
+    attempt(delivery)
+    attempt(delivery)
     assert len(receiver.received("/hook")) == 1 and RequestLog.objects.count() == 1
 
 
 def test_a_task_that_fires_before_the_retry_is_due_does_nothing(delivery, receiver):
     Delivery.objects.update(status=Delivery.Status.RETRYING, next_attempt_at=timezone.now() + timedelta(minutes=5))
-    _attempt(delivery)
+    attempt(delivery)
     assert receiver.received() == [] and Delivery.objects.get().attempts == 0
 
 
 def test_no_answer_stops_the_batch_and_hands_back_the_rest_unattempted(environment, receiver):
-    _dead_subscription(environment)
+    dead_subscription(environment)
     events_ingest(environment=environment, raw_events=[event() for _ in range(5)])
-    _attempt(*Delivery.objects.order_by("created_at"))
+    attempt(*Delivery.objects.order_by("created_at"))
 
     deliveries = list(Delivery.objects.order_by("created_at"))
     assert [delivery.attempts for delivery in deliveries] == [1, 0, 0, 0, 0]
@@ -129,9 +92,9 @@ def test_no_answer_stops_the_batch_and_hands_back_the_rest_unattempted(environme
 
 
 def test_no_answer_on_a_last_attempt_opens_no_circuit_and_the_rest_go_again_at_once(environment, receiver):
-    dead = _dead_subscription(environment, max_retries=0, auto_disable=False)
+    dead = dead_subscription(environment, max_retries=0, auto_disable=False)
     events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
-    _attempt(*Delivery.objects.order_by("created_at"))
+    attempt(*Delivery.objects.order_by("created_at"))
 
     failed, *rest = Delivery.objects.order_by("created_at")
     assert failed.status == Delivery.Status.FAILED
@@ -146,12 +109,12 @@ def test_a_batch_waits_while_its_subscription_has_every_slot(delivery, receiver,
     ]
     try:
         assert all(taken)
-        _attempt(delivery)
+        attempt(delivery)
         waiting = Delivery.objects.get()
         assert receiver.received() == [] and waiting.status == Delivery.Status.PENDING and waiting.queued is False
     finally:
         cache.delete_many([slot.key for slot in taken])
-    _attempt(delivery)
+    attempt(delivery)
     assert Delivery.objects.get().status == Delivery.Status.SUCCEEDED
 
 
@@ -159,98 +122,31 @@ def test_a_batch_that_runs_out_of_time_hands_back_the_rest_due_now(environment, 
     settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS = 0.5
     receiver.script("/hook", statuses=[200], delay=0.35)
     events_ingest(environment=environment, raw_events=[event() for _ in range(6)])
-    _attempt(*Delivery.objects.order_by("created_at"))
+    attempt(*Delivery.objects.order_by("created_at"))
     statuses = list(Delivery.objects.order_by("created_at").values_list("status", flat=True))
     sent = statuses.count("succeeded")
     assert 1 <= sent < 6 and statuses[sent:] == ["pending"] * (6 - sent)
     assert Delivery.objects.filter(status="pending", next_attempt_at__lte=timezone.now()).count() == 6 - sent
 
 
-def test_retry_after_longer_than_the_backoff_is_honoured(delivery, receiver):
-    receiver.script("/hook", statuses=[429], headers={"Retry-After": "40"})
-    _attempt(delivery)
-    retrying = Delivery.objects.get()
-    assert retrying.status == Delivery.Status.RETRYING and retrying.last_status_code == 429
-    wait = (retrying.next_attempt_at - timezone.now()).total_seconds()
-    assert 38 <= wait <= 40
-    assert retrying.queued is True
-
-
-def test_retry_after_is_read_whatever_its_case(delivery, receiver):
-    receiver.script("/hook", statuses=[503], headers={"retry-after": "40"})
-    _attempt(delivery)
-    wait = (Delivery.objects.get().next_attempt_at - timezone.now()).total_seconds()
-    assert 38 <= wait <= 40
-
-
-def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiver):
-    receiver.script("/hook", statuses=[503], headers={"Retry-After": "3600"})
-    _attempt(delivery)
-    retrying = Delivery.objects.get()
-    assert retrying.queued is False
-    assert deliveries_sweep() == {"leases_recovered": 0, "enqueued": 0, "recoveries_resumed": 0}
-
-    Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    assert deliveries_sweep()["enqueued"] == 1
-    assert Delivery.objects.get().queued is True
-
-
-def test_sweeper_takes_back_an_expired_claim_due_now(delivery):
-    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
-    Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-
-    assert deliveries_sweep()["leases_recovered"] == 1
-
-    recovered = Delivery.objects.get()
-    assert recovered.status == Delivery.Status.RETRYING and recovered.attempts == 1
-    assert recovered.next_attempt_at <= timezone.now() and recovered.queued
-    assert "worker stopped" in recovered.last_error
-    assert "worker stopped" in RequestLog.objects.get().error
-
-
-def test_an_expired_claim_with_no_retries_left_fails(delivery):
-    Subscription.objects.update(max_retries=0, auto_disable=False)
-    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
-    Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    deliveries_sweep()
-    assert Delivery.objects.get().status == Delivery.Status.FAILED
-
-
-def test_sweeper_requeues_a_queued_delivery_never_picked_up(delivery, settings):
-    Delivery.objects.update(
-        next_attempt_at=timezone.now() - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS + 1)
-    )
-    assert deliveries_sweep()["enqueued"] == 1
-    assert deliveries_sweep()["enqueued"] == 0
-
-
 def test_a_delivery_for_a_paused_subscription_is_skipped_at_its_attempt(delivery, subscription, receiver):
     subscription_pause(subscription=subscription, reason="test")
-    _attempt(delivery)
+    attempt(delivery)
     skipped = Delivery.objects.get()
     assert skipped.status == Delivery.Status.SKIPPED and skipped.attempts == 0
     assert receiver.received() == []
 
 
-def test_final_failure_pauses_once_with_the_reason(delivery, subscription, receiver):
-    Subscription.objects.update(max_retries=0)
-    receiver.script("/hook", statuses=[410])
-    _attempt(delivery)
-    paused = Subscription.objects.get()
-    assert paused.status == Subscription.Status.PAUSED
-    assert paused.paused_reason == "retries exhausted after 1 attempt: endpoint answered 410"
-
-
 def test_no_answer_opens_the_circuit_so_later_batches_wait_without_sending(environment, receiver):
-    dead = _dead_subscription(environment)
+    dead = dead_subscription(environment)
     events_ingest(environment=environment, raw_events=[event()])
-    _attempt(Delivery.objects.get())
+    attempt(Delivery.objects.get())
     failed = Delivery.objects.get()
     assert failed.status == Delivery.Status.RETRYING and RequestLog.objects.count() == 1
 
     events_ingest(environment=environment, raw_events=[event()])
     later = Delivery.objects.get(status=Delivery.Status.PENDING)
-    _attempt(later)
+    attempt(later)
 
     waiting = Delivery.objects.get(pk=later.pk)
     assert waiting.status == Delivery.Status.PENDING and waiting.attempts == 0 and not waiting.queued
@@ -266,12 +162,12 @@ def test_a_finished_batch_wakes_the_deliveries_waiting_for_a_slot(environment, s
         in_flight_slot_take(subscription_id=subscription.pk, seconds=slot_seconds())
         for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION)
     ]
-    _attempt(*waiting)
+    attempt(*waiting)
     assert not any(
         Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting]).values_list("queued", flat=True)
     )
     cache.delete_many([slot.key for slot in taken])
-    _attempt(first)
+    attempt(first)
     woken = Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting])
     assert all(delivery.queued and delivery.status == Delivery.Status.PENDING for delivery in woken)
 
@@ -280,7 +176,7 @@ def test_a_mapping_that_overruns_its_limit_fails_for_good(delivery, subscription
     # It had the CPU all along, so no second run: only a run the machine kept from the CPU gets one (mapping tests).
     settings.OUTFLOW_MAPPING_TIMEOUT_MS = 50
     subscription_update(subscription=subscription, mapping="while (true) {}")
-    _attempt(delivery)
+    attempt(delivery)
     failed = Delivery.objects.get()
     assert failed.status == Delivery.Status.FAILED and failed.attempts == 1
     assert failed.last_error == "mapping error: the script ran longer than the limit of 50 ms"

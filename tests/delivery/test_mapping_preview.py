@@ -1,9 +1,8 @@
-"""Mappings through the API: checked on save, previewed on an example, applied after the export settings."""
+"""The mapping preview through the API: a draft or the saved mapping run on an example, after the export settings."""
 
 import pytest
 
 from delivery.ingest import events_ingest
-from subscriptions.models import Subscription
 from tests.factories import event, subscription_payload
 
 URL = "http://127.0.0.1:9/hook"
@@ -19,23 +18,6 @@ def _preview(api, subscription, **body):
     response = api.post(f"/api/v1/subscriptions/{subscription['id']}/mapping/preview", body, format="json")
     assert response.status_code == 200, response.content
     return response.json()
-
-
-def test_a_syntax_error_is_400_with_its_line(api):
-    payload = {**subscription_payload(URL), "mapping": "const a = 1;\nreturn {a: };"}
-    response = api.post("/api/v1/subscriptions", payload, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["fields"]["mapping"][0].startswith("line 2:")
-    assert Subscription.objects.count() == 0
-
-
-def test_a_mapping_is_saved_edited_and_cleared(api, subscription):
-    path = f"/api/v1/subscriptions/{subscription['id']}"
-    assert api.patch(path, {"mapping": "return event;"}, format="json").json()["mapping"] == "return event;"
-    bad = api.patch(path, {"mapping": "return (;"}, format="json")
-    assert bad.status_code == 400 and "mapping" in bad.json()["error"]["fields"]
-    assert Subscription.objects.get().mapping == "return event;"
-    assert api.patch(path, {"mapping": None}, format="json").json()["mapping"] is None
 
 
 def test_preview_runs_a_draft_on_the_given_event(api, subscription):
