@@ -4,11 +4,12 @@ import uuid
 
 from django.db import models
 
+from config.versioned_rows import VersionedModel
 from credentials.fields import EncryptedJSONField
 from subscriptions.models import Environment
 
 
-class Credential(models.Model):
+class Credential(VersionedModel):
     class Type(models.TextChoices):
         BASIC_AUTH = "basic_auth"
         OAUTH_CLIENT_CREDENTIALS = "oauth_client_credentials"
@@ -23,7 +24,6 @@ class Credential(models.Model):
     # Secret values of the type (password, client_secret, …), one encrypted JSON object.
     secrets = EncryptedJSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at"]

@@ -34,8 +34,8 @@ from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange
 from requestlog.models import RequestLog
 from requestlog.services import request_logs_store
+from subscriptions.delivery_cache import subscription_for_delivery
 from subscriptions.models import Subscription
-from subscriptions.selectors import subscription_for_delivery
 from subscriptions.services import subscription_signing_secrets
 
 logger = logging.getLogger(__name__)

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from config.versioned_rows import VersionedModel
 from credentials.fields import EncryptedTextField
 
 
@@ -29,12 +30,11 @@ class ApiKey(models.Model):
         return f"{self.prefix}…"
 
 
-class ExportSettings(models.Model):
+class ExportSettings(VersionedModel):
     environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="export_settings")
     include_test_events = models.BooleanField(default=False)
     include_request_payload = models.BooleanField(default=False)
     include_card_response_data = models.BooleanField(default=False)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "export settings"
@@ -55,7 +55,7 @@ class EventType(models.Model):
         return self.name
 
 
-class Subscription(models.Model):
+class Subscription(VersionedModel):
     class Method(models.TextChoices):
         POST = "POST"
         PUT = "PUT"
@@ -86,7 +86,6 @@ class Subscription(models.Model):
     previous_secret = EncryptedTextField(null=True, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at"]

@@ -3,9 +3,11 @@
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.versioned_rows import VersionedModel, VersionedQuerySet
 from credentials.models import Credential
 from credentials.services import credential_create, credential_update
-from subscriptions.selectors import subscription_for_delivery
+from subscriptions.delivery_cache import subscription_for_delivery
+from subscriptions.models import ExportSettings, Subscription
 from subscriptions.services import (
     export_settings_update,
     subscription_create,
@@ -57,3 +59,29 @@ def test_each_change_a_delivery_reads_is_seen_by_the_next_batch(environment):
 
     subscription_delete(subscription=subscription)
     assert subscription_for_delivery(subscription_id=subscription.pk) is None
+
+
+def test_writes_that_forget_updated_at_are_seen_by_the_next_batch_all_the_same(environment):
+    subscription = _subscription(environment)
+    assert subscription_for_delivery(subscription_id=subscription.pk).url == "http://127.0.0.1:9/a"
+
+    Subscription.objects.filter(pk=subscription.pk).update(url="http://127.0.0.1:9/b")
+    assert subscription_for_delivery(subscription_id=subscription.pk).url == "http://127.0.0.1:9/b"
+
+    subscription.url = "http://127.0.0.1:9/c"
+    subscription.save(update_fields=["url"])
+    assert subscription_for_delivery(subscription_id=subscription.pk).url == "http://127.0.0.1:9/c"
+
+    subscription.max_retries = 3
+    Subscription.objects.bulk_update([subscription], ["max_retries"])
+    assert subscription_for_delivery(subscription_id=subscription.pk).max_retries == 3
+
+    ExportSettings.objects.filter(environment=environment).update(include_request_payload=True)
+    loaded = subscription_for_delivery(subscription_id=subscription.pk)
+    assert loaded.environment.export_settings.include_request_payload
+
+
+def test_every_table_the_version_reads_is_one_whose_writes_move_updated_at():
+    for model in (Subscription, Credential, ExportSettings):
+        assert issubclass(model, VersionedModel), model
+        assert isinstance(model.objects.all(), VersionedQuerySet), model
