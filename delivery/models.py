@@ -30,6 +30,8 @@ class Event(models.Model):
 
 
 class Delivery(models.Model):
+    """One event's delivery to one subscription. Its states, and who moves it from each: delivery/README.md."""
+
     class Status(models.TextChoices):
         PENDING = "pending"
         SENDING = "sending"
@@ -37,7 +39,6 @@ class Delivery(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         SKIPPED = "skipped"
-        CANCELLED = "cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
