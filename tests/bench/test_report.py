@@ -1,0 +1,60 @@
+"""The bench's scoring: medians over runs, percentiles, and the verdicts against the issues' targets."""
+
+import pytest
+
+from bench import report
+from bench.latency import percentile
+
+
+def test_a_median_counts_a_run_that_measured_nothing_as_the_worst():
+    assert report.median_of([{"p95": 3.0}, {"p95": 1.0}, {"p95": 2.0}], "p95") == 2.0
+    assert report.median_of([{"p95": 1.0}, {"p95": None}, {"p95": 2.0}], "p95") == 2.0
+    assert report.median_of([{"p95": None}, {"p95": None}, {"p95": 2.0}], "p95") is None
+    assert report.median_of([], "p95") is None
+
+
+def test_percentiles_are_nearest_rank():
+    values = [float(value) for value in range(1, 101)]
+    assert [percentile(values, q) for q in (50, 95, 99, 100)] == [50.0, 95.0, 99.0, 100.0]
+    assert percentile([7.0], 95) == 7.0
+
+
+def _results(*, e2e: float, peer: float, dead_baseline_p95: float | None = 40.0, dead_ratio: float = 1.2) -> dict:
+    return {
+        "outflow": {
+            "ingest_median": {report.TARGET_INGEST_FANOUT: report.TARGET_INGEST_EVENTS_PER_SECOND},
+            "e2e_median": {"1 subscription": e2e},
+            "latency_median": {"p95_ms": report.TARGET_P95_MS + 1},
+            "mapping": {"available": False},
+        },
+        "peer": {"e2e_median": {"1 subscription": peer}},
+        "scenarios": {"dead_endpoint": {"p95_ratio": dead_ratio, "baseline": {"p95_ms": dead_baseline_p95}}},
+    }
+
+
+def _verdicts(results: dict) -> dict[str, bool | None]:
+    return {target["name"]: target["met"] for target in report._targets(results)}
+
+
+@pytest.mark.parametrize(
+    ("times", "met"), [(report.TARGET_E2E_TIMES_PEER, True), (report.TARGET_E2E_TIMES_PEER - 0.01, False)]
+)
+def test_end_to_end_throughput_is_judged_as_a_multiple_of_the_peer_in_the_same_run(times, met):
+    verdicts = _verdicts(_results(e2e=times * 100, peer=100))
+    assert verdicts["e2e deliveries/s vs django-webhook, 1 subscription"] is met
+
+
+def test_a_target_exactly_met_meets_and_one_just_missed_misses():
+    verdicts = _verdicts(_results(e2e=1, peer=1))
+    assert verdicts[f"ingest events/s, {report.TARGET_INGEST_FANOUT}"] is True
+    assert verdicts["latency p95 ms at 200 events/s"] is False
+
+
+def test_a_dead_endpoint_ratio_is_not_judged_when_its_baseline_did_not_keep_up():
+    name = "healthy p95 with a dead endpoint / without"
+    assert _verdicts(_results(e2e=1, peer=1))[name] is True
+    assert _verdicts(_results(e2e=1, peer=1, dead_ratio=report.TARGET_DEAD_P95_RATIO + 0.1))[name] is False
+    overloaded = _results(e2e=1, peer=1, dead_baseline_p95=report.DEAD_BASELINE_P95_LIMIT_MS + 1)
+    assert _verdicts(overloaded)[name] is None
+    assert _verdicts(_results(e2e=1, peer=1, dead_baseline_p95=None))[name] is None
+    assert report._verdict(None) == "n/a" and report._verdict(False) == "MISSES"
