@@ -14,7 +14,7 @@ from delivery.ingest import events_ingest
 from delivery.models import Delivery, Event, Recovery
 from delivery.recovery import deliveries_recover, recovery_continue
 from delivery.retention import events_purge
-from delivery.tasks import expired_purge_hourly
+from delivery.tasks import expired_purge_task
 from requestlog.models import RequestLog
 from subscriptions.services import subscription_create
 from tests.factories import event
@@ -65,12 +65,12 @@ def test_an_event_id_is_deduplicated_for_the_retention_period_only(environment, 
     events_ingest(environment=environment, raw_events=[sent])
     Delivery.objects.update(status=Delivery.Status.SUCCEEDED)
     _age(6)
-    expired_purge_hourly()
+    expired_purge_task()
 
     assert events_ingest(environment=environment, raw_events=[sent]).duplicates == 1
 
     _age(8)
-    assert expired_purge_hourly() == {"events": 1, "deliveries": 1, "request_logs": 0}
+    assert expired_purge_task() == {"events": 1, "deliveries": 1, "request_logs": 0}
     again = events_ingest(environment=environment, raw_events=[sent])
     assert (again.accepted, again.duplicates) == (1, 0)
 
