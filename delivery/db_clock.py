@@ -27,6 +27,14 @@ def now_sql(*, plus_seconds: float = 0.0) -> tuple[str, list]:
     return "(STATEMENT_TIMESTAMP() + %s * INTERVAL '1 second')", [plus_seconds]
 
 
+def database_now() -> datetime:
+    """The database's time now: what a row written in Python stamps, where the claim and the sweeper compare it."""
+    sql, params = now_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", params)
+        return datetime_read(cursor.fetchone()[0])
+
+
 def datetime_read(value) -> datetime | None:
     """A time that raw SQL read back: PostgreSQL gives a datetime, SQLite the text Django stores (UTC)."""
     if isinstance(value, str):

@@ -114,3 +114,15 @@ def test_the_sweeper_leaves_rows_the_databases_clock_says_are_not_due(delivery):
     Delivery.objects.update(status=Delivery.Status.RETRYING, queued=False, next_attempt_at=Now() + timedelta(minutes=5))
     with _process_clock(SKEW):
         assert deliveries_sweep()["enqueued"] == 0
+
+
+def test_ingest_on_a_web_host_whose_clock_runs_ahead_makes_deliveries_due_by_the_databases(environment, receiver):
+    subscription = subscription_create(
+        environment=environment, name="sink", event_types=["card-completed"], url=receiver.url("/hook")
+    )
+    before = _database_now()
+    with _process_clock(SKEW):
+        events_ingest(environment=environment, raw_events=[event()])
+    created = Delivery.objects.get()
+    assert before <= created.next_attempt_at <= _database_now()
+    assert deliveries_claim(subscription=subscription, delivery_ids=[created.pk])
