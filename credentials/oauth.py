@@ -9,10 +9,10 @@ from django.conf import settings
 from django.core.cache import cache
 
 from config.held_keys import held_key_free
+from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
 from credentials.encryption import decrypt, encrypt
 from credentials.models import Credential
 from outbound.client import send
-from subscriptions.throttling import CACHE_ERRORS, shared_cache_unreachable
 
 # Past the fetch's own deadline: a lock never expires under a fetch still running.
 LOCK_MARGIN_SECONDS = 5
@@ -80,6 +80,8 @@ def oauth_token_seconds() -> float:
 def oauth_token(*, credential: Credential) -> str:
     """The cached token, or a new one; concurrent callers wait for the one fetch in flight. While the shared cache
     is unreachable each call fetches its own: more token requests, but no delivery waits for Redis."""
+    if not shared_cache_usable():
+        return _fetch(credential)[0]
     try:
         return _shared_token(credential)
     except CACHE_ERRORS as error:
@@ -116,6 +118,8 @@ def _shared_token(credential: Credential) -> str:
 
 def oauth_token_drop(*, credential: Credential) -> None:
     """Forget the cached token (the endpoint refused it), so the next attempt fetches a new one."""
+    if not shared_cache_usable():
+        return
     try:
         cache.delete(_cache_key(credential))
     except CACHE_ERRORS as error:

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from config.errors import ApiError
+from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
 from subscriptions import error_codes
-from subscriptions.throttling import CACHE_ERRORS, shared_cache_unreachable
 
 # A slot frees as soon as any call in flight ends, so a refused client may try again soon.
 RETRY_AFTER_SECONDS = 1
@@ -41,6 +41,8 @@ def _slot_seconds() -> int:
 
 def _environment_slot_take(*, environment_id) -> _Slot | None:
     """A free slot of the environment's interactive calls; None when the cache is unreachable (fail open)."""
+    if not shared_cache_usable():
+        return None
     owner = secrets.token_hex(8)
     try:
         for index in range(settings.OUTFLOW_INTERACTIVE_CALLS_PER_ENVIRONMENT):
@@ -60,7 +62,7 @@ def _environment_slot_take(*, environment_id) -> _Slot | None:
 
 
 def _environment_slot_free(slot: _Slot | None) -> None:
-    if slot is None:
+    if slot is None or not shared_cache_usable():
         return
     try:
         # Only our own: a call that outlived its slot must not free the slot another call took since.

@@ -4,29 +4,10 @@ Referenced by REST_FRAMEWORK's settings, so this module must not import rest_fra
 which does): DRF resolves its default throttles while that module loads.
 """
 
-import logging
-import time
-
 from django.core.cache import cache
-from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
-logger = logging.getLogger(__name__)
-
-# Redis (production) or the file cache (make run) failing: a limit is then not applied, nothing is refused.
-CACHE_ERRORS = (RedisError, OSError)
-# One warning a minute per process while the cache is down, not one per request.
-CACHE_WARNING_INTERVAL_SECONDS = 60.0
-
-_last_cache_warning = 0.0
-
-
-def shared_cache_unreachable(error: Exception, *, what: str) -> None:
-    global _last_cache_warning
-    now = time.monotonic()
-    if now - _last_cache_warning >= CACHE_WARNING_INTERVAL_SECONDS:
-        _last_cache_warning = now
-        logger.warning("shared cache unreachable (%s): %s not applied", type(error).__name__, what)
+from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
 
 
 class EnvironmentRateThrottle(SimpleRateThrottle):
@@ -44,7 +25,7 @@ class EnvironmentRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request, view) -> bool:
         key = self.get_cache_key(request, view)
-        if key is None:
+        if key is None or not shared_cache_usable():
             return True
         try:
             count = _window_count(key, timeout=self.duration + 1)

@@ -9,12 +9,20 @@ from django.db import connection, connections
 from pytest_django.plugin import blocking_manager_key
 from rest_framework.test import APIClient
 
+from config import shared_cache
 from subscriptions.event_catalog import PLATFORM_EVENT_TYPES
 from subscriptions.models import EventType
 from subscriptions.services import environment_create
 from tests import leak_watch
 from tests.receiver import Receiver
 from tests.worker import CeleryProcesses
+
+
+@pytest.fixture(autouse=True)
+def shared_cache_fresh(monkeypatch):
+    """Each test starts with the shared cache tried at once, and its next failure warned about."""
+    monkeypatch.setattr(shared_cache, "_retry_at", 0.0)
+    monkeypatch.setattr(shared_cache, "_last_warning", 0.0)
 
 
 @pytest.fixture

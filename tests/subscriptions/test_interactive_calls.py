@@ -138,7 +138,6 @@ def test_an_unreachable_cache_leaves_only_the_process_cap(monkeypatch, api, envi
     slots = threading.BoundedSemaphore(1)
     monkeypatch.setattr(interactive_calls, "_process_slots", slots)
     monkeypatch.setattr(interactive_calls, "cache", UnreachableCache())
-    monkeypatch.setattr("subscriptions.throttling._last_cache_warning", 0.0)
     response = api.post("/api/v1/send-request", {"method": "GET", "url": receiver.url("/step")}, format="json")
     assert response.status_code == 200 and response.json()["status"] == 204
     assert "shared cache unreachable (ConnectionError)" in caplog.text
