@@ -73,9 +73,11 @@ def test_a_setter_one_environment_leaves_collects_nothing_of_another(worker, api
 @pytest.mark.parametrize(
     ("bomb", "error"),
     [
-        ("return new Array(2**26).fill(1.5).length", "ran longer than the limit of 50 ms"),
-        ("return new Array(2**27).fill(1).length", "ran longer than the limit of 50 ms"),
-        ("return 'x'.repeat(2**28).indexOf('y')", "memory limit of 32 MiB"),
+        ("return new Array(2**26).fill(1.5).length", ("ran longer than the limit of 50 ms",)),
+        ("return new Array(2**27).fill(1).length", ("ran longer than the limit of 50 ms",)),
+        # The memory cap ends it (tests/mapping/test_sandbox.py shows which limit, alone); on a loaded machine the
+        # allocation can be slow enough that the time limit comes first, and either stops it.
+        ("return 'x'.repeat(2**28).indexOf('y')", ("memory limit of 32 MiB", "ran longer than the limit of 50 ms")),
     ],
     ids=["fill 2^26 doubles", "fill 2^27", "repeat 2^28"],
 )
@@ -102,7 +104,8 @@ def test_a_built_in_bomb_fails_its_delivery_and_leaves_the_worker_as_it_was(work
         f" sandbox peak {peak / MIB:.0f} MiB"
     )
 
-    assert all(error in delivery.last_error for delivery in bombed), [delivery.last_error for delivery in bombed]
+    errors = [delivery.last_error for delivery in bombed]
+    assert all(any(one in found for one in error) for found in errors), errors
     assert after - before < 20 * MIB
     # A sandbox process: its baseline (~75 MiB) + twice the 32 MiB limit + 64 MiB slack, checked every millisecond.
     assert peak < 240 * MIB
