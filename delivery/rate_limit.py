@@ -1,0 +1,91 @@
+"""A subscription's rate limit, shared by every worker process and thread: one permit per request, from Redis."""
+
+import itertools
+import logging
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache, caches
+
+from config.redis_cache import RedisCache
+from delivery.in_flight import slow_down_key
+from subscriptions.throttling import CACHE_ERRORS, CACHE_WARNING_INTERVAL_SECONDS
+
+logger = logging.getLogger(__name__)
+
+_SCRIPT = (Path(__file__).parent / "rate_limit.lua").read_text()
+# Members of the permit log: unique across processes and hosts without a round trip.
+_PROCESS = secrets.token_hex(4)
+_calls = itertools.count()
+
+
+def rate_window_seconds() -> float:
+    """The window no more than `rate_limit` permits fall in: a second, plus a margin for what lies between a
+    permit and the request's arrival (the send, the receiver's clock), so that the receiver counts no second over."""
+    return 1.0 + settings.OUTFLOW_RATE_LIMIT_MARGIN_SECONDS
+
+
+def rate_permit_take(*, subscription_id, rate_limit: int) -> float:
+    """Take a permit to send one request to the subscription's endpoint now: 0.0 when taken, else the seconds until
+    one may be (the limit is reached, or the endpoint asked to be left alone).
+
+    While Redis is unreachable no permit is granted and the wait is OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS:
+    the limit protects the customer's endpoint, so a delivery waits (as a row, never lost) rather than risk going
+    over it.
+    """
+    shared = caches["default"]
+    if not isinstance(shared, RedisCache):
+        return _local_permit_take(subscription_id=subscription_id, rate_limit=rate_limit)
+    try:
+        wait_us = shared.script_run(
+            _SCRIPT,
+            keys=[_log_key(subscription_id), slow_down_key(subscription_id)],
+            args=[rate_limit, int(rate_window_seconds() * 1_000_000), f"{_PROCESS}:{next(_calls)}"],
+        )
+    except CACHE_ERRORS as error:
+        _unreachable_warn(error)
+        return settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS
+    return wait_us / 1_000_000
+
+
+_last_warning = 0.0
+
+
+def _unreachable_warn(error: Exception) -> None:
+    """One warning a minute per process while Redis is down, not one per batch."""
+    global _last_warning
+    if time.monotonic() - _last_warning >= CACHE_WARNING_INTERVAL_SECONDS:
+        _last_warning = time.monotonic()
+        logger.warning(
+            "shared cache unreachable (%s): rate-limited deliveries wait until it is back", type(error).__name__
+        )
+
+
+def _log_key(subscription_id) -> str:
+    return f"outflow:rate-limit:{subscription_id}"
+
+
+# `make run`'s file cache has no scripts and is not shared atomically; its one worker process keeps the log in
+# memory (what holds for every thread of that process, the only one that sends).
+_local_logs: dict = defaultdict(deque)
+_local_lock = threading.Lock()
+
+
+def _local_permit_take(*, subscription_id, rate_limit: int) -> float:
+    slow_ms = cache.get(slow_down_key(subscription_id))
+    if slow_ms is not None and slow_ms / 1000 > time.time():
+        return slow_ms / 1000 - time.time()
+    window = rate_window_seconds()
+    now = time.monotonic()
+    with _local_lock:
+        log = _local_logs[subscription_id]
+        while log and log[0] <= now - window:
+            log.popleft()
+        if len(log) < rate_limit:
+            log.append(now)
+            return 0.0
+        return max(1e-6, log[len(log) - rate_limit] + window - now)
