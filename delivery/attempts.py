@@ -38,7 +38,7 @@ from delivery.outgoing import (
     outgoing_log_entry,
 )
 from delivery.queueing import deliveries_queue
-from delivery.rate_limit import rate_permit_take
+from delivery.rate_limit import PermitRefused, rate_permit_take
 from delivery.retry import retry_after_seconds
 from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange
@@ -114,12 +114,15 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
         # Taken before the claim's statement, so the batch's deadline is never later than the lease the row holds.
         claimed_at = time.monotonic()
         deliveries = deliveries_claim(subscription=subscription, delivery_ids=delivery_ids) if subscription else []
+        held_back = False
         if deliveries:
             lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
-            _attempt(subscription=subscription, deliveries=deliveries, lease=lease)
+            held_back = _attempt(subscription=subscription, deliveries=deliveries, lease=lease)
     finally:
         in_flight_slot_free(slot=slot)
-    _waiting_wake(subscription_id=subscription_id)
+    if not held_back:
+        # A batch held back by the rate limit or a slow-down leaves the waiting ones be: they would be held too.
+        _waiting_wake(subscription_id=subscription_id)
 
 
 def _waiting_wake(*, subscription_id) -> None:
@@ -133,19 +136,20 @@ def _waiting_wake(*, subscription_id) -> None:
         waiting_mark(subscription_id=subscription_id)
 
 
-def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], lease: BatchLease) -> None:
+def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], lease: BatchLease) -> bool:
+    """Send the batch; whether the endpoint's circuit, a slow-down or the rate limit held some of it back."""
     if subscription.status != Subscription.Status.ACTIVE:
         deliveries_skip(deliveries=deliveries, reason="subscription paused")
-        return
+        return False
     if resting := endpoint_resting_until(subscription_id=subscription.pk):
         # Its circuit is open or it asked for a slow-down: the batch waits as rows until then.
         deliveries_release(deliveries=deliveries, until=resting, as_rows=True)
-        return
+        return True
     export = subscription.environment.export_settings
     signing_secrets = subscription_signing_secrets(subscription=subscription)
     results, entries, failures, skips, untried = [], [], [], [], []
-    # When the rest may go, if the rate limit or a slow-down stopped the batch.
-    resumes = None
+    # When the rest may go, if the rate limit or a slow-down stopped the batch, and whether they come back as a task.
+    resumes, wakes = None, True
     bodies = _bodies(subscription=subscription, deliveries=deliveries, export=export)
     # Mapping took its time already; the lease is renewed before a send when it runs short (batch_lease_hold).
     deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
@@ -170,9 +174,9 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
         url, headers, exchange = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
         if exchange is None:
             # The permit is taken last, just before the request leaves, so little lies between the two.
-            if wait := _permit_wait(subscription):
+            if refused := _permit_refused(subscription):
                 untried = deliveries[index:]
-                resumes = timezone.now() + timedelta(seconds=wait)
+                resumes, wakes = timezone.now() + timedelta(seconds=refused.wait), refused.wakes
                 break
             exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
         entries.append(_log_entry(subscription, delivery, url=url, headers=headers, body=body, exchange=exchange))
@@ -197,19 +201,23 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
         if reopens:
             circuit_trip(subscription_id=subscription.pk, until=reopens)
     if untried and resumes is not None:
-        # Over the rate limit, or slowed down: the rest come back as one task when they may go (as rows past what
-        # the broker holds), without an attempt counted.
-        deliveries_release(deliveries=untried, until=resumes)
-    elif untried:
+        # Over the rate limit, or slowed down: no attempt counted; the rest come back when they may go, as one task
+        # if this batch is the one that wakes then, else as rows that the next batch to finish (or the sweeper) sends.
+        deliveries_release(deliveries=untried, until=resumes, as_rows=not wakes)
+        if not wakes:
+            waiting_mark(subscription_id=subscription.pk)
+        return True
+    if untried:
         # Behind an open circuit they wait as rows; otherwise (out of time, a claim lost, or the one that failed
         # was its last attempt and opened no circuit) they go again at once.
         deliveries_release(deliveries=untried, until=reopens, as_rows=reopens is not None)
+    return False
 
 
-def _permit_wait(subscription: Subscription) -> float:
-    """0 when the request may go now (a permit of its rate limit taken, or no limit), else seconds to wait."""
+def _permit_refused(subscription: Subscription) -> PermitRefused | None:
+    """None when the request may go now (a permit of its rate limit taken, or no limit)."""
     if subscription.rate_limit is None:
-        return 0.0
+        return None
     return rate_permit_take(subscription_id=subscription.pk, rate_limit=subscription.rate_limit)
 
 

@@ -6,6 +6,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -29,27 +30,43 @@ def rate_window_seconds() -> float:
     return 1.0 + settings.OUTFLOW_RATE_LIMIT_MARGIN_SECONDS
 
 
-def rate_permit_take(*, subscription_id, rate_limit: int) -> float:
-    """Take a permit to send one request to the subscription's endpoint now: 0.0 when taken, else the seconds until
-    one may be (the limit is reached, or the endpoint asked to be left alone).
+@dataclass(frozen=True, slots=True)
+class PermitRefused:
+    """No permit now: the seconds until one may be, and whether this batch is the one that comes back then (one per
+    wait is; the others wait as rows, woken by the batch that finishes next or by the sweeper)."""
 
-    While Redis is unreachable no permit is granted and the wait is OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS:
-    the limit protects the customer's endpoint, so a delivery waits (as a row, never lost) rather than risk going
-    over it.
+    wait: float
+    wakes: bool
+
+
+def rate_permit_take(*, subscription_id, rate_limit: int) -> PermitRefused | None:
+    """Take a permit to send one request to the subscription's endpoint now (None), or say why not: the limit is
+    reached, or the endpoint asked to be left alone.
+
+    While Redis is unreachable no permit is granted: the limit protects the customer's endpoint, so a delivery
+    waits OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS (as a row, never lost) rather than risk going over it.
     """
     shared = caches["default"]
     if not isinstance(shared, RedisCache):
         return _local_permit_take(subscription_id=subscription_id, rate_limit=rate_limit)
     try:
-        wait_us = shared.script_run(
+        wait_us, wakes = shared.script_run(
             _SCRIPT,
-            keys=[_log_key(subscription_id), slow_down_key(subscription_id)],
+            keys=[_log_key(subscription_id), slow_down_key(subscription_id), _waker_key(subscription_id)],
             args=[rate_limit, int(rate_window_seconds() * 1_000_000), f"{_PROCESS}:{next(_calls)}"],
         )
     except CACHE_ERRORS as error:
         _unreachable_warn(error)
-        return settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS
-    return wait_us / 1_000_000
+        return PermitRefused(wait=settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS, wakes=False)
+    return PermitRefused(wait=wait_us / 1_000_000, wakes=bool(wakes)) if wait_us else None
+
+
+def _log_key(subscription_id) -> str:
+    return f"outflow:rate-limit:{subscription_id}"
+
+
+def _waker_key(subscription_id) -> str:
+    return f"outflow:rate-limit-waker:{subscription_id}"
 
 
 _last_warning = 0.0
@@ -72,20 +89,26 @@ def _log_key(subscription_id) -> str:
 # `make run`'s file cache has no scripts and is not shared atomically; its one worker process keeps the log in
 # memory (what holds for every thread of that process, the only one that sends).
 _local_logs: dict = defaultdict(deque)
+_local_wakers: dict = {}
 _local_lock = threading.Lock()
 
 
-def _local_permit_take(*, subscription_id, rate_limit: int) -> float:
+def _local_permit_take(*, subscription_id, rate_limit: int) -> PermitRefused | None:
     slow_ms = cache.get(slow_down_key(subscription_id))
-    if slow_ms is not None and slow_ms / 1000 > time.time():
-        return slow_ms / 1000 - time.time()
     window = rate_window_seconds()
-    now = time.monotonic()
     with _local_lock:
-        log = _local_logs[subscription_id]
-        while log and log[0] <= now - window:
-            log.popleft()
-        if len(log) < rate_limit:
-            log.append(now)
-            return 0.0
-        return max(1e-6, log[len(log) - rate_limit] + window - now)
+        now = time.monotonic()
+        if slow_ms is not None and slow_ms / 1000 > time.time():
+            wait = slow_ms / 1000 - time.time()
+        else:
+            log = _local_logs[subscription_id]
+            while log and log[0] <= now - window:
+                log.popleft()
+            if len(log) < rate_limit:
+                log.append(now)
+                return None
+            wait = max(1e-6, log[len(log) - rate_limit] + window - now)
+        wakes = _local_wakers.get(subscription_id, 0.0) <= now
+        if wakes:
+            _local_wakers[subscription_id] = now + wait
+        return PermitRefused(wait=wait, wakes=wakes)

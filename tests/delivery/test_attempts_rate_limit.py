@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from delivery.attempts import deliveries_attempt
@@ -46,6 +47,23 @@ def test_a_batch_over_its_rate_limit_sends_the_limit_and_hands_back_the_rest_una
         assert delivery.lease_expires_at is None
         wait = (delivery.next_attempt_at - before).total_seconds()
         assert rate_window_seconds() - 0.3 < wait <= rate_window_seconds() + 0.3
+
+
+def test_a_second_batch_over_the_limit_in_the_same_wait_waits_as_rows_for_the_first(environment, receiver):
+    subscription = _subscription(environment, receiver, rate_limit=1)
+    _ingest(environment, 2)
+    _attempt_all(subscription)
+    [first] = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    assert first.queued, "the first batch held back comes back as a task"
+
+    _ingest(environment, 1)
+    [second] = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+    deliveries_attempt(subscription_id=subscription.pk, delivery_ids=[second.pk])
+
+    second.refresh_from_db()
+    assert not second.queued and second.attempts == 0 and second.next_attempt_at > timezone.now()
+    assert cache.get(f"outflow:waiting:{subscription.pk}") == 1, "the batch that finishes next sends it"
+    assert len(receiver.received("/hook")) == 1
 
 
 def test_a_batch_released_by_the_limiter_sends_again_once_the_window_moves(environment, receiver):
@@ -96,7 +114,7 @@ def test_a_rate_limited_subscription_gets_no_permit_while_slowed_down(environmen
     _attempt_all(subscription)
     assert len(receiver.received("/hook")) == 1
 
-    assert rate_permit_take(subscription_id=subscription.pk, rate_limit=100) > 28
+    assert rate_permit_take(subscription_id=subscription.pk, rate_limit=100).wait > 28
 
 
 def test_a_429_without_retry_after_slows_nothing_down(environment, receiver):
