@@ -43,13 +43,14 @@ def rate_permit_take(*, subscription_id, rate_limit: int) -> PermitRefused | Non
     """Take a permit to send one request to the subscription's endpoint now (None), or say why not: the limit is
     reached, or the endpoint asked to be left alone.
 
-    While Redis is unreachable no permit is granted: the limit protects the customer's endpoint, so a delivery
-    waits OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS (as a row, never lost) rather than risk going over it.
+    While Redis is unreachable no permit is granted: the limit protects the customer's endpoint, so the delivery
+    waits OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS (its batch coming back then, or the sweeper sending its rows)
+    rather than risk going over it.
     """
     shared = caches["default"]
-    if not isinstance(shared, RedisCache):
-        return _local_permit_take(subscription_id=subscription_id, rate_limit=rate_limit)
     try:
+        if not isinstance(shared, RedisCache):
+            return _local_permit_take(subscription_id=subscription_id, rate_limit=rate_limit)
         wait_us, wakes = shared.script_run(
             _SCRIPT,
             keys=[_log_key(subscription_id), slow_down_key(subscription_id), _waker_key(subscription_id)],
@@ -57,7 +58,8 @@ def rate_permit_take(*, subscription_id, rate_limit: int) -> PermitRefused | Non
         )
     except CACHE_ERRORS as error:
         _unreachable_warn(error)
-        return PermitRefused(wait=settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS, wakes=False)
+        # The batch comes back itself: marking its rows as waiting would need the cache that is down.
+        return PermitRefused(wait=settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS, wakes=True)
     return PermitRefused(wait=wait_us / 1_000_000, wakes=bool(wakes)) if wait_us else None
 
 

@@ -99,7 +99,7 @@ def test_while_redis_is_unreachable_no_permit_is_granted_and_nothing_raises(subs
         }
     }
     settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS = 7.0
-    assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0, wakes=False)
+    assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0, wakes=True)
 
 
 def test_make_runs_file_cache_limits_in_the_process(subscription_id, settings, tmp_path):
