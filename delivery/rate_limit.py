@@ -84,10 +84,6 @@ def _unreachable_warn(error: Exception) -> None:
         )
 
 
-def _log_key(subscription_id) -> str:
-    return f"outflow:rate-limit:{subscription_id}"
-
-
 # `make run`'s file cache has no scripts and is not shared atomically; its one worker process keeps the log in
 # memory (what holds for every thread of that process, the only one that sends).
 _local_logs: dict = defaultdict(deque)
