@@ -1,7 +1,6 @@
 """Guards that keep one slow or dead endpoint from taking the workers, and that leave an endpoint alone when it
 stopped answering or asked for it: in-flight slots, a circuit breaker, a 429's slow-down."""
 
-import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,9 +12,7 @@ from django.utils import timezone
 
 from config.held_keys import held_key_extend, held_key_free
 from config.redis_cache import RedisCache
-from subscriptions.throttling import CACHE_ERRORS
-
-logger = logging.getLogger(__name__)
+from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +98,18 @@ def subscription_slow_down(*, subscription_id, seconds: float) -> datetime:
     """Send the subscription nothing for `seconds` (its endpoint answered 429 with Retry-After): batches that start
     meanwhile wait as rows, and the rate limiter grants no permit. When the slow-down ends."""
     until_ms = int((time.time() + seconds) * 1000)
+    until = datetime.fromtimestamp(until_ms / 1000, tz=UTC)
     milliseconds = int(seconds * 1000) + 1000
     shared = caches["default"]
+    if not shared_cache_usable():
+        return until
     try:
         if isinstance(shared, RedisCache):
             shared.script_run(_SLOW_DOWN_LATER, keys=[slow_down_key(subscription_id)], args=[until_ms, milliseconds])
         elif (cache.get(slow_down_key(subscription_id)) or 0) < until_ms:
             # The file cache of `make run` (one machine) has no scripts: read, then write.
             cache.set(slow_down_key(subscription_id), until_ms, timeout=int(seconds) + 1)
-    except CACHE_ERRORS:
-        # Not kept: the batch that was told still stops, and the endpoint tells the others with its own 429s.
-        logger.warning("subscription %s: its slow-down could not be kept (shared cache unreachable)", subscription_id)
-    return datetime.fromtimestamp(until_ms / 1000, tz=UTC)
+    except CACHE_ERRORS as error:
+        # The batch that was told still stops; the endpoint tells the others with its own 429s.
+        shared_cache_unreachable(error, what="a 429's slow-down of the whole subscription")
+    return until

@@ -1,7 +1,6 @@
 """A subscription's rate limit, shared by every worker process and thread: one permit per request, from Redis."""
 
 import itertools
-import logging
 import secrets
 import threading
 import time
@@ -13,10 +12,8 @@ from django.conf import settings
 from django.core.cache import cache, caches
 
 from config.redis_cache import RedisCache
+from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
 from delivery.in_flight import slow_down_key
-from subscriptions.throttling import CACHE_ERRORS, CACHE_WARNING_INTERVAL_SECONDS
-
-logger = logging.getLogger(__name__)
 
 _SCRIPT = (Path(__file__).parent / "rate_limit.lua").read_text()
 # Members of the permit log: unique across processes and hosts without a round trip.
@@ -48,6 +45,8 @@ def rate_permit_take(*, subscription_id, rate_limit: int) -> PermitRefused | Non
     rather than risk going over it.
     """
     shared = caches["default"]
+    if not shared_cache_usable():
+        return _unavailable()
     try:
         if not isinstance(shared, RedisCache):
             return _local_permit_take(subscription_id=subscription_id, rate_limit=rate_limit)
@@ -57,10 +56,14 @@ def rate_permit_take(*, subscription_id, rate_limit: int) -> PermitRefused | Non
             args=[rate_limit, int(rate_window_seconds() * 1_000_000), f"{_PROCESS}:{next(_calls)}"],
         )
     except CACHE_ERRORS as error:
-        _unreachable_warn(error)
-        # The batch comes back itself: marking its rows as waiting would need the cache that is down.
-        return PermitRefused(wait=settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS, wakes=True)
+        shared_cache_unreachable(error, what="rate-limit permits (none granted: rate-limited deliveries wait)")
+        return _unavailable()
     return PermitRefused(wait=wait_us / 1_000_000, wakes=bool(wakes)) if wait_us else None
+
+
+def _unavailable() -> PermitRefused:
+    # The batch comes back itself: marking its rows as waiting would need the cache that is down.
+    return PermitRefused(wait=settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS, wakes=True)
 
 
 def _log_key(subscription_id) -> str:
@@ -69,19 +72,6 @@ def _log_key(subscription_id) -> str:
 
 def _waker_key(subscription_id) -> str:
     return f"outflow:rate-limit-waker:{subscription_id}"
-
-
-_last_warning = 0.0
-
-
-def _unreachable_warn(error: Exception) -> None:
-    """One warning a minute per process while Redis is down, not one per batch."""
-    global _last_warning
-    if time.monotonic() - _last_warning >= CACHE_WARNING_INTERVAL_SECONDS:
-        _last_warning = time.monotonic()
-        logger.warning(
-            "shared cache unreachable (%s): rate-limited deliveries wait until it is back", type(error).__name__
-        )
 
 
 # `make run`'s file cache has no scripts and is not shared atomically; its one worker process keeps the log in
