@@ -91,6 +91,7 @@ def test_a_slow_down_refuses_permits_until_it_ends_and_keeps_the_later_end(subsc
 
 
 def test_while_redis_is_unreachable_no_permit_is_granted_and_nothing_raises(subscription_id, settings):
+    reachable = settings.CACHES
     settings.CACHES = {
         "default": {
             "BACKEND": "config.redis_cache.RedisCache",
@@ -100,6 +101,11 @@ def test_while_redis_is_unreachable_no_permit_is_granted_and_nothing_raises(subs
     }
     settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS = 7.0
     assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0, wakes=True)
+
+    # For the pause after a failure (config/shared_cache.py) the process does not try again: still refused.
+    settings.CACHES = reachable
+    assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0, wakes=True)
+    assert not cache.has_key(f"outflow:rate-limit:{subscription_id}")
 
 
 def test_make_runs_file_cache_limits_in_the_process(subscription_id, settings, tmp_path):
