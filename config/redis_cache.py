@@ -5,7 +5,8 @@ costs about 180 us of CPU (its response-callback tables are rebuilt), more than 
 client is thread-safe (its pool hands each command a connection), so one per pool serves every thread.
 
 It also frees and extends a key only while it holds a given value, in one step on the server: what a lock's
-owner needs so that it never frees or extends a lock that expired and was taken by another.
+owner needs so that it never frees or extends a lock that expired and was taken by another; and runs a Lua script
+over cache keys (the rate limiter's), sent once and then called by its SHA.
 """
 
 from django.core.cache.backends import redis
@@ -20,6 +21,7 @@ class RedisCacheClient(redis.RedisCacheClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._clients = {}
+        self._scripts = {}
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -36,6 +38,13 @@ class RedisCacheClient(redis.RedisCacheClient):
         client = self.get_client(key, write=True)
         return bool(client.eval(_EXPIRE_IF_HOLDS, 1, key, self._serializer.dumps(value), timeout))
 
+    def script_run(self, script: str, keys: list[str], args: list):
+        client = self.get_client(write=True)
+        registered = self._scripts.get(script)
+        if registered is None:
+            registered = self._scripts.setdefault(script, client.register_script(script))
+        return registered(keys=keys, args=args, client=client)
+
 
 class RedisCache(redis.RedisCache):
     def __init__(self, server, params) -> None:
@@ -49,3 +58,7 @@ class RedisCache(redis.RedisCache):
     def touch_if_holds(self, key, value, timeout: int, version=None) -> bool:
         """Set the key's time to live (seconds) only while it holds this value."""
         return self._cache.touch_if_holds(self.make_and_validate_key(key, version=version), value, timeout)
+
+    def script_run(self, script: str, *, keys: list[str], args: list):
+        """Run a Lua script atomically on the server over these cache keys (named as the cache names them)."""
+        return self._cache.script_run(script, [self.make_and_validate_key(key) for key in keys], args)

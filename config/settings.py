@@ -207,6 +207,11 @@ OUTFLOW_REQUEUE_GRACE_SECONDS = env.float("OUTFLOW_REQUEUE_GRACE_SECONDS", defau
 OUTFLOW_SWEEP_BATCH = 1000
 OUTFLOW_DELIVERY_BATCH = env.int("OUTFLOW_DELIVERY_BATCH", default=100)
 OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION = env.int("OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION", default=4)
+# A subscription's rate_limit counts permits in a window of one second plus this margin (delivery/rate_limit.py),
+# so what happens between a permit and the request's arrival cannot put one second over the limit at the receiver.
+OUTFLOW_RATE_LIMIT_MARGIN_SECONDS = env.float("OUTFLOW_RATE_LIMIT_MARGIN_SECONDS", default=0.1)
+# While Redis is unreachable a rate-limited delivery is not sent; it is tried again after this long.
+OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS = env.float("OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS", default=5.0)
 # Per-environment limits (subscriptions/throttling.py): API requests per period, as DRF writes rates.
 OUTFLOW_API_RATE = env.str("OUTFLOW_API_RATE", default="100/s")
 OUTFLOW_INGEST_RATE = env.str("OUTFLOW_INGEST_RATE", default="1000/s")

@@ -4,19 +4,21 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from delivery.claimed import ClaimedDelivery
 from delivery.db_clock import datetime_read, now_sql
 from delivery.in_flight import (
-    circuit_open_until,
     circuit_trip,
+    endpoint_resting_until,
     in_flight_slot_free,
     in_flight_slot_take,
+    subscription_slow_down,
     waiting_mark,
     waiting_take,
 )
@@ -28,8 +30,16 @@ from delivery.outcomes import (
     deliveries_skip,
     delivery_failure_record,
 )
-from delivery.outgoing import outgoing_bodies, outgoing_headers, outgoing_log_entry, outgoing_send
+from delivery.outgoing import (
+    outgoing_authenticate,
+    outgoing_bodies,
+    outgoing_exchange,
+    outgoing_headers,
+    outgoing_log_entry,
+)
 from delivery.queueing import deliveries_queue
+from delivery.rate_limit import PermitRefused, rate_permit_take
+from delivery.retry import retry_after_seconds
 from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange
 from requestlog.models import RequestLog
@@ -104,12 +114,15 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
         # Taken before the claim's statement, so the batch's deadline is never later than the lease the row holds.
         claimed_at = time.monotonic()
         deliveries = deliveries_claim(subscription=subscription, delivery_ids=delivery_ids) if subscription else []
+        held_back = False
         if deliveries:
             lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
-            _attempt(subscription=subscription, deliveries=deliveries, lease=lease)
+            held_back = _attempt(subscription=subscription, deliveries=deliveries, lease=lease)
     finally:
         in_flight_slot_free(slot=slot)
-    _waiting_wake(subscription_id=subscription_id)
+    if not held_back:
+        # A batch held back by the rate limit or a slow-down leaves the waiting ones be: they would be held too.
+        _waiting_wake(subscription_id=subscription_id)
 
 
 def _waiting_wake(*, subscription_id) -> None:
@@ -123,16 +136,20 @@ def _waiting_wake(*, subscription_id) -> None:
         waiting_mark(subscription_id=subscription_id)
 
 
-def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], lease: BatchLease) -> None:
+def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], lease: BatchLease) -> bool:
+    """Send the batch; whether the endpoint's circuit, a slow-down or the rate limit held some of it back."""
     if subscription.status != Subscription.Status.ACTIVE:
         deliveries_skip(deliveries=deliveries, reason="subscription paused")
-        return
-    if reopens := circuit_open_until(subscription_id=subscription.pk):
-        deliveries_release(deliveries=deliveries, until=reopens, as_rows=True)
-        return
+        return False
+    if resting := endpoint_resting_until(subscription_id=subscription.pk):
+        # Its circuit is open or it asked for a slow-down: the batch waits as rows until then.
+        deliveries_release(deliveries=deliveries, until=resting, as_rows=True)
+        return True
     export = subscription.environment.export_settings
     signing_secrets = subscription_signing_secrets(subscription=subscription)
     results, entries, failures, skips, untried = [], [], [], [], []
+    # When the rest may go, if the rate limit or a slow-down stopped the batch, and whether they come back as a task.
+    resumes, wakes = None, True
     bodies = _bodies(subscription=subscription, deliveries=deliveries, export=export)
     # Mapping took its time already; the lease is renewed before a send when it runs short (batch_lease_hold).
     deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
@@ -154,11 +171,21 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
         headers = outgoing_headers(
             subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
         )
-        url, headers, exchange = outgoing_send(subscription=subscription, headers=headers, body=body)
+        url, headers, exchange = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
+        if exchange is None:
+            # The permit is taken last, just before the request leaves, so little lies between the two.
+            if refused := _permit_refused(subscription):
+                untried = deliveries[index:]
+                resumes, wakes = timezone.now() + timedelta(seconds=refused.wait), refused.wakes
+                break
+            exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
         entries.append(_log_entry(subscription, delivery, url=url, headers=headers, body=body, exchange=exchange))
         results.append((delivery, exchange))
         if exchange.status is None:
             # No answer at all (timeout, refused, TLS, credential): the rest of the batch would fare the same.
+            untried = deliveries[index + 1 :]
+            break
+        if resumes := _slow_down_asked(subscription, exchange):
             untried = deliveries[index + 1 :]
             break
     request_logs_store(entries=entries)
@@ -173,10 +200,37 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
         reopens = next_attempts.get(results[-1][0].pk)
         if reopens:
             circuit_trip(subscription_id=subscription.pk, until=reopens)
+    if untried and resumes is not None:
+        # Over the rate limit, or slowed down: no attempt counted; the rest come back when they may go, as one task
+        # if this batch is the one that wakes then, else as rows that the next batch to finish (or the sweeper) sends.
+        deliveries_release(deliveries=untried, until=resumes, as_rows=not wakes)
+        if not wakes:
+            waiting_mark(subscription_id=subscription.pk)
+        return True
     if untried:
         # Behind an open circuit they wait as rows; otherwise (out of time, a claim lost, or the one that failed
         # was its last attempt and opened no circuit) they go again at once.
         deliveries_release(deliveries=untried, until=reopens, as_rows=reopens is not None)
+    return False
+
+
+def _permit_refused(subscription: Subscription) -> PermitRefused | None:
+    """None when the request may go now (a permit of its rate limit taken, or no limit)."""
+    if subscription.rate_limit is None:
+        return None
+    return rate_permit_take(subscription_id=subscription.pk, rate_limit=subscription.rate_limit)
+
+
+def _slow_down_asked(subscription: Subscription, exchange: Exchange) -> datetime | None:
+    """A 429 with Retry-After slows the whole subscription down for that long (at most the longest back-off): when
+    it may be sent to again, or None."""
+    if exchange.status != 429:
+        return None
+    seconds = retry_after_seconds(exchange.headers.get("Retry-After"), now=timezone.now())
+    if not seconds:
+        return None
+    seconds = min(seconds, settings.OUTFLOW_RETRY_MAX_DELAY_SECONDS)
+    return subscription_slow_down(subscription_id=subscription.pk, seconds=seconds)
 
 
 def _bodies(*, subscription: Subscription, deliveries: list[ClaimedDelivery], export) -> list:

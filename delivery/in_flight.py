@@ -1,14 +1,18 @@
-"""Guards that keep one slow or dead endpoint from taking the workers: in-flight slots and a circuit breaker."""
+"""Guards that keep one slow or dead endpoint from taking the workers, and that leave an endpoint alone when it
+stopped answering or asked for it: in-flight slots, a circuit breaker, a 429's slow-down."""
 
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import timezone
 
 from config.held_keys import held_key_extend, held_key_free
+from config.redis_cache import RedisCache
+from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +63,14 @@ def _circuit_key(subscription_id) -> str:
     return f"outflow:circuit:{subscription_id}"
 
 
-def circuit_open_until(*, subscription_id) -> datetime | None:
-    """Until when the subscription's endpoint is left alone after it stopped answering, if it is."""
-    until = cache.get(_circuit_key(subscription_id))
+def endpoint_resting_until(*, subscription_id) -> datetime | None:
+    """Until when the subscription's endpoint is left alone, if it is: its circuit is open (it stopped answering) or
+    it asked to be slowed down (a 429 with Retry-After). One round trip for both."""
+    values = cache.get_many([_circuit_key(subscription_id), slow_down_key(subscription_id)])
+    times = [values.get(_circuit_key(subscription_id))]
+    if (slow_ms := values.get(slow_down_key(subscription_id))) is not None:
+        times.append(datetime.fromtimestamp(slow_ms / 1000, tz=UTC))
+    until = max(filter(None, times), default=None)
     return until if until is not None and until > timezone.now() else None
 
 
@@ -70,3 +79,37 @@ def circuit_trip(*, subscription_id, until: datetime) -> None:
     seconds = (until - timezone.now()).total_seconds()
     if seconds > 0:
         cache.set(_circuit_key(subscription_id), until, timeout=int(seconds) + 1)
+
+
+def slow_down_key(subscription_id) -> str:
+    """Holds the end of the subscription's slow-down, in Unix milliseconds (an integer, readable by the rate
+    limiter's script)."""
+    return f"outflow:slow-down:{subscription_id}"
+
+
+# Keeps the later end: a shorter Retry-After answered meanwhile does not cut a longer one short.
+_SLOW_DOWN_LATER = (
+    "local now = tonumber(redis.call('get', KEYS[1]))"
+    " if not now or now < tonumber(ARGV[1]) then redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2]) end"
+)
+
+
+def subscription_slow_down(*, subscription_id, seconds: float) -> datetime:
+    """Send the subscription nothing for `seconds` (its endpoint answered 429 with Retry-After): batches that start
+    meanwhile wait as rows, and the rate limiter grants no permit. When the slow-down ends."""
+    until_ms = int((time.time() + seconds) * 1000)
+    until = datetime.fromtimestamp(until_ms / 1000, tz=UTC)
+    milliseconds = int(seconds * 1000) + 1000
+    shared = caches["default"]
+    if not shared_cache_usable():
+        return until
+    try:
+        if isinstance(shared, RedisCache):
+            shared.script_run(_SLOW_DOWN_LATER, keys=[slow_down_key(subscription_id)], args=[until_ms, milliseconds])
+        elif (cache.get(slow_down_key(subscription_id)) or 0) < until_ms:
+            # The file cache of `make run` (one machine) has no scripts: read, then write.
+            cache.set(slow_down_key(subscription_id), until_ms, timeout=int(seconds) + 1)
+    except CACHE_ERRORS as error:
+        # The batch that was told still stops; the endpoint tells the others with its own 429s.
+        shared_cache_unreachable(error, what="a 429's slow-down of the whole subscription")
+    return until

@@ -81,18 +81,35 @@ def outgoing_send(
     *, subscription: Subscription, headers: dict[str, str], body: bytes
 ) -> tuple[str, dict[str, str], Exchange]:
     """Authenticate with the subscription's credential (last, over what is sent), then send."""
+    url, headers, refused = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
+    if refused is not None:
+        return url, headers, refused
+    return url, headers, outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
+
+
+def outgoing_authenticate(
+    *, subscription: Subscription, headers: dict[str, str], body: bytes
+) -> tuple[str, dict[str, str], Exchange | None]:
+    """The URL and headers with the subscription's credential applied over what is sent; the third value is the
+    failed exchange to record when the credential could not be applied (None when it was)."""
     url = subscription.url
     credential = subscription.credential
-    if credential is not None:
-        try:
-            url, headers = request_authenticate(
-                credential=credential, method=subscription.method, url=url, headers=headers, body=body
-            )
-        except CredentialError as error:
-            return url, headers, Exchange(error=str(error))
-        except Exception:
-            logger.exception("subscription %s: applying its credential failed", subscription.pk)
-            return url, headers, Exchange(error="internal error while applying the credential (logged)")
+    if credential is None:
+        return url, headers, None
+    try:
+        url, headers = request_authenticate(
+            credential=credential, method=subscription.method, url=url, headers=headers, body=body
+        )
+    except CredentialError as error:
+        return url, headers, Exchange(error=str(error))
+    except Exception:
+        logger.exception("subscription %s: applying its credential failed", subscription.pk)
+        return url, headers, Exchange(error="internal error while applying the credential (logged)")
+    return url, headers, None
+
+
+def outgoing_exchange(*, subscription: Subscription, url: str, headers: dict[str, str], body: bytes) -> Exchange:
+    """Send an authenticated request; a refusal of the credential (401) drops its cached token."""
     exchange = send(
         method=subscription.method,
         url=url,
@@ -100,9 +117,9 @@ def outgoing_send(
         body=body,
         timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS,
     )
-    if credential is not None:
-        request_refused(credential=credential, status=exchange.status)
-    return url, headers, exchange
+    if subscription.credential is not None:
+        request_refused(credential=subscription.credential, status=exchange.status)
+    return exchange
 
 
 def outgoing_log_entry(

@@ -93,6 +93,7 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
         "credential",
         "max_retries",
         "auto_disable",
+        "rate_limit",
     ]
     shown_fields = ["status_shown", "created_at", "updated_at"]
 

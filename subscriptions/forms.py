@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from config.errors import ApiError
 from subscriptions.header_lines import HeaderLinesError, headers_from_lines, headers_to_lines
-from subscriptions.models import EventType, ExportSettings, Subscription
+from subscriptions.models import RATE_LIMIT_MAX, EventType, ExportSettings, Subscription
 from subscriptions.services import subscription_create, subscription_update
 
 # The API's (DRF's) wording, so that a form and the API refuse the same input in the same words.
@@ -64,6 +64,14 @@ class SubscriptionForm(forms.ModelForm):
         initial=True,
         help_text="Pause the subscription when a delivery runs out of retries.",
     )
+    rate_limit = forms.IntegerField(
+        label="Rate limit",
+        min_value=1,
+        max_value=RATE_LIMIT_MAX,
+        required=False,
+        error_messages={"invalid": "A valid integer is required."},
+        help_text=f"Requests per second to the URL, across all workers (1 to {RATE_LIMIT_MAX}); empty for no limit.",
+    )
 
     class Meta:
         model = Subscription
@@ -104,6 +112,7 @@ class SubscriptionForm(forms.ModelForm):
             "credential": data["credential"].pk if data.get("credential") else None,
             "max_retries": data["max_retries"],
             "auto_disable": data["auto_disable"],
+            "rate_limit": data["rate_limit"],
         }
         try:
             if self.instance._state.adding:

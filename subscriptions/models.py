@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from config.versioned_rows import VersionedModel
@@ -55,6 +56,9 @@ class EventType(models.Model):
         return self.name
 
 
+RATE_LIMIT_MAX = 10000
+
+
 class Subscription(VersionedModel):
     class Method(models.TextChoices):
         POST = "POST"
@@ -79,6 +83,10 @@ class Subscription(VersionedModel):
     mapping = models.TextField(null=True, blank=True)
     max_retries = models.PositiveSmallIntegerField(default=23)
     auto_disable = models.BooleanField(default=True)
+    # Requests per second to the URL across all workers (delivery/rate_limit.py); null: no limit.
+    rate_limit = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(RATE_LIMIT_MAX)]
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     paused_reason = models.TextField(blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)

@@ -119,6 +119,7 @@ def subscription_create(
     mapping: str | None = None,
     max_retries: int = 23,
     auto_disable: bool = True,
+    rate_limit: int | None = None,
 ) -> Subscription:
     headers = headers or {}
     known = _validate(url=url, headers=headers, event_types=event_types, mapping=mapping)
@@ -133,6 +134,7 @@ def subscription_create(
         mapping=mapping or None,
         max_retries=max_retries,
         auto_disable=auto_disable,
+        rate_limit=rate_limit,
         secret=signing_secret_new(),
     )
     subscription.full_clean(exclude=["secret"])
@@ -160,6 +162,7 @@ _EDITABLE = {
     "mapping",
     "max_retries",
     "auto_disable",
+    "rate_limit",
 }
 
 

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from outbound.masking import masked_headers
-from subscriptions.models import EventType, ExportSettings, Subscription
+from subscriptions.models import RATE_LIMIT_MAX, EventType, ExportSettings, Subscription
 
 
 class EventTypeSerializer(serializers.ModelSerializer):
@@ -56,6 +56,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     )
     max_retries = serializers.IntegerField(min_value=0, max_value=50, default=23)
     auto_disable = serializers.BooleanField(default=True)
+    rate_limit = serializers.IntegerField(min_value=1, max_value=RATE_LIMIT_MAX, allow_null=True, default=None)
 
     class Meta:
         model = Subscription
@@ -71,6 +72,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "mapping",
             "max_retries",
             "auto_disable",
+            "rate_limit",
             "status",
             "paused_reason",
             "paused_at",

@@ -1,0 +1,141 @@
+"""The attempt loop under a rate limit and a 429's slow-down, against a real receiver and real Redis."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from delivery.attempts import deliveries_attempt
+from delivery.in_flight import endpoint_resting_until
+from delivery.ingest import events_ingest
+from delivery.models import Delivery
+from delivery.rate_limit import rate_permit_take, rate_window_seconds
+from subscriptions.services import subscription_create
+from tests.factories import event
+
+
+def _subscription(environment, receiver, **fields):
+    return subscription_create(
+        environment=environment, name="sink", event_types=["card-completed"], url=receiver.url("/hook"), **fields
+    )
+
+
+def _attempt_all(subscription) -> None:
+    ids = list(Delivery.objects.filter(subscription=subscription).order_by("created_at").values_list("pk", flat=True))
+    deliveries_attempt(subscription_id=subscription.pk, delivery_ids=ids)
+
+
+def _ingest(environment, count: int) -> None:
+    events_ingest(environment=environment, raw_events=[event() for _ in range(count)])
+
+
+def test_a_batch_over_its_rate_limit_sends_the_limit_and_hands_back_the_rest_unattempted(environment, receiver):
+    subscription = _subscription(environment, receiver, rate_limit=2)
+    _ingest(environment, 5)
+
+    before = timezone.now()
+    _attempt_all(subscription)
+
+    assert len(receiver.received("/hook")) == 2
+    waiting = Delivery.objects.exclude(status=Delivery.Status.SUCCEEDED)
+    assert waiting.count() == 3
+    for delivery in waiting:
+        # Back as one countdown task when the oldest permit leaves the window; no attempt counted.
+        assert delivery.status == Delivery.Status.PENDING and delivery.attempts == 0 and delivery.queued
+        assert delivery.lease_expires_at is None
+        wait = (delivery.next_attempt_at - before).total_seconds()
+        assert rate_window_seconds() - 0.3 < wait <= rate_window_seconds() + 0.3
+
+
+def test_a_second_batch_over_the_limit_in_the_same_wait_waits_as_rows_for_the_first(environment, receiver):
+    subscription = _subscription(environment, receiver, rate_limit=1)
+    _ingest(environment, 2)
+    _attempt_all(subscription)
+    [first] = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    assert first.queued, "the first batch held back comes back as a task"
+
+    _ingest(environment, 1)
+    [second] = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+    deliveries_attempt(subscription_id=subscription.pk, delivery_ids=[second.pk])
+
+    second.refresh_from_db()
+    assert not second.queued and second.attempts == 0 and second.next_attempt_at > timezone.now()
+    assert cache.get(f"outflow:waiting:{subscription.pk}") == 1, "the batch that finishes next sends it"
+    assert len(receiver.received("/hook")) == 1
+
+
+def test_a_batch_released_by_the_limiter_sends_again_once_the_window_moves(environment, receiver):
+    subscription = _subscription(environment, receiver, rate_limit=2)
+    _ingest(environment, 3)
+    _attempt_all(subscription)
+    assert len(receiver.received("/hook")) == 2
+
+    _attempt_all(subscription)
+    assert len(receiver.received("/hook")) == 2, "a task that fires before its time sends nothing"
+    Delivery.objects.filter(status=Delivery.Status.PENDING).update(next_attempt_at=timezone.now())
+    time.sleep(rate_window_seconds())
+    _attempt_all(subscription)
+    assert len(receiver.received("/hook")) == 3
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
+
+
+def test_a_429_with_retry_after_slows_the_whole_subscription_down(environment, receiver):
+    receiver.script("/hook", statuses=[429, 204], headers={"Retry-After": "30"})
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 3)
+
+    _attempt_all(subscription)
+
+    assert len(receiver.received("/hook")) == 1
+    told = Delivery.objects.get(last_status_code=429)
+    assert told.status == Delivery.Status.RETRYING and told.next_attempt_at >= timezone.now() + timedelta(seconds=28)
+    rest = Delivery.objects.exclude(pk=told.pk)
+    assert {(d.status, d.attempts) for d in rest} == {(Delivery.Status.PENDING, 0)}
+    assert all(d.next_attempt_at >= timezone.now() + timedelta(seconds=28) for d in rest)
+
+    # A batch that starts meanwhile sends nothing and waits as rows for the sweeper.
+    _ingest(environment, 1)
+    later = Delivery.objects.filter(attempts=0, next_attempt_at__lte=timezone.now())
+    later_ids = list(later.values_list("pk", flat=True))
+    deliveries_attempt(subscription_id=subscription.pk, delivery_ids=later_ids)
+    assert len(receiver.received("/hook")) == 1
+    [waiting] = Delivery.objects.filter(pk__in=later_ids)
+    assert not waiting.queued and waiting.attempts == 0
+    assert waiting.next_attempt_at >= timezone.now() + timedelta(seconds=28)
+    assert endpoint_resting_until(subscription_id=subscription.pk) >= timezone.now() + timedelta(seconds=28)
+
+
+def test_a_rate_limited_subscription_gets_no_permit_while_slowed_down(environment, receiver):
+    receiver.script("/hook", statuses=[429, 204], headers={"Retry-After": "30"})
+    subscription = _subscription(environment, receiver, rate_limit=100)
+    _ingest(environment, 2)
+    _attempt_all(subscription)
+    assert len(receiver.received("/hook")) == 1
+
+    assert rate_permit_take(subscription_id=subscription.pk, rate_limit=100).wait > 28
+
+
+def test_a_429_without_retry_after_slows_nothing_down(environment, receiver):
+    receiver.script("/hook", statuses=[429, 204])
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 3)
+
+    _attempt_all(subscription)
+
+    assert len(receiver.received("/hook")) == 3
+    assert endpoint_resting_until(subscription_id=subscription.pk) is None
+
+
+@pytest.mark.parametrize("retry_after", ["99999", "Wed, 01 Dec 2100 00:00:00 GMT"])
+def test_a_slow_down_lasts_at_most_the_longest_back_off(environment, receiver, settings, retry_after):
+    settings.OUTFLOW_RETRY_MAX_DELAY_SECONDS = 120
+    receiver.script("/hook", statuses=[429], headers={"Retry-After": retry_after})
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 1)
+
+    _attempt_all(subscription)
+
+    resting = endpoint_resting_until(subscription_id=subscription.pk)
+    assert timezone.now() + timedelta(seconds=110) < resting <= timezone.now() + timedelta(seconds=121)
