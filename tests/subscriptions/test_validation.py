@@ -61,6 +61,8 @@ def test_the_api_saves_an_aws_json_content_type_with_its_target(api):
 
 def test_the_workbench_saves_an_aws_json_content_type(environment):
     editor = member_client(environment, "ed")
+    page = editor.get("/admin/subscriptions/subscription/add/").content.decode()
+    assert "<code>Content-Type</code> may name a JSON media type" in page
     data = {
         "environment": str(environment.pk),
         "name": "Kinesis",
