@@ -25,10 +25,13 @@ _AUTH_QUERY = frozenset(
     }
 )
 
-_AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
+# The partitions' DNS suffixes, IPv4 and dual-stack (botocore's partitions.json: aws and aws-us-gov, aws-cn).
+_AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".api.amazonwebservices.com.cn")
 _REGION_PATTERN = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 _REGION = re.compile(_REGION_PATTERN)
 _LAMBDA_URL = re.compile(rf"[^.]+\.lambda-url\.({_REGION_PATTERN})\.on\.aws")
+# Host labels whose signing name differs: Kinesis's account endpoints (<account>.data-kinesis.<region>.…).
+_SIGNING_NAMES = {"data-kinesis": "kinesis", "control-kinesis": "kinesis"}
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PATH_TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|.", re.DOTALL)
 _PATH_SAFE = "/!$&'()*+,;=:@"
@@ -44,10 +47,14 @@ def aws_region_and_service(*, host: str) -> tuple[str | None, str | None]:
     if suffix is None:
         return None, None
     labels = host.removesuffix(suffix).split(".")
-    if labels[-1] == "vpce":  # vpce-….execute-api.<region>.vpce.amazonaws.com
+    if len(labels) > 1 and labels[-1] == "vpce":  # vpce-….execute-api.<region>.vpce.amazonaws.com
         labels.pop()
     if labels[-1] == "s3" or labels[-1] == "s3-external-1":  # the legacy global S3 endpoint
         return "us-east-1", "s3"
+    if labels == ["queue"]:  # SQS's legacy endpoints: queue.amazonaws.com and <region>.queue.amazonaws.com
+        return "us-east-1", "sqs"
+    if len(labels) == 2 and labels[1] == "queue" and _REGION.fullmatch(labels[0]):
+        return labels[0], "sqs"
     if labels[-1].startswith("s3-") and _REGION.fullmatch(labels[-1].removeprefix("s3-")):
         return labels[-1].removeprefix("s3-"), "s3"
     if len(labels) < 2 or not _REGION.fullmatch(labels[-1]):
@@ -55,7 +62,8 @@ def aws_region_and_service(*, host: str) -> tuple[str | None, str | None]:
     service_labels = [label for label in labels[:-1] if label != "dualstack"]
     if not service_labels:
         return None, None
-    return labels[-1], service_labels[-1].removesuffix("-fips")
+    service = service_labels[-1].removesuffix("-fips")
+    return labels[-1], _SIGNING_NAMES.get(service, service)
 
 
 def aws_sign(

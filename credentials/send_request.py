@@ -10,7 +10,7 @@ from credentials.selectors import credential_for_use
 from outbound.client import send
 from subscriptions.interactive_calls import interactive_call
 from subscriptions.models import Environment
-from subscriptions.validation import TRANSPORT_HEADERS, header_errors, url_errors
+from subscriptions.validation import header_errors, url_errors
 
 
 def _body(body, headers: dict[str, str]) -> tuple[bytes | None, dict[str, str]]:
@@ -40,7 +40,7 @@ def request_send(
     errors = {}
     if problems := url_errors(url, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS):
         errors["url"] = problems
-    if problems := header_errors(headers, reserved=TRANSPORT_HEADERS, reserved_prefixes=()):
+    if problems := header_errors(headers, reserved_prefixes=(), json_content_type=False):
         errors["headers"] = problems
     try:
         credential = credential_for_use(environment=environment, credential_id=credential_id)

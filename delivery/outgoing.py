@@ -61,12 +61,17 @@ def _encoded(outcome, *, mapped: bool) -> bytes | None | Exception:
     return json.dumps(outcome, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _content_type(headers: dict[str, str]) -> str:
+    """The content type a subscription's headers name (a JSON media type, validated on save), else application/json."""
+    return next((value for name, value in headers.items() if name.lower() == "content-type"), "application/json")
+
+
 def outgoing_headers(
     *, subscription: Subscription, signing_secrets: list[str], message_id: str, body: bytes
 ) -> dict[str, str]:
     timestamp = int(time.time())
     own = {
-        "content-type": "application/json",
+        "content-type": _content_type(subscription.headers),
         "user-agent": USER_AGENT,
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),

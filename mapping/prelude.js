@@ -70,6 +70,54 @@
   };
   G.console = { log, info: log, warn: log, error: log, debug: log, trace: log };
 
+  // Base64 as browsers have it (Latin-1 text; UTF-8 text goes through unescape(encodeURIComponent(text)) first):
+  // AWS JSON APIs take binary fields (Kinesis and Firehose records' Data) as base64, and there are no buffers here.
+  const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const BASE64_VALUES = new Map();
+  const BASE64_PAIRS = [];  // two base64 digits per 12 bits, so a 200 KB event encodes well within the time limit
+  for (let i = 0; i < 64; i++) {
+    BASE64_VALUES.set(BASE64[i], i);
+    for (let j = 0; j < 64; j++) BASE64_PAIRS.push(BASE64[i] + BASE64[j]);
+  }
+  G.btoa = function btoa(data) {
+    const text = StringConstructor(data);
+    if (/[^\u0000-\u00ff]/.test(text)) {
+      throw new ErrorConstructor(
+        'btoa takes Latin-1 text; encode other text as UTF-8 first: btoa(unescape(encodeURIComponent(text)))');
+    }
+    const whole = text.length - (text.length % 3);
+    let out = '';
+    for (let i = 0; i < whole; i += 3) {
+      const bits = (text.charCodeAt(i) << 16) | (text.charCodeAt(i + 1) << 8) | text.charCodeAt(i + 2);
+      out += BASE64_PAIRS[bits >> 12] + BASE64_PAIRS[bits & 4095];
+    }
+    if (whole + 1 === text.length) {
+      const bits = text.charCodeAt(whole) << 16;
+      out += BASE64_PAIRS[bits >> 12] + '==';
+    } else if (whole + 2 === text.length) {
+      const bits = (text.charCodeAt(whole) << 16) | (text.charCodeAt(whole + 1) << 8);
+      out += BASE64_PAIRS[bits >> 12] + BASE64[(bits >> 6) & 63] + '=';
+    }
+    return out;
+  };
+  G.atob = function atob(data) {
+    let text = StringConstructor(data).replace(/[\t\n\f\r ]/g, '');
+    if (text.length % 4 === 0) text = text.replace(/==?$/, '');
+    if (text.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(text)) {
+      throw new ErrorConstructor('atob: the string is not valid base64');
+    }
+    const out = [];
+    for (let i = 0; i < text.length; i += 4) {
+      const n = mathMin(4, text.length - i);
+      let bits = 0;
+      for (let j = 0; j < 4; j++) bits = (bits << 6) | (j < n ? BASE64_VALUES.get(text[i + j]) : 0);
+      out.push(StringConstructor.fromCharCode(bits >> 16));
+      if (n > 2) out.push(StringConstructor.fromCharCode((bits >> 8) & 255));
+      if (n > 3) out.push(StringConstructor.fromCharCode(bits & 255));
+    }
+    return out.join('');
+  };
+
   // A frozen built-in data property makes `obj.name = ...` throw on objects inheriting it (the "override mistake");
   // turning the common ones into accessors lets such assignments create an own property as usual.
   const allowOverride = (proto, key) => {

@@ -55,7 +55,11 @@ class SubscriptionForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "placeholder": "X-Team: growth"}),
-        help_text="One <code>Name: value</code> per line. Secret-looking values show as ******** and stay as stored.",
+        help_text=(
+            "One <code>Name: value</code> per line. Secret-looking values show as ******** and stay as stored. "
+            "<code>Content-Type</code> may name a JSON media type, e.g. <code>application/x-amz-json-1.0</code> "
+            "with <code>X-Amz-Target</code> for an AWS service."
+        ),
     )
     max_retries = forms.IntegerField(label="Max retries", min_value=0, max_value=50, initial=23)
     auto_disable = forms.BooleanField(

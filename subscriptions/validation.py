@@ -10,9 +10,20 @@ MAX_HEADER_VALUE_LENGTH = 4096
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VALUE = re.compile(r"[\t\x20-\x7e]*")
 TRANSPORT_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-# A delivery's content type and Standard Webhooks headers are Outflow's to set.
-SUBSCRIPTION_RESERVED_HEADERS = TRANSPORT_HEADERS | {"content-type"}
+# A delivery's Standard Webhooks headers are Outflow's to set.
 SUBSCRIPTION_RESERVED_PREFIXES = ("webhook-",)
+# A delivery's body is always UTF-8 JSON, so its content type may only name JSON: plain, a +json suffix, or the
+# JSON protocols of AWS service APIs (which a mapping speaks with an x-amz-target header).
+JSON_MEDIA_TYPES = (
+    "application/json",
+    "application/*+json",
+    "application/x-amz-json-1.0",
+    "application/x-amz-json-1.1",
+)
+_JSON_CONTENT_TYPE = re.compile(
+    r"application/(?:json|[a-z0-9][a-z0-9!#$&^_.+-]*\+json|x-amz-json-1\.[01])(?:[ \t]*;[ \t]*charset=\"?utf-8\"?)?",
+    re.IGNORECASE,
+)
 
 
 def url_errors(url: str, *, allow_private: bool) -> list[str]:
@@ -26,9 +37,10 @@ def url_errors(url: str, *, allow_private: bool) -> list[str]:
 def header_errors(
     headers: dict[str, str],
     *,
-    reserved: frozenset[str] = SUBSCRIPTION_RESERVED_HEADERS,
     reserved_prefixes: tuple[str, ...] = SUBSCRIPTION_RESERVED_PREFIXES,
+    json_content_type: bool = True,
 ) -> list[str]:
+    """What is wrong with custom headers; `json_content_type` limits a content-type to JSON_MEDIA_TYPES."""
     errors = []
     if len(headers) > MAX_HEADERS:
         errors.append(f"at most {MAX_HEADERS} headers")
@@ -39,10 +51,15 @@ def header_errors(
         lowered = name.lower()
         if not _TOKEN.fullmatch(name):
             errors.append(f"{name!r} is not a valid header name")
-        elif lowered in reserved or lowered.startswith(reserved_prefixes):
+        elif lowered in TRANSPORT_HEADERS or lowered.startswith(reserved_prefixes):
             errors.append(f"{name!r} is set by Outflow and cannot be overridden")
         if not _VALUE.fullmatch(value):
             errors.append(f"the value of {name!r} must be printable ASCII (no line breaks or control characters)")
         elif len(value) > MAX_HEADER_VALUE_LENGTH:
             errors.append(f"the value of {name!r} is longer than {MAX_HEADER_VALUE_LENGTH} characters")
+        elif json_content_type and lowered == "content-type" and not _JSON_CONTENT_TYPE.fullmatch(value):
+            errors.append(
+                f"{name!r} must be a JSON media type ({', '.join(JSON_MEDIA_TYPES)}; optionally with charset=utf-8): "
+                "the body is JSON"
+            )
     return errors

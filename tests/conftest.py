@@ -14,6 +14,7 @@ from subscriptions.event_catalog import PLATFORM_EVENT_TYPES
 from subscriptions.models import EventType
 from subscriptions.services import environment_create
 from tests import leak_watch
+from tests.moto_server import MotoServer
 from tests.receiver import Receiver
 from tests.worker import CeleryProcesses
 
@@ -77,6 +78,14 @@ def attempt_pending():
 @pytest.fixture
 def receiver():
     server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def moto():
+    """moto's server on loopback for the session, IAM authentication on, with a user allowed the AWS targets' calls."""
+    server = MotoServer()
     yield server
     server.close()
 

@@ -2,11 +2,13 @@
 
 import base64
 import json
+import uuid
 
 import pytest
 from django.test import override_settings
 
 from tests import secrets
+from tests.moto_server import REGION
 
 
 def _error(response, status: int) -> dict:
@@ -82,3 +84,32 @@ def test_private_targets_are_refused(api, receiver):
 )
 def test_bad_input_is_400_naming_the_field(api, payload, field):
     assert field in _error(api.post("/api/v1/send-request", payload, format="json"), 400)["fields"]
+
+
+def test_an_aws_json_call_is_signed_over_its_content_type_and_target_and_moto_takes_it(api, moto):
+    sqs = moto.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"send-request-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    credential = api.post(
+        "/api/v1/credentials",
+        {
+            "name": "moto",
+            "type": "aws_signed_request",
+            "access_key_id": moto.access_key_id,
+            "secret_access_key": moto.secret_access_key,
+            "region": REGION,
+            "service": "sqs",
+        },
+        format="json",
+    ).json()["id"]
+    step = {
+        "method": "POST",
+        "url": f"{moto.url}/",
+        "headers": {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.SendMessage"},
+        "body": {"QueueUrl": queue_url, "MessageBody": "from an Action Flow"},
+        "credential": credential,
+    }
+    result = api.post("/api/v1/send-request", step, format="json").json()
+
+    assert result["status"] == 200 and result["error"] is None
+    [message] = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    assert message["Body"] == "from an Action Flow" and message["MessageId"] == result["body"]["MessageId"]

@@ -103,6 +103,12 @@ def test_an_editor_adds_a_subscription_with_headers_a_credential_and_event_types
         ({"headers": {"Host": "x"}}, {"header_lines": "Host: x"}, "headers", "header_lines"),
         ({"headers": {"webhook-id": "x"}}, {"header_lines": "webhook-id: x"}, "headers", "header_lines"),
         (
+            {"headers": {"Content-Type": "text/plain"}},
+            {"header_lines": "Content-Type: text/plain"},
+            "headers",
+            "header_lines",
+        ),
+        (
             {"headers": {"X-A": "1", "x-a": "2"}},
             {"header_lines": "X-A: 1\nx-a: 2"},
             "headers",
