@@ -91,7 +91,7 @@ FULL = Profile(
     hot_repeats=40,
     purge_baseline_seconds=5,
     recover_deliveries=100_000,
-    max_seconds=3600,
+    max_seconds=5400,
 )
 SMOKE = Profile(
     runs=1,
