@@ -36,6 +36,19 @@ class OutflowApi:
     def subscription_delete(self, subscription_id: str) -> None:
         self._call("DELETE", f"/api/v1/subscriptions/{subscription_id}", None, 204)
 
+    def get(self, path: str) -> dict | None:
+        return self._call("GET", path, None, 200)
+
+    def get_text(self, path: str) -> str:
+        response = self._pool.urlopen("GET", path, headers=self._headers, timeout=API_TIMEOUT)
+        if response.status != 200:
+            raise ApiFailure(f"GET {path} answered {response.status}: {response.data[:500]!r}")
+        return response.data.decode()
+
+    def recover(self, subscription_id: str, *, since: str) -> dict:
+        body = json.dumps({"since": since}).encode()
+        return self._call("POST", f"/api/v1/subscriptions/{subscription_id}/recover", body, 200)
+
     def healthy(self) -> bool:
         try:
             return self._pool.urlopen("GET", "/healthz", timeout=urllib3.Timeout(total=2.0)).status == 200

@@ -35,6 +35,12 @@ def redis_flush(url: str) -> None:
         client.flushdb()
 
 
+def redis_commands(url: str) -> int:
+    """Commands the Redis server has processed so far (all its databases: other clients on it count too)."""
+    with redis.Redis.from_url(url) as client:
+        return client.info("stats")["total_commands_processed"]
+
+
 def queue_purge(*, broker_url: str, queue: str) -> None:
     """Drop the tasks still waiting in the broker (those a worker already holds run and find nothing to do)."""
     with kombu.Connection(broker_url) as connection:
@@ -70,10 +76,42 @@ class OutflowDatabase:
         )
         return dict(rows.fetchall())
 
+    def failed_deliveries_insert(self, *, subscription_id: str, count: int) -> None:
+        """`count` failed deliveries an hour old for the subscription, of events already stored (bench.hot_paths)."""
+        self._connection.execute(
+            "INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, queued, last_error,"
+            " last_status_code, created_at, updated_at, completed_at) SELECT gen_random_uuid(), e.id, %s, 'failed', 1,"
+            " false, 'endpoint answered 503', 503, now() - interval '1 hour', now() - interval '1 hour',"
+            " now() - interval '1 hour' FROM (SELECT id FROM delivery_event LIMIT %s) e",
+            (subscription_id, count),
+        )
+
+    def recovery_progress(self, subscription_id: str) -> dict:
+        """The subscription's latest recovery: deliveries made pending so far, and whether (and how fast) it ended."""
+        row = self._one(
+            "SELECT recovered, finished_at IS NOT NULL, extract(epoch FROM finished_at - requested_at)"
+            " FROM delivery_recovery WHERE subscription_id = %s ORDER BY requested_at DESC LIMIT 1",
+            (subscription_id,),
+        )
+        if row is None:
+            return {"recovered": 0, "finished": False, "seconds": None}
+        recovered, finished, seconds = row
+        return {"recovered": recovered, "finished": finished, "seconds": float(seconds) if seconds else None}
+
+    def activity(self) -> dict[str, int]:
+        """PostgreSQL's running totals for this database: transactions committed and rows written."""
+        commits, inserted, updated, deleted = self._one(
+            "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        )
+        return {"commits": commits, "inserted": inserted, "updated": updated, "deleted": deleted}
+
     def clear_events(self) -> None:
         """Start a run on empty tables: events, deliveries and request logs (CASCADE: whatever refers to them)."""
         self._connection.execute("SET lock_timeout = '30s'")
-        self._connection.execute("TRUNCATE delivery_delivery, delivery_event, requestlog_requestlog CASCADE")
+        self._connection.execute(
+            "TRUNCATE delivery_delivery, delivery_event, requestlog_requestlog, delivery_recovery CASCADE"
+        )
 
     def close(self) -> None:
         self._connection.close()

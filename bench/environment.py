@@ -12,12 +12,16 @@ VENV_BIN = ROOT / ".venv" / "bin"
 RESULTS_DIR = BENCH_DIR / "results"
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-DATABASE = "outflow_bench"
-PEER_DATABASE = "outflow_bench_peer"
+# Overridable so that runs on a shared machine keep to their own names: BENCH_DATABASE (the peer's gets "_peer"),
+# BENCH_REDIS_DATABASES "broker,cache,peer broker" (the peer may share Outflow's broker: they never run together
+# and their queues differ).
+DATABASE = os.environ.get("BENCH_DATABASE", "outflow_bench")
+PEER_DATABASE = f"{DATABASE}_peer"
 REDIS = "redis://127.0.0.1:6379"
-BROKER_URL = f"{REDIS}/10"
-CACHE_URL = f"{REDIS}/11"
-PEER_BROKER_URL = f"{REDIS}/9"
+_BROKER_DB, _CACHE_DB, _PEER_BROKER_DB = os.environ.get("BENCH_REDIS_DATABASES", "10,11,9").split(",")
+BROKER_URL = f"{REDIS}/{_BROKER_DB}"
+CACHE_URL = f"{REDIS}/{_CACHE_DB}"
+PEER_BROKER_URL = f"{REDIS}/{_PEER_BROKER_DB}"
 # The queue names the two Celery apps use (Outflow's CELERY_TASK_DEFAULT_QUEUE, Celery's default for the peer).
 OUTFLOW_QUEUE = "outflow"
 PEER_QUEUE = "celery"

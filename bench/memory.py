@@ -1,4 +1,4 @@
-"""Resident memory of a process tree, summed from /proc, and a sampler that keeps the peak of each tree."""
+"""Resident memory and CPU time of a process tree, summed from /proc, and a sampler that keeps each tree's peak RSS."""
 
 import os
 import threading
@@ -36,6 +36,29 @@ def tree_rss_bytes(root_pid: int) -> int:
         except OSError:
             continue
     return total
+
+
+def _tree(root_pid: int) -> list[int]:
+    children = _children_by_parent()
+    pids, stack = [], [root_pid]
+    while stack:
+        pid = stack.pop()
+        pids.append(pid)
+        stack.extend(children.get(pid, []))
+    return pids
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """User and system CPU time of a process and its live descendants (with their reaped children's)."""
+    ticks = 0
+    for pid in _tree(root_pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime: fields 14-17 of stat, 12-15 after the command name.
+        ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class PeakSampler:

@@ -16,7 +16,8 @@ from bench.environment import (
     free_port,
     outflow_environment,
 )
-from bench.processes import Processes, wait_until
+from bench.memory import tree_cpu_seconds
+from bench.processes import Processes, procfile_commands, wait_until
 
 PIPELINE = ("worker", "beat")
 MANAGE_TIMEOUT_SECONDS = 300
@@ -28,6 +29,8 @@ class OutflowStack:
         self.port = free_port()
         self.env = outflow_environment(port=self.port, state_dir=state_dir)
         self.api: OutflowApi | None = None
+        self.api_key = ""
+        self.workers = ["worker"]
         self.database: OutflowDatabase | None = None
 
     def python(self, *arguments: str, timeout: float = MANAGE_TIMEOUT_SECONDS) -> str:
@@ -46,8 +49,13 @@ class OutflowStack:
         redis_flush(CACHE_URL)
         self.python("manage.py", "migrate", "--noinput")
         created = json.loads(self.python("manage.py", "create_environment", "bench").strip().splitlines()[-1])
-        self.api = OutflowApi(base_url=f"http://127.0.0.1:{self.port}", api_key=created["api_key"])
+        self.api_key = created["api_key"]
+        self.api = OutflowApi(base_url=self.base_url, api_key=self.api_key)
         self.database = OutflowDatabase(DATABASE)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         for name in ("web", *PIPELINE):
@@ -63,11 +71,11 @@ class OutflowStack:
 
     def freeze_pipeline(self) -> None:
         """Stop worker and beat in place (SIGSTOP): ingest alone has the machine, tasks pile up in the broker."""
-        for name in PIPELINE:
+        for name in (*self.workers[1:], *PIPELINE):
             self.processes.freeze(name)
 
     def thaw_pipeline(self) -> None:
-        for name in PIPELINE:
+        for name in (*PIPELINE, *self.workers[1:]):
             self.processes.thaw(name)
 
     def purge_queue(self) -> None:
@@ -82,6 +90,25 @@ class OutflowStack:
 
     def worker_pid(self) -> int:
         return self.processes.pid("worker")
+
+    def worker_add(self) -> None:
+        """One more worker process, the Procfile's line under its own node name (2 cores: 2 processes at most)."""
+        name = f"worker-{len(self.workers) + 1}"
+        command = f"exec {procfile_commands()['worker']} --hostname {name}@%h"
+        self.processes.start(name, ["bash", "-c", command], env=self.env)
+        self.workers.append(name)
+
+    def workers_reduce(self) -> None:
+        """Back to the one worker process of the Procfile."""
+        while len(self.workers) > 1:
+            self.processes.stop(self.workers.pop())
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of the worker processes (summed) and of web."""
+        return {
+            "worker": sum(tree_cpu_seconds(self.processes.pid(name)) for name in self.workers),
+            "web": tree_cpu_seconds(self.processes.pid("web")),
+        }
 
     def close(self) -> None:
         if self.database is not None:

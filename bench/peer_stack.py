@@ -39,8 +39,14 @@ class PeerStack:
     def __init__(self, processes: Processes, receiver: Receiver):
         self.processes = processes
         self.receiver = receiver
-        self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "peer.settings"}
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "peer.settings",
+            "BENCH_PEER_DATABASE": PEER_DATABASE,
+            "BENCH_PEER_BROKER_URL": PEER_BROKER_URL,
+        }
         self.database: PeerDatabase | None = None
+        self.workers: list[str] = []
 
     def _python(self, *arguments: str, timeout: float) -> str:
         completed = subprocess.run(
@@ -59,8 +65,13 @@ class PeerStack:
 
     def start(self) -> None:
         """One worker process of WORKER_CONCURRENCY threads, as Outflow's Procfile runs its worker."""
+        self.worker_add()
+
+    def worker_add(self) -> None:
+        """One more worker process like the first, under its own node name."""
+        name = f"peer-worker-{len(self.workers) + 1}" if self.workers else "peer-worker"
         self.processes.start(
-            "peer-worker",
+            name,
             [
                 str(PEER_VENV / "bin" / "celery"),
                 "-A",
@@ -74,10 +85,17 @@ class PeerStack:
                 "--without-mingle",
                 "--loglevel",
                 "WARNING",
+                "--hostname",
+                f"{name}@%h",
             ],
             env=self.env,
             cwd=BENCH_DIR,
         )
+        self.workers.append(name)
+
+    def workers_stop(self) -> None:
+        while self.workers:
+            self.processes.stop(self.workers.pop())
 
     def worker_pid(self) -> int:
         return self.processes.pid("peer-worker")

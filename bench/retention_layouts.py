@@ -30,7 +30,7 @@ def _configure() -> None:
     django.setup()
 
 
-def _secondary_indexes(cursor, tables: tuple[str, ...]) -> list[tuple[str, str, str, bool]]:
+def secondary_indexes(cursor, tables: tuple[str, ...]) -> list[tuple[str, str, str, bool]]:
     """(table, name, definition, is a unique constraint) of each index on the tables but their primary keys."""
     cursor.execute(
         "SELECT i.tablename, i.indexname, i.indexdef, c.contype = 'u' FROM pg_indexes i"
@@ -41,9 +41,9 @@ def _secondary_indexes(cursor, tables: tuple[str, ...]) -> list[tuple[str, str, 
     return [(table, name, definition, bool(unique)) for table, name, definition, unique in cursor.fetchall()]
 
 
-def _fill_outflow(cursor, rows: int, environment_id, subscription_id) -> None:
+def outflow_tables_fill(cursor, rows: int, environment_id, subscription_id) -> None:
     # Indexes built once after the rows are in take minutes less than ten million random-UUID inserts into them.
-    indexes = _secondary_indexes(cursor, ("delivery_event", "delivery_delivery"))
+    indexes = secondary_indexes(cursor, ("delivery_event", "delivery_delivery"))
     # A deferred foreign key queues one check per inserted row until commit; one validation afterwards is cheaper.
     cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
@@ -181,7 +181,7 @@ def measure(rows: int, baseline_seconds: float) -> dict:
     )
     started = time.monotonic()
     with connection.cursor() as cursor:
-        _fill_outflow(cursor, rows, environment.pk, subscription.pk)
+        outflow_tables_fill(cursor, rows, environment.pk, subscription.pk)
         filled = time.monotonic()
         _fill_partitioned(cursor)
     fill_seconds = {"outflow": filled - started, "partitioned": time.monotonic() - filled}

@@ -30,6 +30,7 @@ from bench.environment import (
     WEB_CONCURRENCY,
     WORKER_CONCURRENCY,
 )
+from bench.hot_paths import recover_scenario
 from bench.latency import dead_endpoint_scenario, latency_run
 from bench.memory import PeakSampler
 from bench.outflow import OutflowStack
@@ -37,9 +38,12 @@ from bench.peer_stack import PeerStack
 from bench.processes import Processes, poll_until
 from bench.receiver import Receiver, receiver_start
 from bench.retry_memory import retry_memory_scenario
-from bench.throughput import e2e_run, ingest_run
+from bench.throughput import e2e_run, ingest_run, subscriptions_create
 
 FANOUTS = {"1 subscription": 1, "10 subscriptions": 10}
+# The end-to-end runs are made with one worker process (the Procfile's), then with two (the machine has 2 cores).
+WORKER_PROCESSES = 2
+WORKER_READY_SECONDS = 5
 WARMUP_EVENTS = 100
 MAPPING_TIMEOUT_SECONDS = 60
 MAPPING_EXIT_SECONDS = 2
@@ -60,6 +64,11 @@ class Profile:
     retrying_sweeps: int  # sweep cycles watched after inserting them
     ceiling_requests: int
     ceiling_seconds: float
+    stats_wait_seconds: float  # after an e2e run, for PostgreSQL's statistics of idle backends (flushed within 10 s)
+    hot_rows: int  # finished deliveries (and events, request log rows) the hot paths are measured on
+    hot_repeats: int  # calls per hot path measure
+    purge_baseline_seconds: float
+    recover_deliveries: int
     max_seconds: int  # the whole run is stopped past this, whatever it is doing
 
 
@@ -77,7 +86,12 @@ FULL = Profile(
     retrying_sweeps=3,
     ceiling_requests=20000,
     ceiling_seconds=10,
-    max_seconds=1800,
+    stats_wait_seconds=11,
+    hot_rows=10_000_000,
+    hot_repeats=40,
+    purge_baseline_seconds=5,
+    recover_deliveries=100_000,
+    max_seconds=5400,
 )
 SMOKE = Profile(
     runs=1,
@@ -93,7 +107,12 @@ SMOKE = Profile(
     retrying_sweeps=1,
     ceiling_requests=2000,
     ceiling_seconds=2,
-    max_seconds=180,
+    stats_wait_seconds=0,
+    hot_rows=20_000,
+    hot_repeats=8,
+    purge_baseline_seconds=1,
+    recover_deliveries=1000,
+    max_seconds=240,
 )
 
 
@@ -115,6 +134,7 @@ def parse_arguments(argv: list[str] | None) -> tuple[argparse.Namespace, Profile
     parser.add_argument("--runs", type=int, help="runs per measure (median taken)")
     parser.add_argument("--events", type=int, help="events per ingest run")
     parser.add_argument("--deliveries", type=int, help="deliveries per end-to-end run, Outflow's and the peer's")
+    parser.add_argument("--rows", type=int, help="finished deliveries the hot paths are measured on")
     parser.add_argument("--receiver", choices=("auto", "nginx", "python"), default="auto")
     parser.add_argument("--output", type=Path, help="where latest.json and latency.png go")
     arguments = parser.parse_args(argv)
@@ -122,6 +142,8 @@ def parse_arguments(argv: list[str] | None) -> tuple[argparse.Namespace, Profile
     for field, value in (("runs", arguments.runs), ("ingest_events", arguments.events)):
         if value is not None:
             profile = replace(profile, **{field: value})
+    if arguments.rows is not None:
+        profile = replace(profile, hot_rows=arguments.rows)
     if arguments.deliveries is not None:
         profile = replace(profile, e2e_deliveries=arguments.deliveries)
     if arguments.output is None:
@@ -150,24 +172,14 @@ def measure_outflow(stack: OutflowStack, receiver: Receiver, sampler: PeakSample
                 ingest_run(stack, receiver, tag=f"ingest-{fanout}-{run}", fanout=fanout, events=profile.ingest_events)
             )
             log(f"ingest, {label}, run {run}: {runs[-1]['events_per_second']:.0f} events/s")
-    for label, fanout in FANOUTS.items():
-        runs = results["e2e"][label] = []
-        for run in range(1, profile.runs + 1):
-            runs.append(
-                e2e_run(
-                    stack,
-                    receiver,
-                    sampler,
-                    tag=f"e2e-{fanout}-{run}",
-                    fanout=fanout,
-                    events=max(1, profile.e2e_deliveries // fanout),
-                    timeout=profile.e2e_timeout,
-                )
-            )
-            log(
-                f"e2e, {label}, run {run}: {runs[-1]['deliveries']}/{runs[-1]['expected']} deliveries,"
-                f" {runs[-1]['deliveries_per_second'] or 0:.0f}/s"
-            )
+    results["e2e"] = _e2e_runs(stack, receiver, sampler, profile, processes=1)
+    for _ in range(WORKER_PROCESSES - 1):
+        stack.worker_add()
+    time.sleep(WORKER_READY_SECONDS)
+    try:
+        results["e2e_workers"] = _e2e_runs(stack, receiver, sampler, profile, processes=WORKER_PROCESSES)
+    finally:
+        stack.workers_reduce()
     for run in range(1, profile.runs + 1):
         results["latency"].append(
             latency_run(
@@ -189,6 +201,83 @@ def measure_outflow(stack: OutflowStack, receiver: Receiver, sampler: PeakSample
     return results
 
 
+def _e2e_runs(
+    stack: OutflowStack, receiver: Receiver, sampler: PeakSampler, profile: Profile, *, processes: int
+) -> dict[str, list]:
+    results = {}
+    for label, fanout in FANOUTS.items():
+        runs = results[label] = []
+        for run in range(1, profile.runs + 1):
+            runs.append(
+                e2e_run(
+                    stack,
+                    receiver,
+                    sampler,
+                    tag=f"e2e-{processes}-{fanout}-{run}",
+                    fanout=fanout,
+                    events=max(1, profile.e2e_deliveries // fanout),
+                    timeout=profile.e2e_timeout,
+                    stats_wait=profile.stats_wait_seconds,
+                )
+            )
+            costs = runs[-1]["per_delivery"]
+            log(
+                f"e2e, {label}, {processes} worker process(es), run {run}: {runs[-1]['deliveries']}/"
+                f"{runs[-1]['expected']} deliveries, {runs[-1]['deliveries_per_second'] or 0:.0f}/s; per delivery:"
+                f" worker {costs['worker_cpu_ms']:.2f} ms CPU, web {costs['web_cpu_ms']:.2f} ms,"
+                f" {costs['commits']:.2f} commits, {costs['rows_written']:.1f} rows written,"
+                f" {costs['redis_commands']:.1f} Redis commands"
+            )
+    return results
+
+
+def measure_scale(stack: OutflowStack, receiver: Receiver, profile: Profile) -> dict:
+    """bench.hot_paths (worker and beat frozen) on one subscription, then `recover` with everything running."""
+    hot_ids = subscriptions_create(stack, [receiver.url("/outflow/hot/0")], tag="hot")
+    stack.freeze_pipeline()
+    try:
+        hot = json.loads(
+            stack.python(
+                "-m",
+                "bench.hot_paths",
+                "--rows",
+                str(profile.hot_rows),
+                "--repeats",
+                str(profile.hot_repeats),
+                "--purge-baseline-seconds",
+                str(profile.purge_baseline_seconds),
+                "--base-url",
+                stack.base_url,
+                "--api-key",
+                stack.api_key,
+                "--subscription",
+                hot_ids[0],
+                timeout=profile.max_seconds,
+            )
+        )
+    finally:
+        stack.purge_queue()
+        stack.thaw_pipeline()
+    log(f"hot paths: {profile.hot_rows:,} rows filled in {hot['fill_seconds']:.0f}s")
+    for path in report.HOT_PATHS:
+        log(f"hot path {path}: {report.hot_ms(hot['empty'], path)} -> {report.hot_ms(hot['full'], path)} ms")
+    purge = hot["purge"]
+    log(
+        f"purge: {purge['events']} events, {purge['deliveries']} deliveries, {purge['request_logs']} request logs"
+        f" in {purge['seconds']:.1f}s ({purge['rows_per_second']:.0f} rows/s)"
+    )
+    recover_ids = subscriptions_create(stack, [receiver.url("/outflow/recover/0")], tag="recover")
+    recover = recover_scenario(
+        api=stack.api, database=stack.database, subscription_id=recover_ids[0], count=profile.recover_deliveries
+    )
+    log(
+        f"recover of {recover['deliveries']:,}: answered in {recover['answer_ms']:.0f} ms, all pending again after"
+        f" {recover['requeue_seconds'] or 0:.1f}s"
+    )
+    stack.clear(hot_ids + recover_ids)
+    return {"hot_paths": hot, "recover": recover}
+
+
 def measure_scenarios(stack: OutflowStack, receiver: Receiver, sampler: PeakSampler, profile: Profile) -> dict:
     dead = dead_endpoint_scenario(
         stack,
@@ -207,13 +296,23 @@ def measure_scenarios(stack: OutflowStack, receiver: Receiver, sampler: PeakSamp
 
 
 def measure_peer(peer: PeerStack, sampler: PeakSampler, profile: Profile) -> dict:
-    results = {"name": "django-webhook 0.0.15", "e2e": {}, "e2e_median": {}, "worker_peak_rss_median": {}}
+    results = {"name": "django-webhook 0.0.15", "e2e_median": {}, "worker_peak_rss_median": {}}
+    results["e2e"] = _peer_runs(peer, sampler, profile, processes=1)
+    for _ in range(WORKER_PROCESSES - 1):
+        peer.worker_add()
+    time.sleep(WORKER_READY_SECONDS)
+    results["e2e_workers"] = _peer_runs(peer, sampler, profile, processes=WORKER_PROCESSES)
+    return results
+
+
+def _peer_runs(peer: PeerStack, sampler: PeakSampler, profile: Profile, *, processes: int) -> dict[str, list]:
+    results = {}
     for label, fanout in FANOUTS.items():
-        runs = results["e2e"][label] = []
+        runs = results[label] = []
         for run in range(1, profile.runs + 1):
             sampler.restart("peer worker")
             outcome = peer.e2e_run(
-                tag=f"e2e-{fanout}-{run}",
+                tag=f"e2e-{processes}-{fanout}-{run}",
                 fanout=fanout,
                 events=max(1, profile.e2e_deliveries // fanout),
                 timeout=profile.e2e_timeout,
@@ -221,8 +320,8 @@ def measure_peer(peer: PeerStack, sampler: PeakSampler, profile: Profile) -> dic
             outcome["worker_peak_rss_bytes"] = sampler.peak("peer worker")
             runs.append(outcome)
             log(
-                f"peer e2e, {label}, run {run}: {outcome['deliveries']}/{outcome['expected']} deliveries,"
-                f" {outcome['deliveries_per_second'] or 0:.0f}/s"
+                f"peer e2e, {label}, {processes} worker process(es), run {run}: {outcome['deliveries']}/"
+                f"{outcome['expected']} deliveries, {outcome['deliveries_per_second'] or 0:.0f}/s"
             )
     return results
 
@@ -285,6 +384,7 @@ def main(argv: list[str] | None = None) -> None:
         results = {"outflow": measure_outflow(stack, receiver, sampler, profile)}
         results["scenarios"] = measure_scenarios(stack, receiver, sampler, profile)
         results["outflow"]["mapping"] = measure_mapping(stack, processes)
+        results["scale"] = measure_scale(stack, receiver, profile)
         for name in ("beat", "worker", "web"):
             processes.stop(name)
         peer = PeerStack(processes, receiver)
@@ -293,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         peer.start()
         sampler.watch("peer worker", peer.worker_pid())
         results["peer"] = measure_peer(peer, sampler, profile)
-        processes.stop("peer-worker")
+        peer.workers_stop()
         results["ceiling"] = measure_ceiling(stack, receiver, profile)
         results["meta"] = {
             "started_at": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat(timespec="seconds"),
@@ -304,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
             "receiver": receiver.kind,
             "web_concurrency": WEB_CONCURRENCY,
             "worker_concurrency": WORKER_CONCURRENCY,
+            "worker_processes_compared": [1, WORKER_PROCESSES],
             "request_timeout_seconds": REQUEST_TIMEOUT_SECONDS,
             "sweep_interval_seconds": SWEEP_INTERVAL_SECONDS,
             "profile": asdict(profile),

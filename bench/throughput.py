@@ -2,6 +2,8 @@
 
 import time
 
+from bench.databases import redis_commands
+from bench.environment import BROKER_URL
 from bench.load import batch_bodies, post_all
 from bench.memory import PeakSampler
 from bench.outflow import OutflowStack
@@ -30,13 +32,23 @@ def ingest_run(stack: OutflowStack, receiver: Receiver, *, tag: str, fanout: int
 
 
 def e2e_run(
-    stack: OutflowStack, receiver: Receiver, sampler: PeakSampler, *, tag: str, fanout: int, events: int, timeout: float
+    stack: OutflowStack,
+    receiver: Receiver,
+    sampler: PeakSampler,
+    *,
+    tag: str,
+    fanout: int,
+    events: int,
+    timeout: float,
+    stats_wait: float = 0.0,
 ) -> dict:
     """Deliveries/s from the first ingest call to the last delivery recorded as succeeded (its request log written)."""
     ids = subscriptions_create(stack, [receiver.url(f"/outflow/{tag}/{n}") for n in range(fanout)], tag=tag)
     bodies = batch_bodies(prefix=tag, count=events)
     expected = events * fanout
     sampler.restart("outflow worker")
+    cpu_before, activity_before = stack.cpu_seconds(), stack.database.activity()
+    commands_before = redis_commands(BROKER_URL)
     started = time.time()
     ingest_seconds = post_all(stack.api, bodies)
     poll_until(
@@ -46,6 +58,19 @@ def e2e_run(
     )
     delivered, last = stack.database.succeeded(ids)
     peak_rss = sampler.peak("outflow worker")
+    cpu = {name: seconds - cpu_before[name] for name, seconds in stack.cpu_seconds().items()}
+    # A backend's statistics reach pg_stat_database a second after its commit when busy, up to 10 s when idle.
+    time.sleep(stats_wait)
+    activity = {name: value - activity_before[name] for name, value in stack.database.activity().items()}
+    per_delivery = max(delivered, 1)
+    costs = {
+        "worker_cpu_ms": cpu["worker"] * 1000 / per_delivery,
+        "web_cpu_ms": cpu["web"] * 1000 / per_delivery,
+        # Every commit of the database in the run (the harness's polling included: a few per second).
+        "commits": activity["commits"] / per_delivery,
+        "rows_written": (activity["inserted"] + activity["updated"] + activity["deleted"]) / per_delivery,
+        "redis_commands": (redis_commands(BROKER_URL) - commands_before) / per_delivery,
+    }
     stack.clear(ids)
     seconds = last - started if last else None
     return {
@@ -57,4 +82,5 @@ def e2e_run(
         "seconds": seconds,
         "deliveries_per_second": delivered / seconds if seconds else None,
         "worker_peak_rss_bytes": peak_rss,
+        "per_delivery": costs,
     }

@@ -1,0 +1,233 @@
+"""Hot paths at scale: each measured on empty tables, then with N finished deliveries (and their events and request
+log rows) in one subscription; then the purge of the oldest day with ingest going on, and `recover` of M deliveries.
+
+The bench (bench/run.py) runs `python -m bench.hot_paths --rows N --base-url URL --api-key KEY --subscription ID`
+under Outflow's settings with worker and beat frozen; it prints one JSON line. Ingest, the two pages (first page and
+a cursor half-way down) and /metrics go through the running web; claim and the sweep are called in this process.
+`recover_scenario` runs in the harness afterwards, with the pipeline running.
+"""
+
+import argparse
+import base64
+import json
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import django
+
+from bench.api import OutflowApi
+from bench.databases import OutflowDatabase
+from bench.load import event
+from bench.processes import poll_until
+
+CLAIM_BATCH = 100  # OUTFLOW_DELIVERY_BATCH: what one attempt task claims
+PAGE = 50
+DAYS = 31  # bench.retention_layouts spreads the rows over this many days
+
+
+def _timed_ms(call) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def _summary(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    return {
+        "calls": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p95_ms": round(ordered[max(0, -(-len(ordered) * 95 // 100) - 1)], 3),
+    }
+
+
+def _cursor(position: datetime) -> str:
+    """DRF's cursor for the page after `position` (newest first): what a client deep in the list sends back."""
+    return base64.b64encode(urlencode({"p": str(position)}).encode()).decode()
+
+
+class HotPaths:
+    def __init__(self, *, api: OutflowApi, subscription_id: str, repeats: int):
+        from delivery.models import Delivery
+        from subscriptions.models import Subscription
+
+        self.api = api
+        self.subscription = Subscription.objects.get(pk=subscription_id)
+        self.repeats = repeats
+        self._sequence = 0
+        self.api.events_post(self._events_body(CLAIM_BATCH))
+        self.claimable = list(
+            Delivery.objects.filter(subscription=self.subscription, status=Delivery.Status.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+
+    def _events_body(self, count: int) -> bytes:
+        events = []
+        for _ in range(count):
+            self._sequence += 1
+            events.append(event(event_id=f"hot-{self._sequence}", sent_at=time.time()))
+        return json.dumps({"events": events}).encode()
+
+    def _claimable_reset(self, *, queued: bool) -> None:
+        from django.db.models.functions import Now
+
+        from delivery.models import Delivery
+
+        Delivery.objects.filter(pk__in=self.claimable).update(
+            status=Delivery.Status.PENDING, queued=queued, next_attempt_at=Now() - timedelta(seconds=1)
+        )
+
+    def ingest(self) -> dict:
+        """One event a call, as a steady producer sends them (batches are the throughput measure's business)."""
+        return _summary([_timed_ms(lambda: self.api.events_post(self._events_body(1))) for _ in range(self.repeats)])
+
+    def claim(self) -> dict:
+        from delivery.attempts import deliveries_claim
+
+        samples = []
+        for _ in range(self.repeats):
+            self._claimable_reset(queued=True)
+            samples.append(
+                _timed_ms(lambda: deliveries_claim(subscription=self.subscription, delivery_ids=self.claimable))
+            )
+        return _summary(samples)
+
+    def sweep(self) -> dict:
+        """A sweep that wakes one batch of due deliveries (their tasks wait in the frozen worker's queue)."""
+        from delivery.sweeper import deliveries_sweep
+
+        samples = []
+        for _ in range(self.repeats):
+            self._claimable_reset(queued=False)
+            samples.append(_timed_ms(deliveries_sweep))
+        return _summary(samples)
+
+    def page(self, kind: str, *, deep: datetime) -> dict:
+        path = f"/api/v1/subscriptions/{self.subscription.pk}/{kind}?limit={PAGE}"
+        first = [_timed_ms(lambda: self.api.get(path)) for _ in range(self.repeats)]
+        deep_path = f"{path}&cursor={_cursor(deep)}"
+        rows = len(self.api.get(deep_path)["results"])
+        deeper = [_timed_ms(lambda: self.api.get(deep_path)) for _ in range(self.repeats)]
+        return {"first": _summary(first), "deep": {**_summary(deeper), "rows": rows}}
+
+    def metrics(self) -> dict:
+        return _summary([_timed_ms(lambda: self.api.get_text("/metrics")) for _ in range(self.repeats)])
+
+    def measure(self) -> dict:
+        # Half-way down the list: the fill spreads the rows over DAYS days up to now.
+        deep = datetime.now(UTC) - timedelta(days=DAYS / 2)
+        return {
+            "ingest": self.ingest(),
+            "claim": self.claim(),
+            "sweep": self.sweep(),
+            "deliveries_page": self.page("deliveries", deep=deep),
+            "request_log_page": self.page("requests", deep=deep),
+            "metrics": self.metrics(),
+        }
+
+
+def request_logs_fill(cursor, *, subscription_id) -> None:
+    """One request log row per delivery of the subscription, stamped as the delivery; indexes built afterwards."""
+    from bench.retention_layouts import secondary_indexes
+
+    indexes = secondary_indexes(cursor, ("requestlog_requestlog",))
+    for _, name, _, _ in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    cursor.execute(
+        "INSERT INTO requestlog_requestlog (subscription_id, delivery_id, attempt, is_test, method, url,"
+        " request_headers, request_body, request_body_size, response_status, response_headers, response_body,"
+        " response_body_size, duration_ms, error, created_at) SELECT d.subscription_id, d.id, 1, false, 'POST',"
+        " 'http://127.0.0.1/hook', '{}', '[redacted]', 1024, 204, '{}', '', 0, 3, '', d.created_at"
+        " FROM delivery_delivery d WHERE d.subscription_id = %s AND d.status = 'succeeded' ORDER BY d.created_at",
+        [subscription_id],
+    )
+    for _, _, definition, _ in indexes:
+        cursor.execute(definition)
+
+
+def tables_fill(*, rows: int, subscription) -> float:
+    """N events over DAYS days with one succeeded delivery each, and their request log rows; seconds taken."""
+    from django.db import connection
+
+    from bench.retention_layouts import outflow_tables_fill
+
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        outflow_tables_fill(cursor, rows, subscription.environment_id, subscription.pk)
+        request_logs_fill(cursor, subscription_id=subscription.pk)
+        # Vacuumed as autovacuum would be by then: the visibility map lets index-only scans skip the heap.
+        cursor.execute("VACUUM ANALYZE delivery_event")
+        cursor.execute("VACUUM ANALYZE delivery_delivery")
+        cursor.execute("VACUUM ANALYZE requestlog_requestlog")
+    return time.monotonic() - started
+
+
+def purge_measure(*, api: OutflowApi, baseline_seconds: float) -> dict:
+    """expired_purge (retention 30 days: the oldest of DAYS days goes) while one event a call is ingested."""
+    from bench.retention_layouts import IngestProbe
+    from delivery.retention import expired_purge
+
+    def ingest_one(sequence: int) -> None:
+        api.events_post(json.dumps({"events": [event(event_id=f"purge-probe-{sequence}")]}).encode())
+
+    with IngestProbe(ingest_one) as probe:
+        time.sleep(baseline_seconds)
+    before = probe.summary()
+    with IngestProbe(lambda sequence: ingest_one(sequence + 10**9)) as probe:
+        started = time.monotonic()
+        counts = expired_purge()
+        seconds = time.monotonic() - started
+    removed = counts.events + counts.deliveries + counts.request_logs
+    return {
+        **counts.as_dict(),
+        "seconds": seconds,
+        "rows_per_second": removed / seconds if seconds else None,
+        "ingest_before": before,
+        "ingest_during": probe.summary(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--purge-baseline-seconds", type=float, default=5.0)
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--subscription", required=True)
+    arguments = parser.parse_args()
+    django.setup()
+    api = OutflowApi(base_url=arguments.base_url, api_key=arguments.api_key, connections=2)
+    paths = HotPaths(api=api, subscription_id=arguments.subscription, repeats=arguments.repeats)
+    result = {"rows": arguments.rows, "empty": paths.measure()}
+    result["fill_seconds"] = tables_fill(rows=arguments.rows, subscription=paths.subscription)
+    result["full"] = paths.measure()
+    result["purge"] = purge_measure(api=api, baseline_seconds=arguments.purge_baseline_seconds)
+    print(json.dumps(result))
+
+
+def recover_scenario(*, api: OutflowApi, database: OutflowDatabase, subscription_id: str, count: int) -> dict:
+    """M failed deliveries (of events already stored) in one subscription, recovered through the API: how long the
+    call takes, and how long its batches take to make them all pending again (the database's clock)."""
+    since = datetime.now(UTC) - timedelta(hours=2)
+    database.failed_deliveries_insert(subscription_id=subscription_id, count=count)
+    started = time.perf_counter()
+    answer = api.recover(subscription_id, since=since.isoformat())
+    answer_ms = (time.perf_counter() - started) * 1000
+    finished = poll_until(lambda: database.recovery_progress(subscription_id)["finished"], timeout=600, interval=0.25)
+    progress = database.recovery_progress(subscription_id)
+    return {
+        "deliveries": count,
+        "answered": answer,
+        "answer_ms": answer_ms,
+        "finished": finished,
+        "recovered": progress["recovered"],
+        "requeue_seconds": progress["seconds"],
+        "deliveries_per_second": progress["recovered"] / progress["seconds"] if progress["seconds"] else None,
+    }
+
+
+if __name__ == "__main__":
+    main()
