@@ -19,16 +19,20 @@ def test_percentiles_are_nearest_rank():
     assert percentile([7.0], 95) == 7.0
 
 
-def _results(*, e2e: float, peer: float, dead_baseline_p95: float | None = 40.0, dead_ratio: float = 1.2) -> dict:
+def _results(
+    *, e2e: float, peer: float, dead_baseline_p95: float | None = 40.0, dead_ratio: float = 1.2, hot=None
+) -> dict:
     return {
         "outflow": {
             "ingest_median": {report.TARGET_INGEST_FANOUT: report.TARGET_INGEST_EVENTS_PER_SECOND},
             "e2e_median": {"1 subscription": e2e},
+            "e2e_workers_median": {"1 subscription": 2 * e2e},
             "latency_median": {"p95_ms": report.TARGET_P95_MS + 1},
             "mapping": {"available": False},
         },
-        "peer": {"e2e_median": {"1 subscription": peer}},
+        "peer": {"e2e_median": {"1 subscription": peer}, "e2e_workers_median": {"1 subscription": peer}},
         "scenarios": {"dead_endpoint": {"p95_ratio": dead_ratio, "baseline": {"p95_ms": dead_baseline_p95}}},
+        "scale": {"hot_paths": hot} if hot else {},
     }
 
 
@@ -58,3 +62,28 @@ def test_a_dead_endpoint_ratio_is_not_judged_when_its_baseline_did_not_keep_up()
     assert _verdicts(overloaded)[name] is None
     assert _verdicts(_results(e2e=1, peer=1, dead_baseline_p95=None))[name] is None
     assert report._verdict(None) == "n/a" and report._verdict(False) == "MISSES"
+
+
+def _hot_path_measures(claim_ms: float) -> dict:
+    return {
+        "ingest": {"p50_ms": 10.0, "p95_ms": 20.0},
+        "claim": {"p50_ms": claim_ms},
+        "sweep": {"p50_ms": 10.0},
+        "deliveries_page": {"first": {"p50_ms": 10.0}, "deep": {"p50_ms": 10.0}},
+        "request_log_page": {"first": {"p50_ms": 10.0}, "deep": {"p50_ms": 10.0}},
+        "metrics": {"p50_ms": 10.0},
+    }
+
+
+def test_two_worker_processes_are_judged_against_the_peer_with_two_as_well():
+    verdicts = _verdicts(_results(e2e=report.TARGET_E2E_TIMES_PEER * 50, peer=100))
+    assert verdicts["e2e deliveries/s vs django-webhook, 1 subscription"] is False
+    assert verdicts["e2e deliveries/s vs django-webhook, 1 subscription, 2 worker processes"] is True
+
+
+def test_a_hot_path_is_judged_by_its_cost_full_over_empty():
+    limit = report.TARGET_HOT_PATH_RATIO
+    hot = {"empty": _hot_path_measures(10.0), "full": _hot_path_measures(10.0 * limit)}
+    assert _verdicts(_results(e2e=1, peer=1, hot=hot))["hot path claim (a batch of 100), full / empty"] is True
+    hot["full"] = _hot_path_measures(10.0 * limit + 0.1)
+    assert _verdicts(_results(e2e=1, peer=1, hot=hot))["hot path claim (a batch of 100), full / empty"] is False
