@@ -5,11 +5,20 @@ import os
 from celery import Celery, signals
 from django.db import close_old_connections
 
+from config.tracing import tracing_start
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("outflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _tracing_start(**kwargs) -> None:
+    """In the worker's main process, where its threads run the tasks (a prefork child inherits it: the SDK's
+    exporting thread restarts after a fork). Beat is not traced: a sweep's trace starts in the worker."""
+    tracing_start(service_name="outflow-worker")
 
 
 @signals.task_prerun.connect

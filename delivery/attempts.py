@@ -5,12 +5,15 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
 from django.db.models.functions import Now
 from django.utils import timezone
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from config import tracing
 from delivery.claimed import ClaimedDelivery
 from delivery.db_clock import datetime_read, now_sql
 from delivery.in_flight import (
@@ -29,6 +32,7 @@ from delivery.outcomes import (
     deliveries_release,
     deliveries_skip,
     delivery_failure_record,
+    is_success,
 )
 from delivery.outgoing import (
     outgoing_authenticate,
@@ -41,7 +45,7 @@ from delivery.queueing import deliveries_queue
 from delivery.rate_limit import PermitRefused, rate_permit_take
 from delivery.retry import retry_after_seconds
 from mapping.sandbox import MappingError, SandboxFailure
-from outbound.client import Exchange
+from outbound.client import Exchange, without_headers
 from requestlog.models import RequestLog
 from requestlog.services import request_logs_store
 from subscriptions.delivery_cache import subscription_for_delivery
@@ -113,7 +117,16 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
         subscription = subscription_for_delivery(subscription_id=subscription_id)
         # Taken before the claim's statement, so the batch's deadline is never later than the lease the row holds.
         claimed_at = time.monotonic()
-        deliveries = deliveries_claim(subscription=subscription, delivery_ids=delivery_ids) if subscription else []
+        with tracing.span("outflow.claim") as span:
+            deliveries = deliveries_claim(subscription=subscription, delivery_ids=delivery_ids) if subscription else []
+            if span.is_recording():
+                span.set_attributes(
+                    {
+                        "outflow.subscription_id": str(subscription_id),
+                        "outflow.deliveries": len(delivery_ids),
+                        "outflow.claimed": len(deliveries),
+                    }
+                )
         held_back = False
         if deliveries:
             lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
@@ -168,17 +181,25 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
         if not batch_lease_hold(lease=lease, subscription=subscription, deliveries=deliveries):
             untried = deliveries[index:]
             break
-        headers = outgoing_headers(
-            subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
-        )
-        url, headers, exchange = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
-        if exchange is None:
-            # The permit is taken last, just before the request leaves, so little lies between the two.
-            if refused := _permit_refused(subscription):
-                untried = deliveries[index:]
-                resumes, wakes = timezone.now() + timedelta(seconds=refused.wait), refused.wakes
-                break
-            exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
+        with tracing.span("outflow.request", kind=SpanKind.CLIENT) as span:
+            if span.is_recording():
+                _request_traced(span, subscription, delivery)
+            headers = outgoing_headers(
+                subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
+            )
+            if subscription.send_traceparent and (traceparent := tracing.traceparent_header()):
+                headers = {**without_headers(headers, traceparent), **traceparent}
+            url, headers, exchange = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
+            if exchange is None:
+                # The permit is taken last, just before the request leaves, so little lies between the two.
+                if refused := _permit_refused(subscription):
+                    span.set_attribute("outflow.rate_limited", True)
+                    untried = deliveries[index:]
+                    resumes, wakes = timezone.now() + timedelta(seconds=refused.wait), refused.wakes
+                    break
+                exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
+            if span.is_recording():
+                _exchange_traced(span, exchange)
         entries.append(_log_entry(subscription, delivery, url=url, headers=headers, body=body, exchange=exchange))
         results.append((delivery, exchange))
         if exchange.status is None:
@@ -235,16 +256,56 @@ def _slow_down_asked(subscription: Subscription, exchange: Exchange) -> datetime
 
 def _bodies(*, subscription: Subscription, deliveries: list[ClaimedDelivery], export) -> list:
     """The batch's bodies, mapped in one round trip; where building them failed as a whole, that error for each."""
-    try:
-        return outgoing_bodies(
-            payloads=[delivery.payload for delivery in deliveries],
-            export=export,
-            mapping=subscription.mapping,
-            tenant=subscription.environment_id,
-        )
-    except Exception as error:
-        logger.exception("subscription %s: building a batch's payloads failed", subscription.pk)
-        return [error] * len(deliveries)
+    with tracing.span("outflow.mapping") as span:
+        try:
+            bodies = outgoing_bodies(
+                payloads=[delivery.payload for delivery in deliveries],
+                export=export,
+                mapping=subscription.mapping,
+                tenant=subscription.environment_id,
+            )
+        except Exception as error:
+            logger.exception("subscription %s: building a batch's payloads failed", subscription.pk)
+            bodies = [error] * len(deliveries)
+        if span.is_recording():
+            # Counts only: a mapping's error message may quote the event it failed on.
+            span.set_attributes(
+                {
+                    "outflow.subscription_id": str(subscription.pk),
+                    "outflow.deliveries": len(deliveries),
+                    "outflow.mapped": bool(subscription.mapping),
+                    "outflow.skipped": sum(body is None for body in bodies),
+                    "outflow.failed": sum(isinstance(body, Exception) for body in bodies),
+                }
+            )
+        return bodies
+
+
+def _request_traced(span, subscription: Subscription, delivery: ClaimedDelivery) -> None:
+    """Whose attempt a request's span is and where it goes. Of the URL only scheme, host and port (a path or query
+    may hold a token, an OAuth secret or a SigV4 signature); never a header or the body."""
+    target = urlsplit(subscription.url)
+    span.set_attributes(
+        {
+            "outflow.subscription_id": str(subscription.pk),
+            "outflow.delivery_id": str(delivery.pk),
+            "outflow.attempt": delivery.attempts,
+            "http.request.method": subscription.method,
+            "url.scheme": target.scheme,
+            "server.address": target.hostname or "",
+            "server.port": target.port or (443 if target.scheme == "https" else 80),
+        }
+    )
+
+
+def _exchange_traced(span, exchange: Exchange) -> None:
+    """How a request went: its status, never the error's text (a token endpoint's answer may be quoted in it: the
+    request log has it, masked)."""
+    if exchange.status is not None:
+        span.set_attribute("http.response.status_code", exchange.status)
+    if not is_success(exchange):
+        span.set_attribute("error.type", str(exchange.status) if exchange.status is not None else "no_response")
+        span.set_status(Status(StatusCode.ERROR))
 
 
 def _not_built(delivery: ClaimedDelivery, failure: Exception) -> tuple[str, bool]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from config import tracing
 from config.copy_insert import copy_insert
 from config.errors import ApiError
 from delivery import counters, error_codes
@@ -63,6 +64,21 @@ def _matches(subscription: Subscription, event: Event, include_test_events: bool
 
 def events_ingest(*, environment: Environment, raw_events: list) -> IngestResult:
     """Validate every event (all or nothing), store the new ones and their deliveries, enqueue after commit."""
+    with tracing.span("outflow.ingest") as span:
+        result = _ingest(environment=environment, raw_events=raw_events)
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "outflow.environment_id": str(environment.pk),
+                    "outflow.accepted": result.accepted,
+                    "outflow.duplicates": result.duplicates,
+                    "outflow.deliveries": result.deliveries,
+                }
+            )
+    return result
+
+
+def _ingest(*, environment: Environment, raw_events: list) -> IngestResult:
     _validated(raw_events)
     unique: dict[str, Event] = {}
     for raw in raw_events:

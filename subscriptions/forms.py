@@ -76,6 +76,12 @@ class SubscriptionForm(forms.ModelForm):
         error_messages={"invalid": "A valid integer is required."},
         help_text=f"Requests per second to the URL, across all workers (1 to {RATE_LIMIT_MAX}); empty for no limit.",
     )
+    send_traceparent = forms.BooleanField(
+        label="Send traceparent",
+        required=False,
+        initial=False,
+        help_text="When Outflow is traced, send each request's W3C traceparent header, so your trace continues ours.",
+    )
 
     class Meta:
         model = Subscription
@@ -117,6 +123,7 @@ class SubscriptionForm(forms.ModelForm):
             "max_retries": data["max_retries"],
             "auto_disable": data["auto_disable"],
             "rate_limit": data["rate_limit"],
+            "send_traceparent": data["send_traceparent"],
         }
         try:
             if self.instance._state.adding:

@@ -87,6 +87,8 @@ class Subscription(VersionedModel):
     rate_limit = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(RATE_LIMIT_MAX)]
     )
+    # With tracing on, each request carries a W3C traceparent naming its span, so the receiver's trace continues ours.
+    send_traceparent = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     paused_reason = models.TextField(blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)

@@ -120,6 +120,7 @@ def subscription_create(
     max_retries: int = 23,
     auto_disable: bool = True,
     rate_limit: int | None = None,
+    send_traceparent: bool = False,
 ) -> Subscription:
     headers = headers or {}
     known = _validate(url=url, headers=headers, event_types=event_types, mapping=mapping)
@@ -135,6 +136,7 @@ def subscription_create(
         max_retries=max_retries,
         auto_disable=auto_disable,
         rate_limit=rate_limit,
+        send_traceparent=send_traceparent,
         secret=signing_secret_new(),
     )
     subscription.full_clean(exclude=["secret"])
@@ -163,6 +165,7 @@ _EDITABLE = {
     "max_retries",
     "auto_disable",
     "rate_limit",
+    "send_traceparent",
 }
 
 

@@ -57,6 +57,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     max_retries = serializers.IntegerField(min_value=0, max_value=50, default=23)
     auto_disable = serializers.BooleanField(default=True)
     rate_limit = serializers.IntegerField(min_value=1, max_value=RATE_LIMIT_MAX, allow_null=True, default=None)
+    send_traceparent = serializers.BooleanField(default=False)
 
     class Meta:
         model = Subscription
@@ -73,6 +74,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "max_retries",
             "auto_disable",
             "rate_limit",
+            "send_traceparent",
             "status",
             "paused_reason",
             "paused_at",
