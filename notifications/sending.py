@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Q
 from django.db.models.functions import Now
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -61,20 +61,27 @@ def lease_seconds() -> float:
 def notification_claim(*, notification_id: uuid.UUID) -> Notification | None:
     """Take a due notification for one try (a conditional update only one worker wins); None when it is not due,
     is another's, or is a webhook while another of its environment is in flight (the sweeper sends it later)."""
+    found = Notification.objects.filter(pk=notification_id).values_list("environment_id", "channel").first()
+    if found is None:
+        return None
+    environment_id, channel = found
     claimable = Notification.objects.filter(
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()),
         pk=notification_id,
         status=Notification.Status.PENDING,
         next_attempt_at__lte=Now(),
     )
-    in_flight = Notification.objects.filter(
-        environment_id=OuterRef("environment_id"),
-        channel=Notification.Channel.WEBHOOK,
-        status=Notification.Status.PENDING,
-        lease_expires_at__gt=Now(),
-    ).exclude(pk=notification_id)
-    claimable = claimable.exclude(Q(channel=Notification.Channel.WEBHOOK) & Exists(in_flight))
     with transaction.atomic():
+        if channel == Notification.Channel.WEBHOOK:
+            # Claims of one environment's webhooks take turns on its settings row, so each sees the others' leases.
+            NotificationSettings.objects.select_for_update().filter(environment_id=environment_id).first()
+            in_flight = Notification.objects.filter(
+                environment_id=environment_id,
+                channel=Notification.Channel.WEBHOOK,
+                status=Notification.Status.PENDING,
+                lease_expires_at__gt=Now(),
+            ).exclude(pk=notification_id)
+            claimable = claimable.exclude(Exists(in_flight))
         claimed = claimable.update(
             lease_expires_at=Now() + timedelta(seconds=lease_seconds()), attempts=F("attempts") + 1, queued=False
         )

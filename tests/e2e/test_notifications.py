@@ -5,11 +5,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from delivery.models import Delivery
 from notifications.models import DeliveryFailureDigest, Notification
+from notifications.services import notification_record
 from tests.e2e.steps import ingest, subscribe, wait_until
 from tests.factories import event
 
@@ -107,3 +109,24 @@ def test_beat_sends_a_notification_whose_task_was_lost(worker, api, receiver, en
 
     assert request.headers["webhook-id"] == str(lost.pk)
     assert Webhook(secret).verify(request.body, request.headers) == lost.payload
+
+
+def test_a_slow_notification_endpoint_holds_one_worker_thread_while_deliveries_go_on(
+    worker, api, receiver, environment
+):
+    _notify_to(api, receiver)
+    receiver.script("/ops", delay=1.5)
+    with transaction.atomic():
+        for _ in range(3):
+            notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
+    subscribe(api, receiver)
+
+    ingest(api, *[event() for _ in range(20)])
+
+    hooks = receiver.wait_for(20, "/hook")
+    notifications = receiver.wait_for(3, "/ops")
+    arrivals = [request.at for request in notifications]
+    # One at a time: each waited for the one before it to be answered.
+    assert all(later - earlier >= 1.4 for earlier, later in zip(arrivals, arrivals[1:], strict=False))
+    assert max(request.at for request in hooks) < arrivals[-1]
+    wait_until(lambda: Notification.objects.filter(status=Notification.Status.SENT).count() == 3)
