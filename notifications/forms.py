@@ -12,6 +12,7 @@ class NotificationSettingsForm(forms.ModelForm):
         label="Webhook URL",
         max_length=2048,
         required=False,
+        widget=forms.TextInput(attrs={"size": 80}),
         help_text="Receives subscription.paused, subscription.resumed and delivery.failed, signed with the secret "
         "below as deliveries are. Empty: no webhook.",
     )

@@ -15,6 +15,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 from credentials.fields import EncryptedTextField
 from subscriptions.models import Environment, Subscription
@@ -53,7 +54,7 @@ class Notification(models.Model):
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(db_default=Now())
     queued = models.BooleanField(default=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -4,7 +4,7 @@ The event services are called inside the transaction of the change they tell abo
 exactly when its change was committed; its tasks are sent after commit (notifications/sending.py).
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -73,10 +73,10 @@ def _subscription_shown(subscription: Subscription) -> dict:
     return {"id": str(subscription.pk), "name": subscription.name, "url": subscription.url}
 
 
-def notification_record(*, environment_id, type: str, data: dict, now: datetime | None = None) -> list[Notification]:
-    """One row per channel the environment has set (webhook, email), sent after the caller's transaction commits;
-    none when it has set neither."""
-    now = now or timezone.now()
+def notification_record(*, environment_id, type: str, data: dict) -> list[Notification]:
+    """One row per channel the environment has set (webhook, email), due now by the database's clock (which claims
+    read), sent after the caller's transaction commits; none when it has set neither."""
+    now = timezone.now()
     notification_settings = NotificationSettings.objects.filter(environment_id=environment_id).first()
     if notification_settings is None:
         return []

@@ -56,6 +56,8 @@ def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_to
     [resumed] = _of_type(requests, "subscription.resumed")
     assert Webhook(secret).verify(resumed.body, resumed.headers)["data"]["subscription"]["id"] == subscription["id"]
     wait_until(lambda: Notification.objects.filter(status="sent").count() == 4)
+    logs = [path.read_text() for path in worker.directory.glob("*.log")]
+    assert not [log for log in logs if secret in log or secret.removeprefix("whsec_") in log]
 
 
 def test_a_failing_notification_receiver_gets_it_again_with_the_same_webhook_id(worker, api, receiver):

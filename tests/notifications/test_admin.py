@@ -5,7 +5,7 @@ import pytest
 from notifications.models import Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
 from notifications.services import notification_record, notification_settings_update
-from subscriptions.services import environment_create
+from subscriptions.services import environment_create, subscription_create, subscription_pause
 from tests.factories import member_client
 
 LIST = "/admin/notifications/notificationsettings/"
@@ -80,3 +80,20 @@ def test_another_environments_settings_and_notifications_answer_404(environment,
         assert client.get(f"/admin/notifications/notification/{their_notification.pk}/change/").status_code == 404
         assert "globex" not in client.get("/admin/notifications/notification/").content.decode().lower()
     assert NotificationSettings.objects.get(pk=theirs.pk).emails == ["globex-ops@example.com"]
+
+
+def test_a_resume_from_the_subscription_page_and_the_list_action_is_notified(environment, receiver):
+    editor = member_client(environment, "ed")
+    notification_settings_update(environment=environment, webhook_url=receiver.url("/ops"))
+    subscription = subscription_create(
+        environment=environment, name="Orders", event_types=["card-completed"], url=receiver.url("/hook")
+    )
+    subscription_pause(subscription=subscription, reason="by hand")
+
+    editor.post(f"/admin/subscriptions/subscription/{subscription.pk}/resume/")
+    subscription_pause(subscription=subscription, reason="by hand")
+    editor.post("/admin/subscriptions/subscription/", {"action": "resume", "_selected_action": [str(subscription.pk)]})
+
+    resumed = Notification.objects.filter(environment=environment, type="subscription.resumed")
+    assert resumed.count() == 2
+    assert {row.payload["data"]["subscription"]["id"] for row in resumed} == {str(subscription.pk)}
