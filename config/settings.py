@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "credentials",
     "mapping",
     "requestlog",
+    "notifications",
     "delivery",
 ]
 
@@ -229,6 +230,17 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"api": OUTFLOW_API_RATE, "ingest": O
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = OUTFLOW_MAX_REQUEST_BYTES
 
+# Operational notifications (notifications/): mail goes through Django's email backend, the console's by default
+# (make run prints it); smtp://user:password@host:587 or smtp+tls://… for a real server.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("OUTFLOW_NOTIFICATION_FROM_EMAIL", default="Outflow <outflow@localhost>")
+# A mail server that hangs holds a worker thread no longer than an attempt's deadline.
+EMAIL_TIMEOUT = OUTFLOW_REQUEST_TIMEOUT_SECONDS
+OUTFLOW_NOTIFICATION_MAX_EMAILS = env.int("OUTFLOW_NOTIFICATION_MAX_EMAILS", default=10)
+OUTFLOW_NOTIFICATION_MAX_ATTEMPTS = env.int("OUTFLOW_NOTIFICATION_MAX_ATTEMPTS", default=15)
+# delivery.failed of one subscription: at most one notification in this long, with the count of failures.
+OUTFLOW_DELIVERY_FAILED_INTERVAL_SECONDS = env.float("OUTFLOW_DELIVERY_FAILED_INTERVAL_SECONDS", default=3600.0)
+
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
 if not FIELD_ENCRYPTION_KEY:
     if not DEBUG:
@@ -238,6 +250,10 @@ if not FIELD_ENCRYPTION_KEY:
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {
         "task": "delivery.tasks.deliveries_sweep",
+        "schedule": OUTFLOW_SWEEP_INTERVAL_SECONDS,
+    },
+    "sweep-notifications": {
+        "task": "notifications.tasks.notifications_sweep",
         "schedule": OUTFLOW_SWEEP_INTERVAL_SECONDS,
     },
     "purge-expired": {

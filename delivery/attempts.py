@@ -43,9 +43,9 @@ from delivery.outgoing import (
 )
 from delivery.queueing import deliveries_queue
 from delivery.rate_limit import PermitRefused, rate_permit_take
-from delivery.retry import retry_after_seconds
 from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange, without_headers
+from outbound.retry import retry_after_seconds
 from requestlog.models import RequestLog
 from requestlog.services import request_logs_store
 from subscriptions.delivery_cache import subscription_for_delivery

@@ -13,8 +13,9 @@ from delivery.claimed import ClaimedDelivery
 from delivery.db_clock import DatabaseNow, datetime_read, now_sql
 from delivery.models import Delivery
 from delivery.queueing import deliveries_enqueue
-from delivery.retry import retry_after_seconds, retry_delay
+from notifications.services import delivery_failed_notify, subscription_paused_notify
 from outbound.client import Exchange
+from outbound.retry import retry_after_seconds, retry_delay
 from subscriptions.services import subscription_pause_by_id
 
 logger = logging.getLogger(__name__)
@@ -141,11 +142,15 @@ def deliveries_failure_record(
     first = deliveries[0]
     subscription = first.subscription
     if final or first.attempts > subscription.max_retries:
-        failed = _finish(deliveries, status=Delivery.Status.FAILED, last_status_code=status_code, last_error=error)
-        if failed and subscription.auto_disable:
-            attempts = first.attempts
-            retries = f"retries exhausted after {attempts} attempt{'' if attempts == 1 else 's'}"
-            _pause(delivery=first, reason=f"{error} (not retried)" if final else f"{retries}: {error}")
+        # The failure, the pause and the notification that tells of either commit together (an outbox).
+        with transaction.atomic():
+            failed = _finish(deliveries, status=Delivery.Status.FAILED, last_status_code=status_code, last_error=error)
+            if failed and subscription.auto_disable:
+                attempts = first.attempts
+                retries = f"retries exhausted after {attempts} attempt{'' if attempts == 1 else 's'}"
+                _pause(delivery=first, reason=f"{error} (not retried)" if final else f"{retries}: {error}")
+            elif failed:
+                delivery_failed_notify(subscription=subscription, count=failed, error=error)
         return None
     delay = retry_delay(
         first.attempts,
@@ -181,6 +186,7 @@ def delivery_lost_record(*, delivery: Claimed, error: str) -> None:
 def _pause(*, delivery: Claimed, reason: str) -> None:
     if subscription_pause_by_id(subscription_id=delivery.subscription_id, reason=reason):
         logger.warning("subscription %s paused: its deliveries fail for good", delivery.subscription_id)
+        subscription_paused_notify(subscription=delivery.subscription, reason=reason)
 
 
 def _wait(

@@ -9,16 +9,14 @@ from django.conf import settings
 
 from credentials.request_auth import CredentialError, request_authenticate, request_refused
 from delivery.shaping import shaped_event
-from delivery.signing import signature_header
 from mapping.sandbox import mapping_run_each
-from outbound.client import Exchange, send, without_headers
+from outbound.client import USER_AGENT, Exchange, send, without_headers
+from outbound.signing import signature_header
 from requestlog.models import RequestLog
 from requestlog.services import request_log_entry
 from subscriptions.models import ExportSettings, Subscription
 
 logger = logging.getLogger(__name__)
-
-USER_AGENT = f"Outflow-Webhooks/{settings.OUTFLOW_VERSION}"
 
 
 def export_shaped(*, payload: dict, export: ExportSettings) -> dict:

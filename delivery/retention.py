@@ -1,5 +1,6 @@
-"""Retention: events past OUTFLOW_EVENT_RETENTION_DAYS with their finished deliveries, and request log rows past
-theirs, removed in small batches, each its own short transaction (no long lock, ingest never waits on it)."""
+"""Retention: events past OUTFLOW_EVENT_RETENTION_DAYS with their finished deliveries, notifications that old, and
+request log rows past theirs, removed in small batches, each its own short transaction (no long lock, ingest never
+waits on it)."""
 
 import time
 from dataclasses import asdict, dataclass
@@ -10,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from delivery.models import Delivery, Event
+from notifications.retention import notifications_purge
 from requestlog.services import request_logs_purge
 
 UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING)
@@ -21,6 +23,7 @@ class PurgeCounts:
     events: int
     deliveries: int
     request_logs: int
+    notifications: int
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -37,7 +40,10 @@ def expired_purge(*, now: datetime | None = None, time_budget_seconds: float | N
     request_logs = request_logs_purge(
         older_than=now - timedelta(days=settings.OUTFLOW_REQUEST_LOG_RETENTION_DAYS), deadline=deadline
     )
-    return PurgeCounts(events=events, deliveries=deliveries, request_logs=request_logs)
+    notifications = notifications_purge(
+        older_than=now - timedelta(days=settings.OUTFLOW_EVENT_RETENTION_DAYS), deadline=deadline
+    )
+    return PurgeCounts(events=events, deliveries=deliveries, request_logs=request_logs, notifications=notifications)
 
 
 def events_purge(*, older_than: datetime, deadline: float | None = None, batch_size: int = BATCH_EVENTS):

@@ -18,6 +18,7 @@ from urllib3 import HTTPHeaderDict
 
 from outbound.addresses import is_public_address
 
+USER_AGENT = f"Outflow-Webhooks/{settings.OUTFLOW_VERSION}"
 _local = threading.local()
 _MAX_CONNECTIONS_PER_THREAD = 64
 # Headers libcurl would add on its own; an empty "Name:" line tells it to leave them out unless the caller sets them.

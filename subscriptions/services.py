@@ -18,6 +18,7 @@ from mapping.sandbox import mapping_syntax_error
 from outbound.masking import headers_unmasked
 from subscriptions import error_codes
 from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Member, Subscription
+from subscriptions.signals import subscription_resumed
 from subscriptions.validation import header_errors, url_errors
 
 API_KEY_PREFIX = "of_"
@@ -224,10 +225,14 @@ def subscription_pause_by_id(*, subscription_id, reason: str) -> bool:
 
 
 def subscription_resume(*, subscription: Subscription) -> Subscription:
-    subscription.status = Subscription.Status.ACTIVE
-    subscription.paused_reason = ""
-    subscription.paused_at = None
-    subscription.save(update_fields=["status", "paused_reason", "paused_at", "updated_at"])
+    """Active again; a resume that found it paused is announced (subscription_resumed) in the same transaction."""
+    with transaction.atomic():
+        was_paused = Subscription.objects.filter(pk=subscription.pk, status=Subscription.Status.PAUSED).update(
+            status=Subscription.Status.ACTIVE, paused_reason="", paused_at=None, updated_at=timezone.now()
+        )
+        subscription.refresh_from_db(fields=["status", "paused_reason", "paused_at", "updated_at"])
+        if was_paused:
+            subscription_resumed.send(sender=Subscription, subscription=subscription)
     return subscription
 
 

@@ -16,6 +16,7 @@ from subscriptions.services import environment_create
 from tests import leak_watch
 from tests.moto_server import MotoServer
 from tests.receiver import Receiver
+from tests.smtp_server import SmtpServer
 from tests.worker import CeleryProcesses
 
 
@@ -91,7 +92,15 @@ def moto():
 
 
 @pytest.fixture(scope="session")
-def celery_processes(django_db_setup, django_db_blocker):
+def smtp_server():
+    """A real SMTP server on loopback; the worker mails through it."""
+    server = SmtpServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def celery_processes(django_db_setup, django_db_blocker, smtp_server):
     """A worker and beat on the test database and a dedicated Redis database, for the whole session."""
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     database = connection.settings_dict
@@ -101,6 +110,7 @@ def celery_processes(django_db_setup, django_db_blocker):
             "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
             # One sandbox process, so the mapping isolation tests' tenants share it as an attacker would hope.
             "OUTFLOW_MAPPING_PROCESSES": "1",
+            "EMAIL_URL": smtp_server.url,
         }
     )
     leak_watch.watch_logs_in(processes.directory)

@@ -12,6 +12,13 @@ def test_nothing_imports_delivery_but_the_projects_urls():
     assert app_imports()["config"]["delivery"] == ["config.urls"]
 
 
+def test_notifications_sits_between_delivery_and_subscriptions():
+    """subscriptions announces a resume with a signal instead of importing notifications."""
+    edges = app_imports()
+    assert "notifications" not in edges["subscriptions"] and "delivery" not in edges["notifications"]
+    assert "subscriptions" in edges["notifications"] and "notifications" in edges["delivery"]
+
+
 def test_outbound_imports_nothing_of_ours():
     assert app_imports().get("outbound", {}) == {}
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from delivery.retry import backoff_delay, retry_after_seconds, retry_delay
+from outbound.retry import backoff_delay, retry_after_seconds, retry_delay
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 

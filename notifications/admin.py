@@ -1,0 +1,76 @@
+"""Admin of notification settings (the Workbench's, one page per environment) and of notifications (read-only)."""
+
+from django.contrib import admin
+
+from notifications.forms import NotificationSettingsForm
+from notifications.models import Notification, NotificationSettings
+from notifications.selectors import notification_settings_of
+from subscriptions.models import Environment
+from subscriptions.workbench import EnvironmentScopedAdmin, ReadOnlyScopedAdmin, editable_environment_ids, roles_of
+
+
+@admin.register(NotificationSettings)
+class NotificationSettingsAdmin(EnvironmentScopedAdmin):
+    """One page per environment: where operational notifications go. Editors see the secret, as the API shows it."""
+
+    form = NotificationSettingsForm
+    list_display = ["__str__", "webhook_url", "email_count"]
+    list_select_related = ["environment"]
+    actions = None
+
+    def changelist_view(self, request, extra_context=None):
+        # Made on first use: every environment of the member has its page (and its secret) once it is listed.
+        if not request.user.is_superuser:
+            for environment in Environment.objects.filter(pk__in=list(roles_of(request))):
+                notification_settings_of(environment=environment)
+        return super().changelist_view(request, extra_context)
+
+    def get_fields(self, request, obj=None):
+        fields = ["environment_name", "webhook_url", "email_lines"]
+        if obj is not None and self._reads_secret(request, obj):
+            fields.append("secret")
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["environment_name", "secret"]
+
+    def _reads_secret(self, request, obj) -> bool:
+        return request.user.is_superuser or obj.environment_id in editable_environment_ids(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Emails")
+    def email_lines(self, obj: NotificationSettings) -> str:
+        """The addresses as a viewer reads them (editors get the text area)."""
+        return ", ".join(obj.emails) or "none"
+
+    @admin.display(description="Emails")
+    def email_count(self, obj: NotificationSettings) -> int:
+        return len(obj.emails)
+
+    def save_model(self, request, obj, form, change):
+        """Saved already: the form's last check is the service that saves (notifications/forms.py)."""
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyScopedAdmin):
+    """What was sent, or is waiting for its next try, and why a try failed."""
+
+    list_display = ["type", "channel", "status", "attempts", "created_at", "sent_at", "last_error"]
+    list_filter = ["status", "channel", "type"]
+    fields = [
+        "type",
+        "channel",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "last_error",
+        "payload",
+    ]
+    readonly_fields = fields

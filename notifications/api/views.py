@@ -1,0 +1,22 @@
+"""HTTP API of the environment's notification settings: parse, call one service, render."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notifications.api.serializers import NotificationSettingsSerializer
+from notifications.selectors import notification_settings_of
+from notifications.services import notification_settings_update
+
+
+class NotificationSettingsView(APIView):
+    @extend_schema(responses=NotificationSettingsSerializer)
+    def get(self, request):
+        return Response(NotificationSettingsSerializer(notification_settings_of(environment=request.auth)).data)
+
+    @extend_schema(request=NotificationSettingsSerializer, responses=NotificationSettingsSerializer)
+    def patch(self, request):
+        serializer = NotificationSettingsSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        updated = notification_settings_update(environment=request.auth, **serializer.validated_data)
+        return Response(NotificationSettingsSerializer(updated).data)

@@ -1,0 +1,197 @@
+"""Sending notifications: a task per row after commit, a claim (a lease), one try on the row's channel, its outcome.
+
+A webhook is POSTed through the guarded client (outbound/client.py) within the attempt deadline and signed like a
+delivery with the environment's notification secret; a mail goes through Django's email backend. A failed try
+waits the deliveries' back-off (outbound/retry.py); nothing here pauses anything. One webhook notification of an
+environment is in flight at a time, so a slow notification endpoint holds at most one worker thread.
+"""
+
+import json
+import logging
+import smtplib
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import BadHeaderError, EmailMessage
+from django.db import transaction
+from django.db.models import Exists, F, Q
+from django.db.models.functions import Now
+from django.template.loader import render_to_string
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from config.celery import app
+from notifications.models import Notification, NotificationSettings
+from outbound.client import USER_AGENT, send
+from outbound.retry import retry_after_seconds, retry_delay
+from outbound.signing import signature_header
+
+logger = logging.getLogger(__name__)
+
+SEND_TASK = "notifications.tasks.notification_send"
+_RETRY_AFTER_STATUSES = {429, 503}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one try of a notification came to: sent, or an error (naming no secret) and any Retry-After asked."""
+
+    error: str | None = None
+    retry_after: float | None = None
+    cancelled: bool = False
+
+
+def notifications_enqueue(*, notification_ids: list, countdown: float | None = None) -> None:
+    """A task per notification; the rows are stored, so a publish that fails is left to the sweeper."""
+    try:
+        with app.producer_or_acquire() as producer:
+            for notification_id in notification_ids:
+                app.send_task(SEND_TASK, args=(str(notification_id),), countdown=countdown, producer=producer)
+    except (KombuError, OSError):
+        logger.warning("broker unavailable: %d notifications wait for the sweeper", len(notification_ids))
+
+
+def lease_seconds() -> float:
+    return 2 * settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS + settings.OUTFLOW_LEASE_MARGIN_SECONDS
+
+
+def notification_claim(*, notification_id: uuid.UUID) -> Notification | None:
+    """Take a due notification for one try (a conditional update only one worker wins); None when it is not due,
+    is another's, or is a webhook while another of its environment is in flight (the sweeper sends it later)."""
+    found = Notification.objects.filter(pk=notification_id).values_list("environment_id", "channel").first()
+    if found is None:
+        return None
+    environment_id, channel = found
+    claimable = Notification.objects.filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()),
+        pk=notification_id,
+        status=Notification.Status.PENDING,
+        next_attempt_at__lte=Now(),
+    )
+    with transaction.atomic():
+        if channel == Notification.Channel.WEBHOOK:
+            # Claims of one environment's webhooks take turns on its settings row, so each sees the others' leases.
+            NotificationSettings.objects.select_for_update().filter(environment_id=environment_id).first()
+            in_flight = Notification.objects.filter(
+                environment_id=environment_id,
+                channel=Notification.Channel.WEBHOOK,
+                status=Notification.Status.PENDING,
+                lease_expires_at__gt=Now(),
+            ).exclude(pk=notification_id)
+            claimable = claimable.exclude(Exists(in_flight))
+        claimed = claimable.update(
+            lease_expires_at=Now() + timedelta(seconds=lease_seconds()), attempts=F("attempts") + 1, queued=False
+        )
+        if not claimed:
+            Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING, queued=True).update(
+                queued=False
+            )
+            return None
+        return Notification.objects.get(pk=notification_id)
+
+
+def notification_send(*, notification_id: uuid.UUID) -> None:
+    """One try of a notification, if it is due and this worker wins its claim."""
+    notification = notification_claim(notification_id=notification_id)
+    if notification is None:
+        return
+    notification_settings = NotificationSettings.objects.filter(environment_id=notification.environment_id).first()
+    if notification.channel == Notification.Channel.WEBHOOK:
+        outcome = _webhook_send(notification=notification, notification_settings=notification_settings)
+    else:
+        outcome = _mail_send(notification=notification, notification_settings=notification_settings)
+    notification_outcome_record(notification=notification, outcome=outcome)
+
+
+def notification_body(notification: Notification) -> bytes:
+    return json.dumps(notification.payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _webhook_send(*, notification: Notification, notification_settings: NotificationSettings | None) -> Outcome:
+    if notification_settings is None or not notification_settings.webhook_url:
+        return Outcome(cancelled=True)
+    body = notification_body(notification)
+    message_id = str(notification.pk)
+    timestamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(
+            secrets=[notification_settings.secret], message_id=message_id, timestamp=timestamp, body=body
+        ),
+    }
+    exchange = send(
+        method="POST",
+        url=notification_settings.webhook_url,
+        headers=headers,
+        body=body,
+        timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS,
+        body_limit=1024,
+    )
+    if exchange.status is not None and 200 <= exchange.status < 300:
+        return Outcome()
+    retry_after = None
+    if exchange.status in _RETRY_AFTER_STATUSES:
+        retry_after = retry_after_seconds(exchange.headers.get("Retry-After"), now=timezone.now())
+    return Outcome(error=exchange.error or f"endpoint answered {exchange.status}", retry_after=retry_after)
+
+
+def notification_mail(*, notification: Notification, to: list[str]) -> EmailMessage:
+    payload = notification.payload
+    subscription = payload["data"].get("subscription", {})
+    # One line: a subscription's name must not start a header of its own.
+    subject = " ".join(f"[Outflow] {payload['type']}: {subscription.get('name', '')}".split())
+    body = render_to_string(
+        "notifications/mail.txt",
+        {"payload": payload, "subscription": subscription, "document": json.dumps(payload, indent=2)},
+    )
+    return EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to)
+
+
+def _mail_send(*, notification: Notification, notification_settings: NotificationSettings | None) -> Outcome:
+    if notification_settings is None or not notification_settings.emails:
+        return Outcome(cancelled=True)
+    try:
+        notification_mail(notification=notification, to=notification_settings.emails).send()
+    except (smtplib.SMTPException, OSError, BadHeaderError) as error:
+        # The class and the server's words: SMTP errors carry no password.
+        return Outcome(error=f"mail not sent: {type(error).__name__}: {error}"[:500])
+    return Outcome()
+
+
+def notification_outcome_record(*, notification: Notification, outcome: Outcome) -> None:
+    """Sent, cancelled, failed for good, or back to pending after its back-off; only while the claim is this
+    worker's (the same lease)."""
+    mine = Notification.objects.filter(
+        pk=notification.pk, status=Notification.Status.PENDING, lease_expires_at=notification.lease_expires_at
+    )
+    if outcome.cancelled:
+        mine.update(status=Notification.Status.CANCELLED, lease_expires_at=None, last_error="channel removed")
+        return
+    if outcome.error is None:
+        mine.update(status=Notification.Status.SENT, lease_expires_at=None, sent_at=Now(), last_error="")
+        return
+    logger.warning("notification %s (%s) failed: %s", notification.pk, notification.channel, outcome.error)
+    if notification.attempts >= settings.OUTFLOW_NOTIFICATION_MAX_ATTEMPTS:
+        mine.update(status=Notification.Status.FAILED, lease_expires_at=None, last_error=outcome.error)
+        return
+    delay = retry_delay(
+        notification.attempts,
+        base=settings.OUTFLOW_RETRY_BASE_SECONDS,
+        max_delay=settings.OUTFLOW_RETRY_MAX_DELAY_SECONDS,
+        retry_after=outcome.retry_after,
+    )
+    countdown = delay if delay <= settings.OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS else None
+    updated = mine.update(
+        lease_expires_at=None,
+        last_error=outcome.error,
+        next_attempt_at=Now() + timedelta(seconds=delay),
+        queued=countdown is not None,
+    )
+    if updated and countdown is not None:
+        notifications_enqueue(notification_ids=[notification.pk], countdown=countdown)

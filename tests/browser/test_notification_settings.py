@@ -1,0 +1,58 @@
+"""The Workbench's notification settings as an editor uses them: set the webhook and the emails on the environment's
+page, see the secret, and resume a paused subscription from its page: the real worker sends subscription.resumed,
+signed with that secret."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from notifications.models import NotificationSettings
+from subscriptions.services import member_set, subscription_create, subscription_pause
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+def test_an_editor_sets_notifications_and_a_resume_from_the_page_is_notified(
+    live_server, browser_page, transactional_db, environment, receiver, worker, tmp_path
+):
+    screenshots = Path(os.environ.get("OUTFLOW_SCREENSHOT_DIR", tmp_path))
+    _, password = member_set(environment=environment, username="erin")
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "erin")
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+    page.goto(f"{live_server.url}/admin/notifications/notificationsettings/")
+    page.click("#result_list tbody a")
+    page.get_by_label("Webhook URL").fill(receiver.url("/ops"))
+    page.get_by_label("Emails").fill("ops@example.com\noncall@example.com")
+    secret = NotificationSettings.objects.get(environment=environment).secret
+    assert secret in page.inner_text("#content")
+    page.screenshot(path=str(screenshots / "workbench-notifications.png"), full_page=True)
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    stored = NotificationSettings.objects.get(environment=environment)
+    assert stored.webhook_url == receiver.url("/ops") and stored.emails == ["ops@example.com", "oncall@example.com"]
+
+    subscription = subscription_create(
+        environment=environment, name="Orders", event_types=["card-completed"], url=receiver.url("/hook")
+    )
+    subscription_pause(subscription=subscription, reason="by hand")
+    page.goto(f"{live_server.url}/admin/subscriptions/subscription/{subscription.pk}/change/")
+    page.click("#resume")
+    page.wait_for_selector(".messagelist .success")
+
+    [request] = receiver.wait_for(1, "/ops")
+    notification = Webhook(secret).verify(request.body, request.headers)
+    assert notification["type"] == "subscription.resumed"
+    assert notification["data"]["subscription"] == {
+        "id": str(subscription.pk),
+        "name": "Orders",
+        "url": receiver.url("/hook"),
+    }
+    assert json.loads(request.body) == notification

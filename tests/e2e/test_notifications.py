@@ -1,0 +1,134 @@
+"""End to end: a real worker and beat pause a failing subscription and notify it: a signed webhook to a real
+receiver (verified with standardwebhooks) and a mail to a real SMTP server on loopback; retries keep the webhook-id."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from delivery.models import Delivery
+from notifications.models import DeliveryFailureDigest, Notification
+from notifications.services import notification_record
+from tests.e2e.steps import ingest, subscribe, wait_until
+from tests.factories import event
+
+pytestmark = pytest.mark.e2e
+
+
+def _notify_to(api, receiver, **fields) -> str:
+    body = {"webhook_url": receiver.url("/ops"), **fields}
+    response = api.patch("/api/v1/notifications", body, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()["secret"]
+
+
+def _of_type(requests, type_: str) -> list:
+    return [request for request in requests if json.loads(request.body)["type"] == type_]
+
+
+def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_too(worker, api, receiver, smtp_server):
+    secret = _notify_to(api, receiver, emails=["ops@example.com"])
+    receiver.script("/hook", statuses=[500])
+    subscription = subscribe(api, receiver, max_retries=2, auto_disable=True)
+
+    ingest(api, event())
+
+    [request] = receiver.wait_for(1, "/ops")
+    notification = Webhook(secret).verify(request.body, request.headers)
+    assert len(receiver.received("/hook")) == 3
+    assert notification["type"] == "subscription.paused"
+    assert notification["data"] == {
+        "subscription": {"id": subscription["id"], "name": subscription["name"], "url": subscription["url"]},
+        "reason": "retries exhausted after 3 attempts: endpoint answered 500",
+    }
+    assert api.get(f"/api/v1/subscriptions/{subscription['id']}").json()["status"] == "paused"
+    mailed = smtp_server.wait_for(lambda message: subscription["id"] in message.get_payload())
+    assert mailed["Subject"] == f"[Outflow] subscription.paused: {subscription['name']}"
+    assert mailed["To"] == "ops@example.com"
+    assert json.loads(mailed.get_payload()[mailed.get_payload().index("{") :]) == notification
+
+    assert api.post(f"/api/v1/subscriptions/{subscription['id']}/resume").status_code == 200
+
+    requests = receiver.wait_for(2, "/ops")
+    [resumed] = _of_type(requests, "subscription.resumed")
+    assert Webhook(secret).verify(resumed.body, resumed.headers)["data"]["subscription"]["id"] == subscription["id"]
+    wait_until(lambda: Notification.objects.filter(status="sent").count() == 4)
+    logs = [path.read_text() for path in worker.directory.glob("*.log")]
+    assert not [log for log in logs if secret in log or secret.removeprefix("whsec_") in log]
+
+
+def test_a_failing_notification_receiver_gets_it_again_with_the_same_webhook_id(worker, api, receiver):
+    secret = _notify_to(api, receiver)
+    receiver.script("/ops", statuses=[500, 503, 204])
+    receiver.script("/hook", statuses=[500])
+    subscribe(api, receiver, max_retries=0)
+
+    ingest(api, event())
+
+    requests = receiver.wait_for(3, "/ops")
+    assert len({request.headers["webhook-id"] for request in requests}) == 1
+    assert len({request.headers["webhook-timestamp"] for request in requests}) >= 1
+    for request in requests:
+        assert Webhook(secret).verify(request.body, request.headers)["type"] == "subscription.paused"
+    wait_until(lambda: Notification.objects.get().status == Notification.Status.SENT)
+    assert Notification.objects.get().attempts == 3
+
+
+def test_delivery_failed_without_auto_disable_is_told_once_with_a_count(worker, api, receiver):
+    secret = _notify_to(api, receiver)
+    receiver.script("/hook", statuses=[500])
+    subscribe(api, receiver, max_retries=0, auto_disable=False)
+
+    ingest(api, event())
+    [request] = receiver.wait_for(1, "/ops")
+    ingest(api, event(), event())
+    wait_until(lambda: Delivery.objects.filter(status=Delivery.Status.FAILED).count() == 3)
+
+    notification = Webhook(secret).verify(request.body, request.headers)
+    assert notification["type"] == "delivery.failed" and notification["data"]["count"] == 1
+    assert notification["data"]["error"] == "endpoint answered 500"
+    wait_until(lambda: Notification.objects.get().status == Notification.Status.SENT)
+    assert DeliveryFailureDigest.objects.get().unreported == 2, "the next two wait for the hour to pass"
+    assert len(receiver.received("/ops")) == 1
+
+
+def test_beat_sends_a_notification_whose_task_was_lost(worker, api, receiver, environment):
+    secret = _notify_to(api, receiver)
+    # As if written and committed, then the broker lost its task: queued, due long ago.
+    lost = Notification.objects.create(
+        environment=environment,
+        channel=Notification.Channel.WEBHOOK,
+        type="subscription.resumed",
+        payload={"type": "subscription.resumed", "timestamp": "2026-12-01T10:00:00Z", "data": {}},
+        next_attempt_at=timezone.now() - timedelta(minutes=1),
+        queued=True,
+    )
+
+    [request] = receiver.wait_for(1, "/ops")
+
+    assert request.headers["webhook-id"] == str(lost.pk)
+    assert Webhook(secret).verify(request.body, request.headers) == lost.payload
+
+
+def test_a_slow_notification_endpoint_holds_one_worker_thread_while_deliveries_go_on(
+    worker, api, receiver, environment
+):
+    _notify_to(api, receiver)
+    receiver.script("/ops", delay=1.5)
+    with transaction.atomic():
+        for _ in range(3):
+            notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
+    subscribe(api, receiver)
+
+    ingest(api, *[event() for _ in range(20)])
+
+    hooks = receiver.wait_for(20, "/hook")
+    notifications = receiver.wait_for(3, "/ops")
+    arrivals = [request.at for request in notifications]
+    # One at a time: each waited for the one before it to be answered.
+    assert all(later - earlier >= 1.4 for earlier, later in zip(arrivals, arrivals[1:], strict=False))
+    assert max(request.at for request in hooks) < arrivals[-1]
+    wait_until(lambda: Notification.objects.filter(status=Notification.Status.SENT).count() == 3)

@@ -1,0 +1,99 @@
+"""The Workbench's notification settings: one page per environment, editors change, viewers read, others 404."""
+
+import pytest
+
+from notifications.models import Notification, NotificationSettings
+from notifications.selectors import notification_settings_of
+from notifications.services import notification_record, notification_settings_update
+from subscriptions.services import environment_create, subscription_create, subscription_pause
+from tests.factories import member_client
+
+LIST = "/admin/notifications/notificationsettings/"
+
+
+def _page(settings_row: NotificationSettings) -> str:
+    return f"{LIST}{settings_row.pk}/change/"
+
+
+@pytest.fixture
+def theirs(catalog):
+    environment, _ = environment_create(name="globex")
+    notification_settings_update(environment=environment, emails=["globex-ops@example.com"])
+    notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
+    return notification_settings_of(environment=environment)
+
+
+def test_the_list_has_a_page_per_environment_of_the_member_only(environment, theirs):
+    editor = member_client(environment, "ed")
+
+    text = editor.get(LIST).content.decode()
+
+    ours = NotificationSettings.objects.get(environment=environment)
+    assert _page(ours) in text and _page(theirs) not in text and "globex" not in text.lower()
+
+
+def test_an_editor_sees_the_secret_and_changes_the_settings(environment, receiver):
+    editor = member_client(environment, "ed")
+    ours = notification_settings_of(environment=environment)
+    page = editor.get(_page(ours)).content.decode()
+    assert ours.secret in page and "Webhook URL" in page and "Emails" in page
+
+    response = editor.post(
+        _page(ours), {"webhook_url": receiver.url("/ops"), "email_lines": "ops@example.com\n\noncall@example.com\n"}
+    )
+
+    assert response.status_code == 302
+    ours.refresh_from_db()
+    assert ours.webhook_url == receiver.url("/ops") and ours.emails == ["ops@example.com", "oncall@example.com"]
+
+
+def test_the_form_refuses_what_the_api_refuses(environment, settings):
+    editor = member_client(environment, "ed")
+    ours = notification_settings_of(environment=environment)
+    settings.OUTFLOW_ALLOW_PRIVATE_TARGETS = False
+
+    response = editor.post(_page(ours), {"webhook_url": "http://127.0.0.1/ops", "email_lines": "not-an-email"})
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "is not a public address" in text and "is not a valid email address" in text
+    ours.refresh_from_db()
+    assert ours.webhook_url is None and ours.emails == []
+
+
+def test_a_viewer_reads_without_the_secret_and_cannot_change(environment):
+    viewer = member_client(environment, "vi", role="viewer")
+    ours = notification_settings_update(environment=environment, emails=["ops@example.com"])
+
+    page = viewer.get(_page(ours)).content.decode()
+    assert "ops@example.com" in page and ours.secret not in page and "<textarea" not in page
+
+    assert viewer.post(_page(ours), {"webhook_url": "", "email_lines": ""}).status_code == 403
+    assert NotificationSettings.objects.get(pk=ours.pk).emails == ["ops@example.com"]
+
+
+def test_another_environments_settings_and_notifications_answer_404(environment, theirs):
+    their_notification = Notification.objects.get(environment=theirs.environment)
+    for client in (member_client(environment, "ed"), member_client(environment, "vi", role="viewer")):
+        assert client.get(_page(theirs)).status_code == 404
+        assert client.post(_page(theirs), {"webhook_url": "", "email_lines": "x@example.com"}).status_code == 404
+        assert client.get(f"/admin/notifications/notification/{their_notification.pk}/change/").status_code == 404
+        assert "globex" not in client.get("/admin/notifications/notification/").content.decode().lower()
+    assert NotificationSettings.objects.get(pk=theirs.pk).emails == ["globex-ops@example.com"]
+
+
+def test_a_resume_from_the_subscription_page_and_the_list_action_is_notified(environment, receiver):
+    editor = member_client(environment, "ed")
+    notification_settings_update(environment=environment, webhook_url=receiver.url("/ops"))
+    subscription = subscription_create(
+        environment=environment, name="Orders", event_types=["card-completed"], url=receiver.url("/hook")
+    )
+    subscription_pause(subscription=subscription, reason="by hand")
+
+    editor.post(f"/admin/subscriptions/subscription/{subscription.pk}/resume/")
+    subscription_pause(subscription=subscription, reason="by hand")
+    editor.post("/admin/subscriptions/subscription/", {"action": "resume", "_selected_action": [str(subscription.pk)]})
+
+    resumed = Notification.objects.filter(environment=environment, type="subscription.resumed")
+    assert resumed.count() == 2
+    assert {row.payload["data"]["subscription"]["id"] for row in resumed} == {str(subscription.pk)}
