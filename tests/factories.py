@@ -24,6 +24,26 @@ def subscription_payload(url: str, **fields) -> dict:
     return payload
 
 
+def subscription_form_data(environment, url: str = "http://127.0.0.1:9/hook", **fields) -> dict:
+    """The Workbench's Add subscription form as a browser posts it, with the defaults a member leaves."""
+    data = {
+        "environment": str(environment.pk),
+        "name": "Analytics sink",
+        "card": "",
+        "event_types": ["card-completed"],
+        "method": "POST",
+        "url": url,
+        "header_lines": "",
+        "credential": "",
+        "max_retries": "23",
+        "auto_disable": "on",
+        "rate_limit": "",
+        "_save": "Save",
+    }
+    data.update(fields)
+    return data
+
+
 def member_client(environment, username: str, role: str = "editor"):
     """A Django test client signed in as a Workbench member of the environment."""
     from django.test import Client

@@ -8,3 +8,26 @@ AWS_SESSION_TOKEN = "st-Pp20-aws-session-token"
 HEADER_SECRET = "hv-Ux48-custom-header-api-key"
 
 ALL = (PASSWORD, CLIENT_SECRET, ACCESS_TOKEN, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, HEADER_SECRET)
+
+
+def credential_payloads(*, token_url: str, oauth_request_scheme: str = "body") -> list[dict]:
+    """One credential of each type, as the API takes it, holding every secret above that the type has."""
+    return [
+        {"type": "basic_auth", "username": "u", "password": PASSWORD},
+        {
+            "type": "oauth_client_credentials",
+            "token_url": token_url,
+            "client_id": "c",
+            "client_secret": CLIENT_SECRET,
+            "request_scheme": oauth_request_scheme,
+        },
+        {
+            "type": "aws_signed_request",
+            "access_key_id": "AKIDEXAMPLE",
+            "region": "eu-west-1",
+            "service": "sqs",
+            "secret_access_key": AWS_SECRET_ACCESS_KEY,
+            "session_token": AWS_SESSION_TOKEN,
+            "sign_query": True,
+        },
+    ]

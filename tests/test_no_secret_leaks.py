@@ -13,24 +13,7 @@ pytestmark = pytest.mark.secret_scan
 def _exercise_every_credential(api, environment, receiver) -> None:
     """Use each secret once here too, so the scan means something when this test runs alone."""
     receiver.script("/token", statuses=[200], body=f'{{"access_token": "{secrets.ACCESS_TOKEN}"}}'.encode())
-    payloads = [
-        {"type": "basic_auth", "username": "u", "password": secrets.PASSWORD},
-        {
-            "type": "oauth_client_credentials",
-            "token_url": receiver.url("/token"),
-            "client_id": "c",
-            "client_secret": secrets.CLIENT_SECRET,
-        },
-        {
-            "type": "aws_signed_request",
-            "access_key_id": "AKIDEXAMPLE",
-            "region": "eu-west-1",
-            "service": "sqs",
-            "secret_access_key": secrets.AWS_SECRET_ACCESS_KEY,
-            "session_token": secrets.AWS_SESSION_TOKEN,
-            "sign_query": True,
-        },
-    ]
+    payloads = secrets.credential_payloads(token_url=receiver.url("/token"))
     for payload in payloads:
         credential = api.post("/api/v1/credentials", {"name": payload["type"], **payload}, format="json").json()
         api.get(f"/api/v1/credentials/{credential['id']}")

@@ -79,25 +79,7 @@ def _traceparent(span) -> str:
 
 def _credentials(api, receiver) -> list[str]:
     receiver.script("/token", statuses=[200], body=f'{{"access_token": "{secrets.ACCESS_TOKEN}"}}'.encode())
-    payloads = [
-        {"type": "basic_auth", "username": "u", "password": secrets.PASSWORD},
-        {
-            "type": "oauth_client_credentials",
-            "token_url": receiver.url("/token"),
-            "client_id": "c",
-            "client_secret": secrets.CLIENT_SECRET,
-            "request_scheme": "url",
-        },
-        {
-            "type": "aws_signed_request",
-            "access_key_id": "AKIDEXAMPLE",
-            "region": "eu-west-1",
-            "service": "sqs",
-            "secret_access_key": secrets.AWS_SECRET_ACCESS_KEY,
-            "session_token": secrets.AWS_SESSION_TOKEN,
-            "sign_query": True,
-        },
-    ]
+    payloads = secrets.credential_payloads(token_url=receiver.url("/token"), oauth_request_scheme="url")
     ids = []
     for payload in payloads:
         response = api.post("/api/v1/credentials", {"name": payload["type"], **payload}, format="json")

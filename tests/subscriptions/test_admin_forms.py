@@ -6,7 +6,7 @@ from credentials.services import credential_create
 from subscriptions.models import Subscription
 from subscriptions.services import environment_create
 from tests import secrets
-from tests.factories import member_client, subscription_payload
+from tests.factories import member_client, subscription_form_data, subscription_payload
 
 URL = "http://127.0.0.1:9/hook"
 
@@ -14,24 +14,6 @@ URL = "http://127.0.0.1:9/hook"
 @pytest.fixture
 def editor(environment):
     return member_client(environment, "ed")
-
-
-def _form_data(environment, **fields) -> dict:
-    data = {
-        "environment": str(environment.pk),
-        "name": "Analytics sink",
-        "card": "",
-        "event_types": ["card-completed"],
-        "method": "POST",
-        "url": URL,
-        "header_lines": "",
-        "credential": "",
-        "max_retries": "23",
-        "auto_disable": "on",
-        "_save": "Save",
-    }
-    data.update(fields)
-    return data
 
 
 def _form_errors(response) -> dict:
@@ -50,7 +32,7 @@ def test_an_editor_adds_a_subscription_with_headers_a_credential_and_event_types
     assert ">Auto-disable</label>" in page and "An end user completed a card." in page
     assert 'type="checkbox" name="event_types" value="card-completed"' in page
 
-    data = _form_data(
+    data = subscription_form_data(
         environment,
         card="card-7",
         event_types=["card-completed", "card-dismissed"],
@@ -74,7 +56,7 @@ def test_an_editor_adds_a_subscription_with_headers_a_credential_and_event_types
     assert secrets.HEADER_SECRET not in page and "X-Api-Key: ********" in page and "whsec_" not in page
     response = editor.post(
         change,
-        _form_data(
+        subscription_form_data(
             environment,
             card="another-card",
             header_lines="X-Team: data\nX-Api-Key: ********",
@@ -124,21 +106,26 @@ def test_the_form_refuses_what_the_api_refuses_in_the_same_words(
     api_response = api.post("/api/v1/subscriptions", {**subscription_payload(URL), **api_fields}, format="json")
     assert api_response.status_code == 400
     api_messages = api_response.json()["error"]["fields"][api_field]
-    errors = _form_errors(editor.post("/admin/subscriptions/subscription/add/", _form_data(environment, **form_fields)))
+    errors = _form_errors(
+        editor.post("/admin/subscriptions/subscription/add/", subscription_form_data(environment, **form_fields))
+    )
     assert errors == {form_field: api_messages}
     assert not Subscription.objects.exists()
 
 
 def test_header_lines_must_be_name_colon_value(editor, environment):
     errors = _form_errors(
-        editor.post("/admin/subscriptions/subscription/add/", _form_data(environment, header_lines="X-Ok: 1\nno colon"))
+        editor.post(
+            "/admin/subscriptions/subscription/add/",
+            subscription_form_data(environment, header_lines="X-Ok: 1\nno colon"),
+        )
     )
     assert errors == {"header_lines": ["line 2: expected Name: value"]}
 
 
 def test_the_subscription_limit_is_the_apis(editor, environment, settings):
     settings.OUTFLOW_MAX_SUBSCRIPTIONS = 0
-    errors = _form_errors(editor.post("/admin/subscriptions/subscription/add/", _form_data(environment)))
+    errors = _form_errors(editor.post("/admin/subscriptions/subscription/add/", subscription_form_data(environment)))
     assert errors == {"__all__": ["an environment has at most 0 subscriptions"]}
 
 
@@ -150,7 +137,7 @@ def test_a_member_adds_only_to_their_environments_with_their_credentials(editor,
     page = editor.get("/admin/subscriptions/subscription/add/").content.decode()
     assert "globex" not in page and "Theirs" not in page
     errors = _form_errors(
-        editor.post("/admin/subscriptions/subscription/add/", _form_data(other, credential=str(theirs.pk)))
+        editor.post("/admin/subscriptions/subscription/add/", subscription_form_data(other, credential=str(theirs.pk)))
     )
     assert set(errors) == {"environment", "credential"}
     assert not Subscription.objects.exists()

@@ -3,29 +3,10 @@
 import pytest
 
 from subscriptions.models import Subscription
-from tests.factories import member_client, subscription_payload
+from tests.factories import member_client, subscription_form_data, subscription_payload
 
 URL = "http://127.0.0.1:9/hook"
 ADD = "/admin/subscriptions/subscription/add/"
-
-
-def _form_data(environment, **fields) -> dict:
-    data = {
-        "environment": str(environment.pk),
-        "name": "Analytics sink",
-        "card": "",
-        "event_types": ["card-completed"],
-        "method": "POST",
-        "url": URL,
-        "header_lines": "",
-        "credential": "",
-        "max_retries": "23",
-        "auto_disable": "on",
-        "rate_limit": "",
-        "_save": "Save",
-    }
-    data.update(fields)
-    return data
 
 
 def test_the_api_stores_reads_and_changes_a_rate_limit(api):
@@ -67,14 +48,14 @@ def test_the_workbench_form_has_a_rate_limit_field_that_adds_and_changes_it(envi
     page = editor.get(ADD).content.decode()
     assert ">Rate limit:</label>" in page and 'name="rate_limit"' in page
 
-    response = editor.post(ADD, _form_data(environment, rate_limit="5"))
+    response = editor.post(ADD, subscription_form_data(environment, rate_limit="5"))
     assert response.status_code == 302
     subscription = Subscription.objects.get()
     assert subscription.rate_limit == 5
 
     change = f"/admin/subscriptions/subscription/{subscription.pk}/change/"
     assert 'name="rate_limit" value="5"' in editor.get(change).content.decode()
-    assert editor.post(change, _form_data(environment, rate_limit="")).status_code == 302
+    assert editor.post(change, subscription_form_data(environment, rate_limit="")).status_code == 302
     subscription.refresh_from_db()
     assert subscription.rate_limit is None
 
@@ -83,7 +64,7 @@ def test_the_workbench_form_has_a_rate_limit_field_that_adds_and_changes_it(envi
 def test_the_form_refuses_what_the_api_refuses_in_the_same_words(environment, api, api_value, form_value):
     api_response = api.post("/api/v1/subscriptions", subscription_payload(URL, rate_limit=api_value), format="json")
     api_messages = api_response.json()["error"]["fields"]["rate_limit"]
-    response = member_client(environment, "ed").post(ADD, _form_data(environment, rate_limit=form_value))
+    response = member_client(environment, "ed").post(ADD, subscription_form_data(environment, rate_limit=form_value))
     assert response.status_code == 200
     errors = {name: list(messages) for name, messages in response.context["adminform"].form.errors.items()}
     assert errors == {"rate_limit": api_messages}
