@@ -99,10 +99,15 @@ def notification_send(*, notification_id: uuid.UUID) -> None:
     if notification is None:
         return
     notification_settings = NotificationSettings.objects.filter(environment_id=notification.environment_id).first()
-    if notification.channel == Notification.Channel.WEBHOOK:
-        outcome = _webhook_send(notification=notification, notification_settings=notification_settings)
-    else:
-        outcome = _mail_send(notification=notification, notification_settings=notification_settings)
+    try:
+        if notification.channel == Notification.Channel.WEBHOOK:
+            outcome = _webhook_send(notification=notification, notification_settings=notification_settings)
+        else:
+            outcome = _mail_send(notification=notification, notification_settings=notification_settings)
+    except Exception:
+        # Recorded like any failure, so its tries run out: unrecorded, the sweeper would take it again for ever.
+        logger.exception("notification %s (%s): sending failed", notification.pk, notification.channel)
+        outcome = Outcome(error="internal error while sending (logged)")
     notification_outcome_record(notification=notification, outcome=outcome)
 
 
@@ -159,8 +164,9 @@ def _mail_send(*, notification: Notification, notification_settings: Notificatio
     try:
         notification_mail(notification=notification, to=notification_settings.emails).send()
     except (smtplib.SMTPException, OSError, BadHeaderError) as error:
-        # The class and the server's words: SMTP errors carry no password.
-        return Outcome(error=f"mail not sent: {type(error).__name__}: {error}"[:500])
+        # The tenant reads the error's class; the server's own words (its host, an account, a quota) are the operator's.
+        logger.warning("notification %s: mail not sent: %s", notification.pk, error)
+        return Outcome(error=f"mail not sent: {type(error).__name__}")
     return Outcome()
 
 

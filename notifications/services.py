@@ -88,9 +88,7 @@ def notification_record(*, environment_id, type: str, data: dict) -> list[Notifi
         channels.append(Notification.Channel.EMAIL)
     notifications = Notification.objects.bulk_create(
         [
-            Notification(
-                environment_id=environment_id, channel=channel, type=type, payload=payload, next_attempt_at=now
-            )
+            Notification(environment_id=environment_id, channel=channel, type=type, payload=payload)
             for channel in channels
         ]
     )

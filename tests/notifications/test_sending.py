@@ -172,3 +172,26 @@ def test_no_secret_in_the_logs_of_a_failing_notification(environment, receiver, 
 
     assert "failed: endpoint answered 500" in caplog.text
     assert secret not in caplog.text and secret.removeprefix("whsec_") not in caplog.text
+
+
+def test_an_address_the_mail_backend_cannot_encode_fails_its_tries_instead_of_looping(environment, settings):
+    # validate_email takes it; Django's address sanitising raises UnicodeError on its 60-letter domain label.
+    [notification] = _recorded(environment, emails=["a@" + "ü" * 60 + ".com"])
+
+    notification_send(notification_id=notification.pk)
+
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.PENDING and notification.attempts == 1
+    assert notification.lease_expires_at is None and notification.next_attempt_at > timezone.now()
+    assert notification.last_error == "internal error while sending (logged)"
+
+
+def test_a_mail_servers_own_words_stay_in_the_operators_log(environment, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9
+    [notification] = _recorded(environment, emails=["ops@example.com"])
+
+    notification_send(notification_id=notification.pk)
+
+    notification.refresh_from_db()
+    assert notification.last_error == "mail not sent: ConnectionRefusedError"
