@@ -12,15 +12,14 @@ import cProfile
 import json
 import os
 import pstats
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.databases import database_drop, database_recreate, queue_purge
-from bench.environment import BROKER_URL, CACHE_URL, DATABASE, OUTFLOW_QUEUE, ROOT, database_url, free_port
+from bench.environment import BROKER_URL, CACHE_URL, DATABASE, OUTFLOW_QUEUE, database_url, free_port
 from bench.load import event
+from bench.python_receiver import python_receiver_start
 
 PARTS = {
     "psycopg (PostgreSQL round trips)": ("psycopg",),
@@ -50,13 +49,7 @@ def main() -> None:
     name = f"{DATABASE}_profile"
     database_recreate(name)
     receiver_dir = Path(tempfile.mkdtemp(prefix="outflow-profile-"))
-    port = free_port()
-    receiver = subprocess.Popen(
-        [sys.executable, "-m", "bench.python_receiver", "--port", str(port), "--directory", str(receiver_dir)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    receiver, receiver_base = python_receiver_start(receiver_dir, port=free_port())
     try:
         os.environ.update(
             DJANGO_SETTINGS_MODULE="tests.settings",
@@ -68,7 +61,7 @@ def main() -> None:
         import django
 
         django.setup()
-        print(json.dumps(profile(events=arguments.events, url=f"http://127.0.0.1:{port}/profile")))
+        print(json.dumps(profile(events=arguments.events, url=f"{receiver_base}/profile")))
     finally:
         from django.db import connections
 

@@ -12,18 +12,16 @@ import argparse
 import itertools
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from bench.databases import database_drop, database_recreate, redis_flush
-from bench.environment import REDIS, ROOT, database_url, free_port, outflow_environment
+from bench.environment import REDIS, database_url, free_port, outflow_environment
 from bench.load import event
+from bench.python_receiver import python_receiver_start
 
 PERMIT_CALLS = 2000
 PERMIT_SUBSCRIPTIONS = 20
@@ -133,26 +131,6 @@ def _attempt_cost(*, runs: int, receiver_url: str) -> dict:
     return figures
 
 
-def _receiver(directory: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.python_receiver", "--port", str(port), "--directory", str(directory)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process, f"http://127.0.0.1:{port}/hook"
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the receiver did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="outflow_bench_limiter")
@@ -168,7 +146,8 @@ def main() -> None:
     )
     database_recreate(arguments.database)
     redis_flush(arguments.cache_url)
-    receiver, receiver_url = _receiver(state)
+    receiver, receiver_base = python_receiver_start(state, port=free_port())
+    receiver_url = f"{receiver_base}/hook"
     try:
         import django
 

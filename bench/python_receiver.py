@@ -6,6 +6,8 @@ Each process logs `<arrival unix time> <path> <webhook-id or ->` per request to 
 import argparse
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +39,26 @@ def serve(listener: socket.socket, directory: Path) -> None:
     server.socket = listener
     server.daemon_threads = True
     server.serve_forever()
+
+
+def python_receiver_start(directory: Path, *, port: int) -> tuple[subprocess.Popen, str]:
+    """This receiver as a process of its own on a loopback port, once it accepts; the process and its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.python_receiver", "--port", str(port), "--directory", str(directory)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the receiver did not start")
 
 
 def main() -> None:
