@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.databases import database_drop, database_recreate, queue_purge
 from bench.environment import BROKER_URL, CACHE_URL, DATABASE, OUTFLOW_QUEUE, database_url, free_port
 from bench.load import event
-from bench.python_receiver import python_receiver_start
+from bench.python_receiver import python_receiver_start, python_receiver_stop
 
 PARTS = {
     "psycopg (PostgreSQL round trips)": ("psycopg",),
@@ -66,8 +66,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        receiver.terminate()
-        receiver.wait(timeout=10)
+        python_receiver_stop(receiver)
         queue_purge(broker_url=BROKER_URL, queue=OUTFLOW_QUEUE)
         database_drop(name)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.databases import database_drop, database_recreate, redis_flush
 from bench.environment import REDIS, database_url, free_port, outflow_environment
 from bench.load import event
-from bench.python_receiver import python_receiver_start
+from bench.python_receiver import python_receiver_start, python_receiver_stop
 
 PERMIT_CALLS = 2000
 PERMIT_SUBSCRIPTIONS = 20
@@ -162,7 +162,7 @@ def main() -> None:
             "attempt": _attempt_cost(runs=arguments.runs, receiver_url=receiver_url),
         }
     finally:
-        receiver.kill()
+        python_receiver_stop(receiver)
         from django.db import connections
 
         connections.close_all()

@@ -5,6 +5,7 @@ Each process logs `<arrival unix time> <path> <webhook-id or ->` per request to 
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -59,6 +60,12 @@ def python_receiver_start(directory: Path, *, port: int) -> tuple[subprocess.Pop
             time.sleep(0.05)
     process.kill()
     raise RuntimeError("the receiver did not start")
+
+
+def python_receiver_stop(process: subprocess.Popen) -> None:
+    """Stop the receiver and the processes it forked (its own session's group)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def main() -> None:
