@@ -147,7 +147,8 @@ def test_a_mail_server_that_refuses_is_retried(environment, settings):
 
     notification.refresh_from_db()
     assert notification.status == Notification.Status.PENDING and notification.attempts == 1
-    assert notification.last_error.startswith("mail not sent: ConnectionRefusedError")
+    # The error's class only: the server's own words (its host, an account, a quota) stay in the operator's log.
+    assert notification.last_error == "mail not sent: ConnectionRefusedError"
 
 
 def test_webhook_and_mail_are_separate_rows_so_one_failing_does_not_resend_the_other(environment, receiver):
@@ -184,14 +185,3 @@ def test_an_address_the_mail_backend_cannot_encode_fails_its_tries_instead_of_lo
     assert notification.status == Notification.Status.PENDING and notification.attempts == 1
     assert notification.lease_expires_at is None and notification.next_attempt_at > timezone.now()
     assert notification.last_error == "internal error while sending (logged)"
-
-
-def test_a_mail_servers_own_words_stay_in_the_operators_log(environment, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9
-    [notification] = _recorded(environment, emails=["ops@example.com"])
-
-    notification_send(notification_id=notification.pk)
-
-    notification.refresh_from_db()
-    assert notification.last_error == "mail not sent: ConnectionRefusedError"
