@@ -4,11 +4,12 @@ import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -41,8 +42,8 @@ from delivery.outgoing import (
     outgoing_headers,
     outgoing_log_entry,
 )
-from delivery.queueing import deliveries_queue
-from delivery.rate_limit import PermitRefused, rate_permit_take
+from delivery.queueing import deliveries_enqueue, deliveries_queue
+from delivery.rate_limit import PermitRefused, RateRoom, rate_permit_take, rate_room
 from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange, without_headers
 from outbound.retry import retry_after_seconds
@@ -59,26 +60,30 @@ CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
 _EARLY_TOLERANCE = timedelta(seconds=1)
 
 
-def deliveries_claim(*, subscription: Subscription, delivery_ids: Iterable) -> list[ClaimedDelivery]:
-    """Take the next attempt of the subscription's due deliveries among these; rows another worker holds are skipped.
+def deliveries_claim(
+    *, subscription: Subscription, delivery_ids: Iterable, limit: int | None = None
+) -> list[ClaimedDelivery]:
+    """Take the next attempt of the subscription's due deliveries among these (the `limit` oldest of them, if given);
+    rows another worker holds are skipped.
 
     The claimed deliveries come back oldest first, with their event's payload and their lease. One statement (lock,
     update, read back), written as SQL: the ORM's lock-then-update took four round trips and ~2 ms of CPU compiling
     per batch (measured). Lease and due times are the database's clock, the one the sweeper reads.
     """
     ids = [Delivery._meta.pk.get_db_prep_value(pk, connection) for pk in delivery_ids]
-    if not ids:
+    if not ids or limit == 0:
         return []
     lock = connection.ops.for_update_sql(skip_locked=True) if connection.features.has_select_for_update else ""
     table = Delivery._meta.db_table
     lease, lease_params = now_sql(plus_seconds=lease_seconds(subscription=subscription))
     now, now_params = now_sql()
     due, due_params = now_sql(plus_seconds=_EARLY_TOLERANCE.total_seconds())
+    oldest, oldest_params = ("ORDER BY created_at LIMIT %s", [limit]) if limit is not None else ("", [])
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, queued = %s, lease_expires_at = {lease},"
             f" updated_at = {now} WHERE id IN (SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})"
-            f" AND subscription_id = %s AND status IN (%s, %s) AND next_attempt_at <= {due} {lock})"
+            f" AND subscription_id = %s AND status IN (%s, %s) AND next_attempt_at <= {due} {oldest} {lock})"
             f" RETURNING id, attempts, created_at, lease_expires_at,"
             f" (SELECT payload FROM {Event._meta.db_table} e WHERE e.id = {table}.event_id)",
             [
@@ -90,6 +95,7 @@ def deliveries_claim(*, subscription: Subscription, delivery_ids: Iterable) -> l
                 Delivery._meta.pk.get_db_prep_value(subscription.pk, connection),
                 *CLAIMABLE,
                 *due_params,
+                *oldest_params,
             ],
         )
         rows = cursor.fetchall()
@@ -114,28 +120,69 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
         waiting_mark(subscription_id=subscription_id)
         return
     try:
-        subscription = subscription_for_delivery(subscription_id=subscription_id)
-        # Taken before the claim's statement, so the batch's deadline is never later than the lease the row holds.
-        claimed_at = time.monotonic()
-        with tracing.span("outflow.claim") as span:
-            deliveries = deliveries_claim(subscription=subscription, delivery_ids=delivery_ids) if subscription else []
-            if span.is_recording():
-                span.set_attributes(
-                    {
-                        "outflow.subscription_id": str(subscription_id),
-                        "outflow.deliveries": len(delivery_ids),
-                        "outflow.claimed": len(deliveries),
-                    }
-                )
-        held_back = False
-        if deliveries:
-            lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
-            held_back = _attempt(subscription=subscription, deliveries=deliveries, lease=lease)
+        held_back = _batch_run(subscription_id=subscription_id, delivery_ids=delivery_ids, slot=slot)
     finally:
         in_flight_slot_free(slot=slot)
     if not held_back:
         # A batch held back by the rate limit or a slow-down leaves the waiting ones be: they would be held too.
         _waiting_wake(subscription_id=subscription_id)
+
+
+def _batch_run(*, subscription_id, delivery_ids: list, slot) -> bool:
+    """Claim what may go of the batch and attempt it; whether the rate limit or the endpoint held some of it back."""
+    subscription = subscription_for_delivery(subscription_id=subscription_id)
+    if subscription is None:
+        return False
+    room = _rate_room(subscription, delivery_ids)
+    # Taken before the claim's statement, so the batch's deadline is never later than the lease the row holds.
+    claimed_at = time.monotonic()
+    with tracing.span("outflow.claim") as span:
+        deliveries = deliveries_claim(
+            subscription=subscription, delivery_ids=delivery_ids, limit=room.requests if room else None
+        )
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "outflow.subscription_id": str(subscription_id),
+                    "outflow.deliveries": len(delivery_ids),
+                    "outflow.claimed": len(deliveries),
+                }
+            )
+    if room and room.rest:
+        claimed = {delivery.pk for delivery in deliveries}
+        _unclaimed_put_off(
+            subscription_id=subscription_id,
+            delivery_ids=[pk for pk in delivery_ids if Delivery._meta.pk.to_python(pk) not in claimed],
+            refusal=room.rest,
+        )
+    if not deliveries:
+        return room is not None and room.rest is not None
+    lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
+    held_back = _attempt(subscription=subscription, deliveries=deliveries, lease=lease)
+    return held_back or (room is not None and room.rest is not None)
+
+
+def _rate_room(subscription: Subscription, delivery_ids: list) -> RateRoom | None:
+    """Under a rate limit, how many of the batch may go now; None when every one may."""
+    if subscription.rate_limit is None or subscription.status != Subscription.Status.ACTIVE:
+        return None
+    return rate_room(subscription_id=subscription.pk, rate_limit=subscription.rate_limit, ready=len(delivery_ids))
+
+
+def _unclaimed_put_off(*, subscription_id, delivery_ids: list, refusal: PermitRefused) -> None:
+    """The part of a batch the rate limit left unclaimed (no attempt counted): due when a permit frees, back then as
+    one countdown task if this batch is the one that wakes, else as rows marked waiting."""
+    if not delivery_ids:
+        return
+    until = timezone.now() + timedelta(seconds=refusal.wait)
+    rows = Delivery.objects.filter(pk__in=delivery_ids, status__in=CLAIMABLE, queued=True)
+    if refusal.wakes:
+        rows.update(next_attempt_at=until, updated_at=Now())
+        due = [(subscription_id, pk) for pk in delivery_ids]
+        transaction.on_commit(lambda: deliveries_enqueue(due=due, countdown=refusal.wait))
+    else:
+        rows.update(queued=False, next_attempt_at=until, updated_at=Now())
+        waiting_mark(subscription_id=subscription_id)
 
 
 def _waiting_wake(*, subscription_id) -> None:
@@ -149,6 +196,52 @@ def _waiting_wake(*, subscription_id) -> None:
         waiting_mark(subscription_id=subscription_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A request that left, and how the endpoint answered (or that it did not)."""
+
+    delivery: ClaimedDelivery
+    exchange: Exchange
+    log_entry: RequestLog
+
+
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """A delivery whose body could not be built: why, and whether that is final."""
+
+    delivery: ClaimedDelivery
+    error: str
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The rate limit or a 429's slow-down stopped the batch: when the rest may go, and whether they come back then
+    as a task (one batch per wait does; the others wait as rows)."""
+
+    until: datetime
+    wakes: bool
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What became of each claimed delivery of a batch: sent, unsent (no body), skipped by the mapping, or untried
+    (handed back, with `hold` if the rate limit or a slow-down is why), and the request log's entries in order."""
+
+    sent: list[Sent] = field(default_factory=list)
+    unsent: list[Unsent] = field(default_factory=list)
+    skipped: list[ClaimedDelivery] = field(default_factory=list)
+    untried: list[ClaimedDelivery] = field(default_factory=list)
+    hold: Hold | None = None
+    log_entries: list[RequestLog] = field(default_factory=list)
+
+    @property
+    def unanswered(self) -> Sent | None:
+        """The request that got no answer at all (the batch stops at it), if one did."""
+        last = self.sent[-1] if self.sent else None
+        return last if last is not None and last.exchange.status is None else None
+
+
 def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], lease: BatchLease) -> bool:
     """Send the batch; whether the endpoint's circuit, a slow-down or the rate limit held some of it back."""
     if subscription.status != Subscription.Status.ACTIVE:
@@ -158,80 +251,98 @@ def _attempt(*, subscription: Subscription, deliveries: list[ClaimedDelivery], l
         # Its circuit is open or it asked for a slow-down: the batch waits as rows until then.
         deliveries_release(deliveries=deliveries, until=resting, as_rows=True)
         return True
-    export = subscription.environment.export_settings
+    bodies = _bodies(subscription=subscription, deliveries=deliveries, export=subscription.environment.export_settings)
+    result = _batch_send(subscription=subscription, deliveries=deliveries, bodies=bodies, lease=lease)
+    return _batch_record(subscription=subscription, result=result)
+
+
+def _batch_send(
+    *, subscription: Subscription, deliveries: list[ClaimedDelivery], bodies: list, lease: BatchLease
+) -> BatchResult:
+    """Send the batch in turn, stopping where sending the rest would not help or would break a limit."""
+    result = BatchResult()
     signing_secrets = subscription_signing_secrets(subscription=subscription)
-    results, entries, failures, skips, untried = [], [], [], [], []
-    # When the rest may go, if the rate limit or a slow-down stopped the batch, and whether they come back as a task.
-    resumes, wakes = None, True
-    bodies = _bodies(subscription=subscription, deliveries=deliveries, export=export)
     # Mapping took its time already; the lease is renewed before a send when it runs short (batch_lease_hold).
     deadline = time.monotonic() + batch_seconds() - settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
     for index, (delivery, body) in enumerate(zip(deliveries, bodies, strict=True)):
         if index and time.monotonic() > deadline:
-            untried = deliveries[index:]
+            result.untried = deliveries[index:]
             break
         if isinstance(body, Exception):
-            error, final = _not_built(delivery, body)
-            failures.append((delivery, error, final))
-            entries.append(_unsent_entry(subscription, delivery, error))
+            unsent = _not_built(delivery, body)
+            result.unsent.append(unsent)
+            result.log_entries.append(_unsent_entry(subscription, unsent))
             continue
         if body is None:
-            skips.append(delivery)
+            result.skipped.append(delivery)
             continue
         if not batch_lease_hold(lease=lease, subscription=subscription, deliveries=deliveries):
-            untried = deliveries[index:]
+            result.untried = deliveries[index:]
             break
-        with tracing.span("outflow.request", kind=SpanKind.CLIENT) as span:
-            if span.is_recording():
-                _request_traced(span, subscription, delivery)
-            headers = outgoing_headers(
-                subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
-            )
-            if subscription.send_traceparent and (traceparent := tracing.traceparent_header()):
-                headers = {**without_headers(headers, traceparent), **traceparent}
-            url, headers, exchange = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
-            if exchange is None:
-                # The permit is taken last, just before the request leaves, so little lies between the two.
-                if refused := _permit_refused(subscription):
-                    span.set_attribute("outflow.rate_limited", True)
-                    untried = deliveries[index:]
-                    resumes, wakes = timezone.now() + timedelta(seconds=refused.wait), refused.wakes
-                    break
-                exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
-            if span.is_recording():
-                _exchange_traced(span, exchange)
-        entries.append(_log_entry(subscription, delivery, url=url, headers=headers, body=body, exchange=exchange))
-        results.append((delivery, exchange))
-        if exchange.status is None:
+        sent = _request_send(subscription, delivery, body=body, signing_secrets=signing_secrets)
+        if isinstance(sent, Hold):
+            result.untried, result.hold = deliveries[index:], sent
+            break
+        result.sent.append(sent)
+        result.log_entries.append(sent.log_entry)
+        if sent.exchange.status is None:
             # No answer at all (timeout, refused, TLS, credential): the rest of the batch would fare the same.
-            untried = deliveries[index + 1 :]
+            result.untried = deliveries[index + 1 :]
             break
-        if resumes := _slow_down_asked(subscription, exchange):
-            untried = deliveries[index + 1 :]
+        if slowed_until := _slow_down_asked(subscription, sent.exchange):
+            result.untried, result.hold = deliveries[index + 1 :], Hold(until=slowed_until, wakes=True)
             break
-    request_logs_store(entries=entries)
-    next_attempts = deliveries_outcome_record(results=results)
-    for delivery, error, final in failures:
-        delivery_failure_record(delivery=delivery, error=error, final=final)
-    if skips:
-        deliveries_skip(deliveries=skips, reason="skipped by mapping: it returned null or undefined")
-    reopens = None
-    if results and results[-1][1].status is None:
-        # No answer: the rest, and the batches behind them, wait as long as the delivery that failed.
-        reopens = next_attempts.get(results[-1][0].pk)
-        if reopens:
-            circuit_trip(subscription_id=subscription.pk, until=reopens)
-    if untried and resumes is not None:
-        # Over the rate limit, or slowed down: no attempt counted; the rest come back when they may go, as one task
-        # if this batch is the one that wakes then, else as rows that the next batch to finish (or the sweeper) sends.
-        deliveries_release(deliveries=untried, until=resumes, as_rows=not wakes)
-        if not wakes:
+    return result
+
+
+def _request_send(
+    subscription: Subscription, delivery: ClaimedDelivery, *, body: bytes, signing_secrets
+) -> Sent | Hold:
+    """Sign, authenticate and send one request; or the hold, when the rate limit refused it a permit."""
+    with tracing.span("outflow.request", kind=SpanKind.CLIENT) as span:
+        if span.is_recording():
+            _request_traced(span, subscription, delivery)
+        headers = outgoing_headers(
+            subscription=subscription, signing_secrets=signing_secrets, message_id=str(delivery.pk), body=body
+        )
+        if subscription.send_traceparent and (traceparent := tracing.traceparent_header()):
+            headers = {**without_headers(headers, traceparent), **traceparent}
+        url, headers, exchange = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
+        if exchange is None:
+            # The permit is taken last, just before the request leaves, so little lies between the two.
+            if refused := _permit_refused(subscription):
+                span.set_attribute("outflow.rate_limited", True)
+                return Hold(until=timezone.now() + timedelta(seconds=refused.wait), wakes=refused.wakes)
+            exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
+        if span.is_recording():
+            _exchange_traced(span, exchange)
+    entry = _log_entry(subscription, delivery, url=url, headers=headers, body=body, exchange=exchange)
+    return Sent(delivery=delivery, exchange=exchange, log_entry=entry)
+
+
+def _batch_record(*, subscription: Subscription, result: BatchResult) -> bool:
+    """Store the batch's request log and outcomes, and hand back what was not tried; whether it was held back."""
+    request_logs_store(entries=result.log_entries)
+    next_attempts = deliveries_outcome_record(results=[(sent.delivery, sent.exchange) for sent in result.sent])
+    for unsent in result.unsent:
+        delivery_failure_record(delivery=unsent.delivery, error=unsent.error, final=unsent.final)
+    if result.skipped:
+        deliveries_skip(deliveries=result.skipped, reason="skipped by mapping: it returned null or undefined")
+    if result.hold:
+        # No attempt counted: the rest come back when they may go, as one task if this batch is the one that wakes
+        # then, else as rows that the next batch to finish (or the sweeper) sends.
+        deliveries_release(deliveries=result.untried, until=result.hold.until, as_rows=not result.hold.wakes)
+        if not result.hold.wakes:
             waiting_mark(subscription_id=subscription.pk)
         return True
-    if untried:
+    reopens = None
+    if (unanswered := result.unanswered) and (reopens := next_attempts.get(unanswered.delivery.pk)):
+        # No answer: the rest, and the batches behind them, wait as long as the delivery that failed.
+        circuit_trip(subscription_id=subscription.pk, until=reopens)
+    if result.untried:
         # Behind an open circuit they wait as rows; otherwise (out of time, a claim lost, or the one that failed
         # was its last attempt and opened no circuit) they go again at once.
-        deliveries_release(deliveries=untried, until=reopens, as_rows=reopens is not None)
+        deliveries_release(deliveries=result.untried, until=reopens, as_rows=reopens is not None)
     return False
 
 
@@ -308,20 +419,25 @@ def _exchange_traced(span, exchange: Exchange) -> None:
         span.set_status(Status(StatusCode.ERROR))
 
 
-def _not_built(delivery: ClaimedDelivery, failure: Exception) -> tuple[str, bool]:
-    """Why a delivery's body could not be built, as its error, and whether that failure is final."""
+def _not_built(delivery: ClaimedDelivery, failure: Exception) -> Unsent:
+    """Why a delivery's body could not be built, and whether that failure is final."""
     if isinstance(failure, MappingError):
         # Retrying cannot change what the script does with this event: final at once.
-        return f"mapping error: {failure}", True
+        return Unsent(delivery=delivery, error=f"mapping error: {failure}", final=True)
     if isinstance(failure, SandboxFailure):
-        return f"mapping sandbox: {failure}; retried", False
+        return Unsent(delivery=delivery, error=f"mapping sandbox: {failure}; retried", final=False)
     logger.error("delivery %s: building the payload failed: %s", delivery.pk, failure)
-    return "internal error while building the payload (logged); retried", False
+    return Unsent(delivery=delivery, error="internal error while building the payload (logged); retried", final=False)
 
 
-def _unsent_entry(subscription: Subscription, delivery: ClaimedDelivery, error: str) -> RequestLog:
+def _unsent_entry(subscription: Subscription, unsent: Unsent) -> RequestLog:
     return _log_entry(
-        subscription, delivery, url=subscription.url, headers={}, body=b"", exchange=Exchange(error=error)
+        subscription,
+        unsent.delivery,
+        url=subscription.url,
+        headers={},
+        body=b"",
+        exchange=Exchange(error=unsent.error),
     )
 
 

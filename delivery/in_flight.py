@@ -60,7 +60,7 @@ def waiting_take(*, subscription_id) -> bool:
 
 
 def _circuit_key(subscription_id) -> str:
-    return f"outflow:circuit:{subscription_id}"
+    return f"outflow:circuit:{{{subscription_id}}}"
 
 
 def endpoint_resting_until(*, subscription_id) -> datetime | None:
@@ -84,7 +84,7 @@ def circuit_trip(*, subscription_id, until: datetime) -> None:
 def slow_down_key(subscription_id) -> str:
     """Holds the end of the subscription's slow-down, in Unix milliseconds (an integer, readable by the rate
     limiter's script)."""
-    return f"outflow:slow-down:{subscription_id}"
+    return f"outflow:slow-down:{{{subscription_id}}}"
 
 
 # Keeps the later end: a shorter Retry-After answered meanwhile does not cut a longer one short.

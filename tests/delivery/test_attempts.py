@@ -99,7 +99,7 @@ def test_no_answer_on_a_last_attempt_opens_no_circuit_and_the_rest_go_again_at_o
     failed, *rest = Delivery.objects.order_by("created_at")
     assert failed.status == Delivery.Status.FAILED
     assert all(d.status == Delivery.Status.PENDING and d.queued and d.attempts == 0 for d in rest)
-    assert cache.get(f"outflow:circuit:{dead.pk}") is None
+    assert cache.get(f"outflow:circuit:{{{dead.pk}}}") is None
 
 
 def test_a_batch_waits_while_its_subscription_has_every_slot(delivery, receiver, settings):
@@ -152,7 +152,7 @@ def test_no_answer_opens_the_circuit_so_later_batches_wait_without_sending(envir
     assert waiting.status == Delivery.Status.PENDING and waiting.attempts == 0 and not waiting.queued
     assert waiting.next_attempt_at == failed.next_attempt_at
     assert RequestLog.objects.count() == 1
-    cache.delete(f"outflow:circuit:{dead.pk}")
+    cache.delete(f"outflow:circuit:{{{dead.pk}}}")
 
 
 def test_a_finished_batch_wakes_the_deliveries_waiting_for_a_slot(environment, subscription, receiver, settings):

@@ -49,6 +49,34 @@ def test_a_batch_over_its_rate_limit_sends_the_limit_and_hands_back_the_rest_una
         assert rate_window_seconds() - 0.3 < wait <= rate_window_seconds() + 0.3
 
 
+def test_a_backlog_behind_a_low_limit_is_claimed_and_mapped_only_as_far_as_may_go(environment, receiver):
+    # The mapping fails on some events: had the whole batch been claimed and mapped for the one request that may
+    # go, those would have failed now (a final mapping error) instead of waiting their turn.
+    subscription = _subscription(
+        environment,
+        receiver,
+        rate_limit=1,
+        mapping="if (event.endUserId === 'bad') { throw new Error('no'); } return event;",
+    )
+    events_ingest(environment=environment, raw_events=[event(), event(endUserId="bad"), event(endUserId="bad")])
+
+    _attempt_all(subscription)
+
+    assert len(receiver.received("/hook")) == 1
+    rest = Delivery.objects.exclude(status=Delivery.Status.SUCCEEDED)
+    assert {(d.status, d.attempts, d.last_error) for d in rest} == {(Delivery.Status.PENDING, 0, "")}
+    assert all(d.queued and d.lease_expires_at is None for d in rest), "back as one countdown task"
+
+    # A batch that starts while the window is full claims nothing, and waits as rows for that task.
+    _ingest(environment, 1)
+    [later] = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+    deliveries_attempt(subscription_id=subscription.pk, delivery_ids=[later.pk])
+    later.refresh_from_db()
+    assert (later.status, later.attempts, later.queued) == (Delivery.Status.PENDING, 0, False)
+    assert later.next_attempt_at > timezone.now()
+    assert Delivery.objects.filter(status=Delivery.Status.FAILED).count() == 0
+
+
 def test_a_second_batch_over_the_limit_in_the_same_wait_waits_as_rows_for_the_first(environment, receiver):
     subscription = _subscription(environment, receiver, rate_limit=1)
     _ingest(environment, 2)

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache, caches
 
 from delivery.in_flight import endpoint_resting_until, slow_down_key, subscription_slow_down
-from delivery.rate_limit import PermitRefused, rate_permit_take, rate_window_seconds
+from delivery.rate_limit import PermitRefused, RateRoom, rate_permit_take, rate_room, rate_window_seconds
 
 
 @pytest.fixture
@@ -40,6 +40,40 @@ def test_one_refused_caller_per_wait_is_the_one_that_comes_back(subscription_id)
     assert rate_permit_take(subscription_id=subscription_id, rate_limit=1).wakes, "the next wait has its own waker"
 
 
+def test_the_room_counts_what_may_go_now_and_takes_no_permit(subscription_id):
+    assert rate_room(subscription_id=subscription_id, rate_limit=3, ready=2) == RateRoom(requests=2, rest=None)
+    assert rate_room(subscription_id=subscription_id, rate_limit=3, ready=2) == RateRoom(requests=2, rest=None)
+    assert rate_permit_take(subscription_id=subscription_id, rate_limit=3) is None
+
+    room = rate_room(subscription_id=subscription_id, rate_limit=3, ready=100)
+    assert room.requests == 2
+    # The rest may go once the permit just taken leaves the window; this caller is the one that comes back then.
+    assert rate_window_seconds() - 0.2 < room.rest.wait <= rate_window_seconds() and room.rest.wakes
+    assert not rate_room(subscription_id=subscription_id, rate_limit=3, ready=100).rest.wakes
+
+    assert [rate_permit_take(subscription_id=subscription_id, rate_limit=3) for _ in range(2)] == [None, None]
+    full = rate_room(subscription_id=subscription_id, rate_limit=3, ready=1)
+    assert full.requests == 0 and 0 < full.rest.wait <= rate_window_seconds()
+
+
+def test_no_room_while_slowed_down_or_while_redis_is_unreachable(subscription_id, settings):
+    subscription_slow_down(subscription_id=subscription_id, seconds=30)
+    slowed = rate_room(subscription_id=subscription_id, rate_limit=10, ready=5)
+    assert slowed.requests == 0 and slowed.rest.wait > 28
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.redis_cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS = 7.0
+    assert rate_room(subscription_id=uuid.uuid4(), rate_limit=10, ready=5) == RateRoom(
+        requests=0, rest=PermitRefused(wait=7.0, wakes=True)
+    )
+
+
 def test_subscriptions_have_limits_of_their_own(subscription_id):
     assert rate_permit_take(subscription_id=subscription_id, rate_limit=1) is None
     assert rate_permit_take(subscription_id=subscription_id, rate_limit=1) is not None
@@ -66,7 +100,7 @@ def test_many_threads_at_once_never_get_more_than_the_limit_in_a_window(subscrip
 
     # The permits as Redis logged them (by its clock, microseconds): at most the limit within the last window.
     shared = caches["default"]
-    key = shared.make_key(f"outflow:rate-limit:{subscription_id}")
+    key = shared.make_key(f"outflow:rate-limit:{{{subscription_id}}}")
     logged = shared._cache.get_client().zrange(key, 0, -1, withscores=True)
     assert 0 < len(logged) <= 20
     assert max(score for _, score in logged) - min(score for _, score in logged) < rate_window_seconds() * 1e6
@@ -105,7 +139,7 @@ def test_while_redis_is_unreachable_no_permit_is_granted_and_nothing_raises(subs
     # For the pause after a failure (config/shared_cache.py) the process does not try again: still refused.
     settings.CACHES = reachable
     assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0, wakes=True)
-    assert not cache.has_key(f"outflow:rate-limit:{subscription_id}")
+    assert not cache.has_key(f"outflow:rate-limit:{{{subscription_id}}}")
 
 
 def test_make_runs_file_cache_limits_in_the_process(subscription_id, settings, tmp_path):
@@ -121,3 +155,10 @@ def test_make_runs_file_cache_limits_in_the_process(subscription_id, settings, t
     subscription_slow_down(subscription_id=other, seconds=0.5)
     assert cache.get(slow_down_key(other)) is not None
     assert 0.3 < rate_permit_take(subscription_id=other, rate_limit=2).wait <= 0.5
+    assert rate_room(subscription_id=other, rate_limit=2, ready=1).requests == 0
+
+    third = uuid.uuid4()
+    assert rate_room(subscription_id=third, rate_limit=2, ready=2) == RateRoom(requests=2, rest=None)
+    assert rate_permit_take(subscription_id=third, rate_limit=2) is None
+    room = rate_room(subscription_id=third, rate_limit=2, ready=5)
+    assert room.requests == 1 and 0 < room.rest.wait <= rate_window_seconds() and room.rest.wakes
