@@ -3,7 +3,7 @@
 import contextlib
 import os
 
-from opentelemetry import trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 # With tracing off, every span is this one shared context manager: the API's no-op tracer cost ~18 µs a span (a
@@ -13,6 +13,7 @@ _TRACEPARENT = TraceContextTextMapPropagator()
 
 _provider = None
 _tracer: trace.Tracer | None = None
+_propagator_before = None
 
 
 def span(name: str, *, kind: trace.SpanKind = trace.SpanKind.INTERNAL):
@@ -33,6 +34,21 @@ def traceparent_header() -> dict[str, str]:
     return {"traceparent": carrier["traceparent"]} if "traceparent" in carrier else {}
 
 
+@contextlib.contextmanager
+def traces_of_their_own():
+    """Work started inside starts traces of its own, rather than joining the current one: the sweeper wakes many
+    tenants' deliveries in one run, and a subscription that asks for traceparent must not be sent a trace id shared
+    with other tenants' work."""
+    if _tracer is None:
+        yield
+        return
+    token = context.attach(context.Context())
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
 def tracing_start(*, service_name: str, span_processor=None) -> bool:
     """With OTEL_EXPORTER_OTLP_ENDPOINT set, export spans in batches over OTLP/HTTP and instrument Django, Celery
     and psycopg; a span processor given (the tests', the bench's) takes the exporter's place. Whether tracing is on.
@@ -40,7 +56,7 @@ def tracing_start(*, service_name: str, span_processor=None) -> bool:
     The SDK is imported only here, so a process without tracing never loads it. The provider is not made the API's
     global one: everything traced is handed it, so a test or the bench can start and stop tracing in one process.
     """
-    global _provider, _tracer
+    global _provider, _tracer, _propagator_before
     if _provider is not None:
         return True
     if span_processor is None and not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
@@ -51,6 +67,8 @@ def tracing_start(*, service_name: str, span_processor=None) -> bool:
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
 
+    from config.trace_propagation import OwnProcessesOnly, caller_linked
+
     if span_processor is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -60,7 +78,9 @@ def tracing_start(*, service_name: str, span_processor=None) -> bool:
     resource = Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or service_name})
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(span_processor)
-    DjangoInstrumentor().instrument(tracer_provider=provider)
+    _propagator_before = propagate.get_global_textmap()
+    propagate.set_global_textmap(OwnProcessesOnly())
+    DjangoInstrumentor().instrument(tracer_provider=provider, request_hook=caller_linked)
     CeleryInstrumentor().instrument(tracer_provider=provider)
     # Statements only, never their parameters (the instrumentation's default): a parameter may be a payload.
     PsycopgInstrumentor().instrument(tracer_provider=provider)
@@ -85,3 +105,4 @@ def tracing_stop() -> None:
     _tracer = None
     _provider.shutdown()
     _provider = None
+    propagate.set_global_textmap(_propagator_before)

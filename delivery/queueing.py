@@ -1,5 +1,6 @@
 """Waking workers up: one attempt task per batch of a subscription's deliveries (the rows already exist)."""
 
+import contextlib
 import itertools
 import logging
 import time
@@ -12,6 +13,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Now
 from kombu.exceptions import KombuError
 
+from config import tracing
 from config.celery import app
 from delivery.models import Delivery
 
@@ -24,12 +26,15 @@ BROKER_HOLD_OFF_SECONDS = 5.0
 _broker_failed_at: float | None = None
 
 
-def deliveries_enqueue(*, due: Iterable[tuple], countdown: float | None = None, sweeper_may_send: bool = False) -> None:
+def deliveries_enqueue(
+    *, due: Iterable[tuple], countdown: float | None = None, sweeper_may_send: bool = False, own_traces: bool = False
+) -> None:
     """Send tasks for (subscription id, delivery id) pairs, batched per subscription.
 
     With `sweeper_may_send` (rows already marked queued, which the sweeper sends again after the requeue grace),
     nothing is tried for a few seconds after a publish of this process failed: a request does not wait on a
     broker that is down, or hung until its socket times out, for a wake-up call the sweeper makes anyway.
+    With `own_traces` (the sweeper's, whose wake-ups are many tenants'), each task starts a trace of its own.
     """
     global _broker_failed_at
     if sweeper_may_send and _broker_failed_at is not None:
@@ -49,14 +54,15 @@ def deliveries_enqueue(*, due: Iterable[tuple], countdown: float | None = None, 
             # queue ahead of every other's work.
             for round_of_batches in itertools.zip_longest(*batches):
                 for subscription_id, batch in filter(None, round_of_batches):
-                    app.send_task(
-                        ATTEMPT_TASK,
-                        args=(subscription_id, batch),
-                        countdown=countdown,
-                        producer=producer,
-                        # One try where the sweeper sends it anyway, rather than the retries of Celery's policy.
-                        retry=not sweeper_may_send,
-                    )
+                    with tracing.traces_of_their_own() if own_traces else contextlib.nullcontext():
+                        app.send_task(
+                            ATTEMPT_TASK,
+                            args=(subscription_id, batch),
+                            countdown=countdown,
+                            producer=producer,
+                            # One try where the sweeper sends it anyway, rather than the retries of Celery's policy.
+                            retry=not sweeper_may_send,
+                        )
     except (KombuError, OSError):
         # The rows are already stored: the sweeper sends these tasks again once the broker is back.
         _broker_failed_at = time.monotonic()
@@ -67,7 +73,7 @@ def deliveries_enqueue(*, due: Iterable[tuple], countdown: float | None = None, 
         _broker_failed_at = None
 
 
-def deliveries_queue(*, due: QuerySet, limit: int) -> int:
+def deliveries_queue(*, due: QuerySet, limit: int, own_traces: bool = False) -> int:
     """Queue up to `limit` of these due deliveries, skipping rows another transaction holds: mark them queued and
     due now (by the database's clock), and send their tasks after commit. How many were queued."""
     with transaction.atomic():
@@ -76,5 +82,5 @@ def deliveries_queue(*, due: QuerySet, limit: int) -> int:
             Delivery.objects.filter(pk__in=[pk for _, pk in pairs]).update(
                 queued=True, next_attempt_at=Now(), updated_at=Now()
             )
-            transaction.on_commit(lambda: deliveries_enqueue(due=pairs))
+            transaction.on_commit(lambda: deliveries_enqueue(due=pairs, own_traces=own_traces))
     return len(pairs)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from config import tracing
 from delivery.attempts import CLAIMABLE
 from delivery.models import Delivery
 from delivery.outcomes import delivery_lost_record
@@ -31,7 +32,9 @@ def _recoveries_resume() -> int:
     """Recoveries whose task was lost (the broker down, a worker killed) are sent on again."""
     stalled = recoveries_stalled()
     for recovery_id in stalled:
-        recovery_continue_send(recovery_id=recovery_id)
+        # Each tenant's work the sweeper does starts a trace of its own (tracing.traces_of_their_own).
+        with tracing.traces_of_their_own():
+            recovery_continue_send(recovery_id=recovery_id)
     return len(stalled)
 
 
@@ -57,7 +60,8 @@ def _leases_recover() -> int:
         ]
     )
     for delivery in expired:
-        delivery_lost_record(delivery=delivery, error=LOST)
+        with tracing.traces_of_their_own():
+            delivery_lost_record(delivery=delivery, error=LOST)
     return len(expired)
 
 
@@ -74,7 +78,7 @@ def _due_enqueue() -> int:
     deadline = time.monotonic() + settings.OUTFLOW_SWEEP_INTERVAL_SECONDS / 2
     queued = 0
     while True:
-        batch = deliveries_queue(due=due, limit=settings.OUTFLOW_SWEEP_BATCH)
+        batch = deliveries_queue(due=due, limit=settings.OUTFLOW_SWEEP_BATCH, own_traces=True)
         queued += batch
         if batch < settings.OUTFLOW_SWEEP_BATCH or time.monotonic() >= deadline:
             return queued

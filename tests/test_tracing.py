@@ -48,11 +48,11 @@ def _subscribe(api, url: str, **fields) -> dict:
     return response.json()
 
 
-def _ingest_committed(api, django_capture_on_commit_callbacks, spans, *events) -> None:
+def _ingest_committed(api, django_capture_on_commit_callbacks, spans, *events, **headers) -> None:
     """Ingest through the API. The test's transaction never commits, so the tasks are sent as the commit inside the
     ingest call sends them: in the context of its span."""
     with django_capture_on_commit_callbacks() as callbacks:
-        response = api.post("/api/v1/events", {"events": list(events)}, format="json")
+        response = api.post("/api/v1/events", {"events": list(events)}, format="json", **headers)
     assert response.status_code == 202, response.json()
     [ingest] = named(spans.get_finished_spans(), "outflow.ingest")[-1:]
     token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(ingest.context)))
@@ -239,3 +239,47 @@ def test_tasks_the_sweeper_sends_carry_a_trace_of_their_own(
     assert headers["traceparent"] == _traceparent(sweeper_sent)
     [request] = named(finished, "outflow.request")
     assert request.context.trace_id == sweeper_sent.context.trace_id
+
+
+def test_a_callers_traceparent_is_a_link_not_the_parent_and_its_baggage_goes_nowhere(
+    spans, published, api, receiver, django_capture_on_commit_callbacks
+):
+    _subscribe(api, receiver.url("/hook"))
+    caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    _ingest_committed(
+        api,
+        django_capture_on_commit_callbacks,
+        spans,
+        event(),
+        HTTP_TRACEPARENT=caller,
+        HTTP_BAGGAGE="tenant=someone-else",
+    )
+
+    server = [span for span in spans.get_finished_spans() if span.kind == SpanKind.SERVER][-1]
+    # A trace of Outflow's own, its sampling Outflow's: the caller's span is only linked.
+    assert server.parent is None and server.context.trace_id != 0x0AF7651916CD43DD8448EB211C80319C
+    [link] = server.links
+    assert (link.context.trace_id, link.context.span_id) == (0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331)
+    [(headers, _)] = published
+    assert headers["traceparent"].split("-")[1] == f"{server.context.trace_id:032x}"
+    assert "baggage" not in headers and all("someone-else" not in str(value) for value in headers.values())
+
+
+def test_the_sweepers_wake_ups_of_two_tenants_share_no_trace(
+    spans, published, api, other_api, receiver, django_capture_on_commit_callbacks
+):
+    _subscribe(api, receiver.url("/hook"))
+    _subscribe(other_api, receiver.url("/other"))
+    for client in (api, other_api):
+        with django_capture_on_commit_callbacks():
+            assert client.post("/api/v1/events", {"events": [event()]}, format="json").status_code == 202
+    published.clear()
+    Delivery.objects.update(queued=False)
+
+    # As beat runs it: inside the sweep task's own span.
+    with tracing.span("run/sweep"), django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_sweep()["enqueued"] == 2
+
+    [first, second] = [headers["traceparent"].split("-")[1] for headers, _ in published]
+    [sweep] = named(spans.get_finished_spans(), "run/sweep")
+    assert first != second and f"{sweep.context.trace_id:032x}" not in (first, second)

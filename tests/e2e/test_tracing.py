@@ -134,14 +134,17 @@ def test_one_trace_from_ingest_to_each_attempt_and_traceparent_only_where_asked(
     assert (version, header_trace, header_parent) == ("00", trace_id.hex(), traced_request.span_id.hex())
     assert "traceparent" not in first.headers and "traceparent" not in retried.headers
 
-    # The retry waited as a row: the sweeper sent it, in the trace of the sweep that did (beat is not traced).
+    # The retry waited as a row: the sweeper sent it in a trace of that task's own, not the sweep's (the sweep wakes
+    # many tenants' deliveries) and not its ingest's.
     [retry_request] = [span for span in _requests(collector) if _attribute(span, "outflow.attempt") == 2]
     assert retry_request.trace_id != trace_id
     root = retry_request
     while root.parent_span_id:
         wait_until(lambda parent=root.parent_span_id: parent in {span.span_id for span in _exported(collector)})
         root = next(span for span in _exported(collector) if span.span_id == root.parent_span_id)
-    assert root.name == f"run/{SWEEP_TASK}"
+    assert root.name == f"apply_async/{ATTEMPT_TASK}"
+    sweeps = [span for span in _exported(collector) if span.name == f"run/{SWEEP_TASK}"]
+    assert sweeps and all(sweep.trace_id != root.trace_id for sweep in sweeps)
 
     text = "\n".join(str(ExportTraceServiceRequest.FromString(request.body)) for request in collector.received())
     for needle in [
