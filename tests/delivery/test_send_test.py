@@ -69,3 +69,15 @@ def test_send_test_with_a_throwing_mapping_answers_the_error_and_sends_nothing(a
     entry = api.post(f"/api/v1/subscriptions/{subscription['id']}/test").json()
     assert entry["error"].startswith("mapping error:") and "bad mapping" in entry["error"]
     assert receiver.received() == []
+
+
+def test_send_test_takes_a_permit_of_the_rate_limit_and_is_logged_unsent_without_one(api, receiver):
+    subscription = _subscribe(api, receiver, rate_limit=1)
+    assert api.post(f"/api/v1/subscriptions/{subscription['id']}/test").json()["response_status"] == 204
+
+    response = api.post(f"/api/v1/subscriptions/{subscription['id']}/test")
+
+    assert response.status_code == 200
+    entry = response.json()
+    assert entry["response_status"] is None and "rate limit of 1/s" in entry["error"]
+    assert len(receiver.received("/hook")) == 1
