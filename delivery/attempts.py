@@ -44,6 +44,7 @@ from delivery.outgoing import (
 )
 from delivery.queueing import deliveries_enqueue, deliveries_queue
 from delivery.rate_limit import PermitRefused, RateRoom, rate_permit_take, rate_room
+from delivery.value_lists import one_of_sql
 from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange, without_headers
 from outbound.retry import retry_after_seconds
@@ -79,10 +80,11 @@ def deliveries_claim(
     now, now_params = now_sql()
     due, due_params = now_sql(plus_seconds=_EARLY_TOLERANCE.total_seconds())
     oldest, oldest_params = ("ORDER BY created_at LIMIT %s", [limit]) if limit is not None else ("", [])
+    among, among_params = one_of_sql("id", ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, queued = %s, lease_expires_at = {lease},"
-            f" updated_at = {now} WHERE id IN (SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})"
+            f" updated_at = {now} WHERE id IN (SELECT id FROM {table} WHERE {among}"
             f" AND subscription_id = %s AND status IN (%s, %s) AND next_attempt_at <= {due} {oldest} {lock})"
             f" RETURNING id, attempts, created_at, lease_expires_at,"
             f" (SELECT payload FROM {Event._meta.db_table} e WHERE e.id = {table}.event_id)",
@@ -91,7 +93,7 @@ def deliveries_claim(
                 False,
                 *lease_params,
                 *now_params,
-                *ids,
+                *among_params,
                 Delivery._meta.pk.get_db_prep_value(subscription.pk, connection),
                 *CLAIMABLE,
                 *due_params,

@@ -13,6 +13,7 @@ from delivery.claimed import ClaimedDelivery
 from delivery.db_clock import DatabaseNow, datetime_read, now_sql
 from delivery.models import Delivery
 from delivery.queueing import deliveries_enqueue
+from delivery.value_lists import one_of_sql
 from notifications.services import delivery_failed_notify, subscription_paused_notify
 from outbound.client import Exchange
 from outbound.retry import retry_after_seconds, retry_delay
@@ -43,19 +44,17 @@ def _claimed_update(deliveries: list[Claimed], *, counted: str | None, **changes
             sql, params = "%s", [field.get_db_prep_save(value, connection)]
         assignments.append(f"{connection.ops.quote_name(field.column)} = {sql}")
         values.extend(params)
-    leases = sorted({delivery.lease_expires_at for delivery in deliveries})
     prepared = connection.ops.adapt_datetimefield_value
+    ids, ids_params = one_of_sql(
+        "id", [Delivery._meta.pk.get_db_prep_value(delivery.pk, connection) for delivery in deliveries]
+    )
+    held = sorted({delivery.lease_expires_at for delivery in deliveries})
+    leases, leases_params = one_of_sql("lease_expires_at", [prepared(lease) for lease in held])
     sql = (
         f"UPDATE {Delivery._meta.db_table} SET {', '.join(assignments)}"
-        f" WHERE id IN ({', '.join(['%s'] * len(deliveries))}) AND status = %s"
-        f" AND lease_expires_at IN ({', '.join(['%s'] * len(leases))}) RETURNING next_attempt_at"
+        f" WHERE {ids} AND status = %s AND {leases} RETURNING next_attempt_at"
     )
-    params = [
-        *values,
-        *(Delivery._meta.pk.get_db_prep_value(delivery.pk, connection) for delivery in deliveries),
-        Delivery.Status.SENDING,
-        *(prepared(lease) for lease in leases),
-    ]
+    params = [*values, *ids_params, Delivery.Status.SENDING, *leases_params]
     in_statement = counted is not None and connection.vendor == "postgresql"
     if in_statement:
         sql, count_params = counters.counted_update_sql(update_sql=sql, returning="next_attempt_at", outcome=counted)
