@@ -48,8 +48,7 @@ from delivery.value_lists import one_of_sql
 from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange, without_headers
 from outbound.retry import retry_after_seconds
-from requestlog.models import RequestLog
-from requestlog.services import request_logs_store
+from requestlog.services import RequestLogRow, request_logs_store
 from subscriptions.delivery_cache import subscription_for_delivery
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_signing_secrets
@@ -204,7 +203,7 @@ class Sent:
 
     delivery: ClaimedDelivery
     exchange: Exchange
-    log_entry: RequestLog
+    log_entry: RequestLogRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +234,7 @@ class BatchResult:
     skipped: list[ClaimedDelivery] = field(default_factory=list)
     untried: list[ClaimedDelivery] = field(default_factory=list)
     hold: Hold | None = None
-    log_entries: list[RequestLog] = field(default_factory=list)
+    log_entries: list[RequestLogRow] = field(default_factory=list)
 
     @property
     def unanswered(self) -> Sent | None:
@@ -432,7 +431,7 @@ def _not_built(delivery: ClaimedDelivery, failure: Exception) -> Unsent:
     return Unsent(delivery=delivery, error="internal error while building the payload (logged); retried", final=False)
 
 
-def _unsent_entry(subscription: Subscription, unsent: Unsent) -> RequestLog:
+def _unsent_entry(subscription: Subscription, unsent: Unsent) -> RequestLogRow:
     return _log_entry(
         subscription,
         unsent.delivery,
@@ -443,7 +442,7 @@ def _unsent_entry(subscription: Subscription, unsent: Unsent) -> RequestLog:
     )
 
 
-def _log_entry(subscription: Subscription, delivery: ClaimedDelivery, *, url, headers, body, exchange) -> RequestLog:
+def _log_entry(subscription: Subscription, delivery: ClaimedDelivery, *, url, headers, body, exchange) -> RequestLogRow:
     return outgoing_log_entry(
         subscription=subscription,
         delivery_id=delivery.pk,

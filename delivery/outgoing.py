@@ -13,8 +13,7 @@ from delivery.shaping import shaped_event
 from mapping.sandbox import mapping_run_each
 from outbound.client import USER_AGENT, Exchange, send, without_headers
 from outbound.signing import signature_header
-from requestlog.models import RequestLog
-from requestlog.services import request_log_entry
+from requestlog.services import RequestLogRow, request_log_entry
 from subscriptions.models import ExportSettings, Subscription
 
 logger = logging.getLogger(__name__)
@@ -144,7 +143,7 @@ def outgoing_log_entry(
     headers: dict[str, str],
     body: bytes,
     exchange: Exchange,
-) -> RequestLog:
+) -> RequestLogRow:
     return request_log_entry(
         subscription_id=subscription.pk,
         delivery_id=delivery_id,

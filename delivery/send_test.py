@@ -7,6 +7,7 @@ from delivery.samples import subscription_sample_event
 from mapping.sandbox import MappingError
 from outbound.client import Exchange
 from requestlog.models import RequestLog
+from requestlog.services import request_log_save
 from subscriptions.interactive_calls import interactive_call
 from subscriptions.models import Subscription
 from subscriptions.selectors import export_settings_of
@@ -50,8 +51,7 @@ def _test_send(*, subscription: Subscription, event: dict | None) -> RequestLog:
         body=body,
         exchange=exchange,
     )
-    entry.save()
-    return entry
+    return request_log_save(entry=entry)
 
 
 def _not_sent(subscription: Subscription, error: str) -> RequestLog:
@@ -65,5 +65,4 @@ def _not_sent(subscription: Subscription, error: str) -> RequestLog:
         body=b"",
         exchange=Exchange(error=error),
     )
-    entry.save()
-    return entry
+    return request_log_save(entry=entry)

@@ -3,11 +3,35 @@
 import time
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
-from config.copy_insert import copy_insert
+from django.utils import timezone
+
+from config.copy_insert import copy_rows
 from outbound.masking import masked_headers, masked_url
 from requestlog.models import RequestLog
 from requestlog.redaction import stored_body
+
+
+class RequestLogRow(NamedTuple):
+    """A request log row not yet stored, as its columns' values."""
+
+    subscription_id: uuid.UUID
+    delivery_id: uuid.UUID | None
+    attempt: int
+    is_test: bool
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str
+    request_body_size: int
+    response_status: int | None
+    response_headers: dict[str, str]
+    response_body: str
+    response_body_size: int
+    duration_ms: int
+    error: str
+    created_at: datetime
 
 
 def request_log_entry(
@@ -26,9 +50,9 @@ def request_log_entry(
     response_body_size: int,
     duration_ms: int,
     error: str | None,
-) -> RequestLog:
+) -> RequestLogRow:
     """One attempt's row, not yet stored; bodies are kept only for tests, secrets are masked always."""
-    return RequestLog(
+    return RequestLogRow(
         subscription_id=subscription_id,
         delivery_id=delivery_id,
         attempt=attempt,
@@ -44,12 +68,18 @@ def request_log_entry(
         response_body_size=response_body_size,
         duration_ms=duration_ms,
         error=error or "",
+        created_at=timezone.now(),
     )
 
 
-def request_logs_store(*, entries: list[RequestLog]) -> None:
+def request_logs_store(*, entries: list[RequestLogRow]) -> None:
     """Store rows made by request_log_entry in one statement; their ids are not read back."""
-    copy_insert(RequestLog, entries)
+    copy_rows(RequestLog, entries)
+
+
+def request_log_save(*, entry: RequestLogRow) -> RequestLog:
+    """Store one row made by request_log_entry, read back as the request log shows it (Send test's answer)."""
+    return RequestLog.objects.create(**entry._asdict())
 
 
 def request_logs_purge(*, older_than: datetime, deadline: float | None = None, batch_size: int = 5000) -> int:
