@@ -15,8 +15,8 @@ from django.utils import timezone
 from notifications.models import DeliveryFailureDigest, Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
 from notifications.sending import notifications_enqueue
+from outbound.validation import url_errors
 from subscriptions.models import Environment, Subscription
-from subscriptions.validation import url_errors
 
 SUBSCRIPTION_PAUSED = "subscription.paused"
 SUBSCRIPTION_RESUMED = "subscription.resumed"

@@ -16,10 +16,10 @@ from config.errors import ApiError
 from credentials.selectors import credential_for_use
 from mapping.sandbox import mapping_syntax_error
 from outbound.masking import headers_unmasked
+from outbound.validation import header_errors, url_errors
 from subscriptions import error_codes
 from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Member, Subscription
 from subscriptions.signals import subscription_resumed
-from subscriptions.validation import header_errors, url_errors
 
 API_KEY_PREFIX = "of_"
 
