@@ -4,8 +4,8 @@ import uuid
 
 from django.db import models
 
+from config.encrypted_fields import EncryptedJSONField
 from config.versioned_rows import VersionedModel
-from credentials.fields import EncryptedJSONField
 from subscriptions.models import Environment
 
 

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from credentials.fields import EncryptedTextField
+from config.encrypted_fields import EncryptedTextField
 from subscriptions.models import Environment, Subscription
 
 

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from config.encrypted_fields import EncryptedTextField
 from config.versioned_rows import VersionedModel
-from credentials.fields import EncryptedTextField
 
 
 class Environment(models.Model):
