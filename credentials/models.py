@@ -6,7 +6,7 @@ from django.db import models
 
 from config.encrypted_fields import EncryptedJSONField
 from config.versioned_rows import VersionedModel
-from subscriptions.models import Environment
+from tenancy.models import Environment
 
 
 class Credential(VersionedModel):

@@ -23,9 +23,10 @@ from delivery.send_test import subscription_test_send
 from requestlog.health_chart import health_svg
 from requestlog.selectors import request_log_hourly, request_log_latest_failure, subscriptions_with_request_stats
 from subscriptions.admin import SubscriptionAdmin
+from subscriptions.admin_filters import SubscriptionFilter
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_update
-from subscriptions.workbench import ReadOnlyScopedAdmin, SubscriptionFilter
+from tenancy.workbench import ReadOnlyScopedAdmin
 
 
 @admin.register(Event)

@@ -18,7 +18,8 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 from config.encrypted_fields import EncryptedTextField
-from subscriptions.models import Environment, Subscription
+from subscriptions.models import Subscription
+from tenancy.models import Environment
 
 
 class NotificationSettings(models.Model):

@@ -16,7 +16,8 @@ from notifications.models import DeliveryFailureDigest, Notification, Notificati
 from notifications.selectors import notification_settings_of
 from notifications.sending import notifications_enqueue
 from outbound.validation import url_errors
-from subscriptions.models import Environment, Subscription
+from subscriptions.models import Subscription
+from tenancy.models import Environment
 
 SUBSCRIPTION_PAUSED = "subscription.paused"
 SUBSCRIPTION_RESUMED = "subscription.resumed"

@@ -1,7 +1,7 @@
-"""Admin of environments, members, export settings, the event catalog and subscriptions (changes go through services).
+"""Admin of export settings, the event catalog and subscriptions (changes go through services).
 
-Environments, members and the catalog are the operators'; export settings and subscriptions are the Workbench's,
-scoped to the member's environments (subscriptions/workbench.py).
+The catalog is the operators'; export settings and subscriptions are the Workbench's, scoped to the member's
+environments (tenancy/workbench.py).
 """
 
 from django.conf import settings
@@ -16,38 +16,8 @@ from credentials.models import Credential
 from subscriptions import services
 from subscriptions.forms import ExportSettingsForm, SubscriptionForm
 from subscriptions.header_lines import headers_to_lines
-from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Member, Subscription
-from subscriptions.workbench import EnvironmentScopedAdmin, editable_environment_ids
-
-
-class ApiKeyInline(admin.TabularInline):
-    model = ApiKey
-    fields = ["prefix", "created_at"]
-    readonly_fields = ["prefix", "created_at"]
-    extra = 0
-    can_delete = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class MemberInline(admin.TabularInline):
-    model = Member
-    fields = ["user", "role", "created_at"]
-    readonly_fields = ["created_at"]
-    extra = 0
-
-
-@admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "created_at"]
-    inlines = [MemberInline, ApiKeyInline]
-
-
-@admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
-    list_display = ["user", "environment", "role", "created_at"]
-    list_filter = ["role", "environment"]
+from subscriptions.models import EventType, ExportSettings, Subscription
+from tenancy.workbench import EnvironmentScopedAdmin, editable_environment_ids
 
 
 @admin.register(EventType)
