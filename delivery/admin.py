@@ -1,5 +1,5 @@
 """Admin of events and deliveries, and the subscription page's delivery tools: Send test, Recover, the mapping editor,
-health and the request log. All of it scoped to the member's environments (subscriptions/workbench.py)."""
+health and the request log. All of it scoped to the member's environments (tenancy/workbench.py)."""
 
 import json
 from datetime import timedelta
@@ -61,6 +61,10 @@ def _json_script(request) -> str | None:
 
 def _request_log_url(subscription: Subscription) -> str:
     return reverse("admin:requestlog_requestlog_changelist") + f"?subscription__id__exact={subscription.pk}"
+
+
+# The subscriptions app registered its own page; this one, with delivery's tools, takes its place.
+admin.site.unregister(Subscription)
 
 
 @admin.register(Subscription)

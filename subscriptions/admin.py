@@ -44,8 +44,14 @@ class ExportSettingsAdmin(EnvironmentScopedAdmin):
         services.export_settings_update(environment=obj.environment, **form.cleaned_data)
 
 
+@admin.register(Subscription)
 class SubscriptionAdmin(EnvironmentScopedAdmin):
-    """Registered by delivery's admin, which adds Send test, Recover, the mapping editor and the request log."""
+    """A subscription's own page: its fields, pause, resume and the secret's rotation.
+
+    delivery/admin.py registers its subclass in this one's place (Django's way to extend another app's admin, as for
+    the User admin), adding Send test, Recover, the mapping editor, health and the request log: subscriptions may not
+    import delivery or requestlog, which import subscriptions.
+    """
 
     form = SubscriptionForm
     list_display = ["name", "environment", "status_shown", "url"]
