@@ -81,7 +81,8 @@ def profile(*, events: int, url: str) -> dict:
     from delivery.ingest import events_ingest
     from delivery.models import Delivery
     from subscriptions.models import EventType
-    from subscriptions.services import environment_create, subscription_create
+    from subscriptions.services import subscription_create
+    from tenancy.services import environment_create
 
     call_command("migrate", verbosity=0)
     EventType.objects.get_or_create(name="card-completed")

@@ -72,7 +72,8 @@ def _attempt_cost(*, runs: int, receiver_url: str) -> dict:
     from delivery.attempts import deliveries_attempt
     from delivery.ingest import events_ingest
     from delivery.models import Delivery
-    from subscriptions.services import environment_create, subscription_create
+    from subscriptions.services import subscription_create
+    from tenancy.services import environment_create
 
     environment, _ = environment_create(name="limiter-bench")
     limited = subscription_create(

@@ -55,7 +55,8 @@ def main(rows: int) -> None:
 
         from delivery.models import Event
         from subscriptions.models import EventType
-        from subscriptions.services import environment_create, subscription_create
+        from subscriptions.services import subscription_create
+        from tenancy.services import environment_create
 
         EventType.objects.get_or_create(name="card-completed")
         environment, _ = environment_create(name="metrics")

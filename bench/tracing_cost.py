@@ -184,7 +184,8 @@ def main(*, deliveries: int, rounds: int) -> None:
         django.setup()
         from subscriptions.event_catalog import PLATFORM_EVENT_TYPES
         from subscriptions.models import EventType
-        from subscriptions.services import environment_create, subscription_create
+        from subscriptions.services import subscription_create
+        from tenancy.services import environment_create
 
         EventType.objects.bulk_create(
             [EventType(name=name, description=text) for name, text in PLATFORM_EVENT_TYPES.items()],

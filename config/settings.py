@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "tenancy",
     "subscriptions",
     "credentials",
     "mapping",
@@ -121,8 +122,8 @@ LOGGING = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["subscriptions.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["subscriptions.authentication.HasEnvironment"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenancy.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenancy.authentication.HasEnvironment"],
     "DEFAULT_PARSER_CLASSES": ["config.json_parser.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffset",
@@ -130,7 +131,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_CLASSES": ["subscriptions.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["tenancy.throttling.ApiRateThrottle"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -213,7 +214,7 @@ OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION = env.int("OUTFLOW_MAX_IN_FLIGHT_PER_SUBS
 OUTFLOW_RATE_LIMIT_MARGIN_SECONDS = env.float("OUTFLOW_RATE_LIMIT_MARGIN_SECONDS", default=0.1)
 # While Redis is unreachable a rate-limited delivery is not sent; it is tried again after this long.
 OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS = env.float("OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS", default=5.0)
-# Per-environment limits (subscriptions/throttling.py): API requests per period, as DRF writes rates.
+# Per-environment limits (tenancy/throttling.py): API requests per period, as DRF writes rates.
 OUTFLOW_API_RATE = env.str("OUTFLOW_API_RATE", default="100/s")
 OUTFLOW_INGEST_RATE = env.str("OUTFLOW_INGEST_RATE", default="1000/s")
 # Interactive calls (Send Request, Send test, mapping preview) in flight: per environment across all web processes,

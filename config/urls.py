@@ -4,8 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from delivery.api.operations import healthz, metrics
-
 admin.site.site_header = "Outflow administration"
 admin.site.site_title = "Outflow"
 
@@ -22,8 +20,7 @@ urlpatterns = [
         name="docs",
     ),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
-    path("metrics", metrics, name="metrics"),
+    path("", include("delivery.api.operations_urls")),
 ]
 
 handler404 = "config.error_pages.not_found"

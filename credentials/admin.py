@@ -8,7 +8,7 @@ from credentials import services
 from credentials.forms import TYPE_LABELS, CredentialForm
 from credentials.models import Credential
 from credentials.types import CREDENTIAL_FIELDS
-from subscriptions.workbench import EnvironmentScopedAdmin
+from tenancy.workbench import EnvironmentScopedAdmin
 
 
 @admin.register(Credential)

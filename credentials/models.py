@@ -4,9 +4,9 @@ import uuid
 
 from django.db import models
 
+from config.encrypted_fields import EncryptedJSONField
 from config.versioned_rows import VersionedModel
-from credentials.fields import EncryptedJSONField
-from subscriptions.models import Environment
+from tenancy.models import Environment
 
 
 class Credential(VersionedModel):

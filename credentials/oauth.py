@@ -8,9 +8,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.core.cache import cache
 
+from config.encryption import decrypt, encrypt
 from config.held_keys import held_key_free
 from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
-from credentials.encryption import decrypt, encrypt
 from credentials.models import Credential
 from outbound.client import send
 

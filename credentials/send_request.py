@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from credentials.request_auth import CredentialError, request_authenticate
 from credentials.selectors import credential_for_use
 from outbound.client import send
-from subscriptions.interactive_calls import interactive_call
-from subscriptions.models import Environment
-from subscriptions.validation import header_errors, url_errors
+from outbound.validation import header_errors, url_errors
+from tenancy.interactive_calls import interactive_call
+from tenancy.models import Environment
 
 
 def _body(body, headers: dict[str, str]) -> tuple[bytes | None, dict[str, str]]:

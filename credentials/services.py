@@ -8,7 +8,7 @@ from config.errors import ApiError
 from credentials import error_codes
 from credentials.models import Credential
 from credentials.types import DEFAULTS, ORIGIN_FIELDS, credential_value_errors, split_values
-from subscriptions.models import Environment
+from tenancy.models import Environment
 
 
 def _checked(credential_type: str, values: dict, *, partial: bool) -> tuple[dict, dict]:

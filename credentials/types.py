@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from subscriptions.validation import url_errors
+from outbound.validation import url_errors
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Admin of events and deliveries, and the subscription page's delivery tools: Send test, Recover, the mapping editor,
-health and the request log. All of it scoped to the member's environments (subscriptions/workbench.py)."""
+health and the request log. All of it scoped to the member's environments (tenancy/workbench.py)."""
 
 import json
 from datetime import timedelta
@@ -23,9 +23,10 @@ from delivery.send_test import subscription_test_send
 from requestlog.health_chart import health_svg
 from requestlog.selectors import request_log_hourly, request_log_latest_failure, subscriptions_with_request_stats
 from subscriptions.admin import SubscriptionAdmin
+from subscriptions.admin_filters import SubscriptionFilter
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_update
-from subscriptions.workbench import ReadOnlyScopedAdmin, SubscriptionFilter
+from tenancy.workbench import ReadOnlyScopedAdmin
 
 
 @admin.register(Event)
@@ -60,6 +61,10 @@ def _json_script(request) -> str | None:
 
 def _request_log_url(subscription: Subscription) -> str:
     return reverse("admin:requestlog_requestlog_changelist") + f"?subscription__id__exact={subscription.pk}"
+
+
+# The subscriptions app registered its own page; this one, with delivery's tools, takes its place.
+admin.site.unregister(Subscription)
 
 
 @admin.register(Subscription)

@@ -14,8 +14,9 @@ from delivery.db_clock import database_now
 from delivery.event_validation import event_card, event_errors
 from delivery.models import Delivery, Event
 from delivery.queueing import deliveries_enqueue
-from subscriptions.models import Environment, Subscription
+from subscriptions.models import Subscription
 from subscriptions.selectors import event_type_names, export_settings_of, subscriptions_for_fanout
+from tenancy.models import Environment
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from delivery.outgoing import export_shaped
 from delivery.samples import subscription_sample_event
 from delivery.selectors import latest_matching_event
 from mapping.sandbox import MappingError, mapping_run
-from subscriptions.interactive_calls import interactive_call
 from subscriptions.models import Subscription
 from subscriptions.selectors import export_settings_of
+from tenancy.interactive_calls import interactive_call
 
 IDENTITY = "return event;"
 

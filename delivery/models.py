@@ -4,7 +4,8 @@ import uuid
 
 from django.db import models
 
-from subscriptions.models import Environment, Subscription
+from subscriptions.models import Subscription
+from tenancy.models import Environment
 
 
 class Event(models.Model):

@@ -8,10 +8,10 @@ from mapping.sandbox import MappingError
 from outbound.client import Exchange
 from requestlog.models import RequestLog
 from requestlog.services import request_log_save
-from subscriptions.interactive_calls import interactive_call
 from subscriptions.models import Subscription
 from subscriptions.selectors import export_settings_of
 from subscriptions.services import subscription_signing_secrets
+from tenancy.interactive_calls import interactive_call
 
 
 def subscription_test_send(*, subscription: Subscription, event: dict | None = None) -> RequestLog:

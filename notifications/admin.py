@@ -5,8 +5,8 @@ from django.contrib import admin
 from notifications.forms import NotificationSettingsForm
 from notifications.models import Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
-from subscriptions.models import Environment
-from subscriptions.workbench import EnvironmentScopedAdmin, ReadOnlyScopedAdmin, editable_environment_ids, roles_of
+from tenancy.models import Environment
+from tenancy.workbench import EnvironmentScopedAdmin, ReadOnlyScopedAdmin, editable_environment_ids, roles_of
 
 
 @admin.register(NotificationSettings)

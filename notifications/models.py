@@ -17,8 +17,9 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from credentials.fields import EncryptedTextField
-from subscriptions.models import Environment, Subscription
+from config.encrypted_fields import EncryptedTextField
+from subscriptions.models import Subscription
+from tenancy.models import Environment
 
 
 class NotificationSettings(models.Model):

@@ -3,8 +3,8 @@
 from django.db import IntegrityError, transaction
 
 from notifications.models import NotificationSettings
-from subscriptions.models import Environment
 from subscriptions.services import signing_secret_new
+from tenancy.models import Environment
 
 
 def notification_settings_of(*, environment: Environment) -> NotificationSettings:

@@ -15,8 +15,9 @@ from django.utils import timezone
 from notifications.models import DeliveryFailureDigest, Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
 from notifications.sending import notifications_enqueue
-from subscriptions.models import Environment, Subscription
-from subscriptions.validation import url_errors
+from outbound.validation import url_errors
+from subscriptions.models import Subscription
+from tenancy.models import Environment
 
 SUBSCRIPTION_PAUSED = "subscription.paused"
 SUBSCRIPTION_RESUMED = "subscription.resumed"

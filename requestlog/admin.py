@@ -8,7 +8,8 @@ from django.utils.html import format_html
 
 from requestlog.models import RequestLog
 from requestlog.selectors import FAILURE, SUCCESS
-from subscriptions.workbench import ReadOnlyScopedAdmin, SubscriptionFilter
+from subscriptions.admin_filters import SubscriptionFilter
+from tenancy.workbench import ReadOnlyScopedAdmin
 
 
 def _pre(value) -> str:

@@ -1,7 +1,7 @@
-"""Admin of environments, members, export settings, the event catalog and subscriptions (changes go through services).
+"""Admin of export settings, the event catalog and subscriptions (changes go through services).
 
-Environments, members and the catalog are the operators'; export settings and subscriptions are the Workbench's,
-scoped to the member's environments (subscriptions/workbench.py).
+The catalog is the operators'; export settings and subscriptions are the Workbench's, scoped to the member's
+environments (tenancy/workbench.py).
 """
 
 from django.conf import settings
@@ -16,38 +16,8 @@ from credentials.models import Credential
 from subscriptions import services
 from subscriptions.forms import ExportSettingsForm, SubscriptionForm
 from subscriptions.header_lines import headers_to_lines
-from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Member, Subscription
-from subscriptions.workbench import EnvironmentScopedAdmin, editable_environment_ids
-
-
-class ApiKeyInline(admin.TabularInline):
-    model = ApiKey
-    fields = ["prefix", "created_at"]
-    readonly_fields = ["prefix", "created_at"]
-    extra = 0
-    can_delete = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class MemberInline(admin.TabularInline):
-    model = Member
-    fields = ["user", "role", "created_at"]
-    readonly_fields = ["created_at"]
-    extra = 0
-
-
-@admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "created_at"]
-    inlines = [MemberInline, ApiKeyInline]
-
-
-@admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
-    list_display = ["user", "environment", "role", "created_at"]
-    list_filter = ["role", "environment"]
+from subscriptions.models import EventType, ExportSettings, Subscription
+from tenancy.workbench import EnvironmentScopedAdmin, editable_environment_ids
 
 
 @admin.register(EventType)
@@ -74,8 +44,14 @@ class ExportSettingsAdmin(EnvironmentScopedAdmin):
         services.export_settings_update(environment=obj.environment, **form.cleaned_data)
 
 
+@admin.register(Subscription)
 class SubscriptionAdmin(EnvironmentScopedAdmin):
-    """Registered by delivery's admin, which adds Send test, Recover, the mapping editor and the request log."""
+    """A subscription's own page: its fields, pause, resume and the secret's rotation.
+
+    delivery/admin.py registers its subclass in this one's place (Django's way to extend another app's admin, as for
+    the User admin), adding Send test, Recover, the mapping editor, health and the request log: subscriptions may not
+    import delivery or requestlog, which import subscriptions.
+    """
 
     form = SubscriptionForm
     list_display = ["name", "environment", "status_shown", "url"]

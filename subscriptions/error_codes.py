@@ -2,5 +2,3 @@
 
 SUBSCRIPTION_LIMIT = "subscription_limit"
 SUBSCRIPTION_PAUSED = "subscription_paused"
-RATE_LIMITED = "rate_limited"
-UNAVAILABLE = "unavailable"

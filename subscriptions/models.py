@@ -1,34 +1,13 @@
-"""Environments, their members, API keys and export settings, the event type catalog, and subscriptions."""
+"""Export settings of an environment, the event type catalog, and subscriptions."""
 
 import uuid
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from config.encrypted_fields import EncryptedTextField
 from config.versioned_rows import VersionedModel
-from credentials.fields import EncryptedTextField
-
-
-class Environment(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=100)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class ApiKey(models.Model):
-    """An API key, stored as its SHA-256; the key itself is shown once, when it is made."""
-
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="api_keys")
-    prefix = models.CharField(max_length=12)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"{self.prefix}…"
+from tenancy.models import Environment
 
 
 class ExportSettings(VersionedModel):
@@ -102,22 +81,3 @@ class Subscription(VersionedModel):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Member(models.Model):
-    """A Workbench user's place in one environment: editors create, change and delete; viewers read."""
-
-    class Role(models.TextChoices):
-        EDITOR = "editor"
-        VIEWER = "viewer"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="members")
-    role = models.CharField(max_length=8, choices=Role.choices, default=Role.EDITOR)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "environment"], name="member_unique_per_environment")]
-
-    def __str__(self) -> str:
-        return f"{self.user} ({self.role} of {self.environment})"

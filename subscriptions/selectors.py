@@ -1,33 +1,7 @@
 """Read queries of the subscriptions app."""
 
-import hashlib
-import uuid
-
-from django.db.models import QuerySet
-
-from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Member, Subscription
-
-
-def api_key_environment(*, key: str) -> Environment | None:
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    api_key = ApiKey.objects.select_related("environment").filter(key_hash=digest).first()
-    return api_key.environment if api_key else None
-
-
-def environment_by_id_or_name(*, value: str) -> Environment | None:
-    try:
-        return Environment.objects.filter(pk=uuid.UUID(value)).first()
-    except ValueError:
-        return Environment.objects.filter(name=value).order_by("created_at").first()
-
-
-def member_roles(*, user) -> dict[uuid.UUID, str]:
-    """Environment id → the user's role there."""
-    return dict(Member.objects.filter(user=user).values_list("environment_id", "role"))
-
-
-def environments_of_member(*, user, roles: tuple[str, ...] = tuple(Member.Role.values)) -> QuerySet[Environment]:
-    return Environment.objects.filter(members__user=user, members__role__in=roles).order_by("name")
+from subscriptions.models import EventType, ExportSettings, Subscription
+from tenancy.models import Environment
 
 
 def event_type_names() -> set[str]:

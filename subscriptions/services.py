@@ -1,13 +1,11 @@
-"""Services that change environments, members, API keys, export settings and subscriptions."""
+"""Services that change export settings and subscriptions."""
 
 import base64
-import hashlib
 import secrets
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,57 +14,11 @@ from config.errors import ApiError
 from credentials.selectors import credential_for_use
 from mapping.sandbox import mapping_syntax_error
 from outbound.masking import headers_unmasked
+from outbound.validation import header_errors, url_errors
 from subscriptions import error_codes
-from subscriptions.models import ApiKey, Environment, EventType, ExportSettings, Member, Subscription
+from subscriptions.models import EventType, ExportSettings, Subscription
 from subscriptions.signals import subscription_resumed
-from subscriptions.validation import header_errors, url_errors
-
-API_KEY_PREFIX = "of_"
-
-
-def environment_create(*, name: str) -> tuple[Environment, str]:
-    """A new environment with its export settings and a first API key (returned once, in clear)."""
-    with transaction.atomic():
-        environment = Environment(name=name)
-        environment.full_clean()
-        environment.save()
-        ExportSettings.objects.create(environment=environment)
-        key = api_key_create(environment=environment)
-    return environment, key
-
-
-def api_key_create(*, environment: Environment) -> str:
-    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    ApiKey.objects.create(environment=environment, prefix=key[:10], key_hash=hashlib.sha256(key.encode()).hexdigest())
-    return key
-
-
-def member_set(*, environment: Environment, username: str, role: str = Member.Role.EDITOR) -> tuple[Member, str | None]:
-    """Make a user a member of an environment with a role (or change the role); a new user's password is returned.
-
-    Members are staff so that they can sign in to the admin, with no model permissions: what they see and change
-    is decided by their memberships (subscriptions/workbench.py), never by Django's global permissions.
-    """
-    if role not in Member.Role.values:
-        raise ValidationError({"role": [f"must be one of {', '.join(Member.Role.values)}"]})
-    with transaction.atomic():
-        user, created = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True})
-        password = None
-        if created:
-            password = secrets.token_urlsafe(12)
-            user.set_password(password)
-            user.save(update_fields=["password"])
-        else:
-            if user.is_superuser or user.user_permissions.exists() or user.groups.exists():
-                # Staff with permissions of their own would reach the operators' pages as a member signs in.
-                raise ValidationError(
-                    {"username": [f"{username!r} is an operator or holds admin permissions; a member holds none"]}
-                )
-            if not user.is_staff:
-                user.is_staff = True
-                user.save(update_fields=["is_staff"])
-        member, _ = Member.objects.update_or_create(user=user, environment=environment, defaults={"role": role})
-    return member, password
+from tenancy.models import Environment
 
 
 def export_settings_update(*, environment: Environment, **changes: bool) -> ExportSettings:

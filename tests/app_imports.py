@@ -5,7 +5,17 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("config", "subscriptions", "credentials", "outbound", "delivery", "mapping", "requestlog", "notifications")
+APPS = (
+    "config",
+    "tenancy",
+    "subscriptions",
+    "credentials",
+    "outbound",
+    "delivery",
+    "mapping",
+    "requestlog",
+    "notifications",
+)
 
 
 def app_imports() -> dict[str, dict[str, list[str]]]:

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from config import shared_cache
 from subscriptions.event_catalog import PLATFORM_EVENT_TYPES
 from subscriptions.models import EventType
-from subscriptions.services import environment_create
+from tenancy.services import environment_create
 from tests import leak_watch
 from tests.moto_server import MotoServer
 from tests.receiver import Receiver

@@ -48,7 +48,7 @@ def member_client(environment, username: str, role: str = "editor"):
     """A Django test client signed in as a Workbench member of the environment."""
     from django.test import Client
 
-    from subscriptions.services import member_set
+    from tenancy.services import member_set
 
     member, _ = member_set(environment=environment, username=username, role=role)
     client = Client()

@@ -1,4 +1,5 @@
-"""The apps depend one way (DESIGN.md), and importing the code starts no JavaScript engine."""
+"""The apps depend one way (DESIGN.md; `python -m tests.app_imports` prints how), and importing the code starts no
+JavaScript engine."""
 
 import subprocess
 import sys
@@ -6,10 +7,52 @@ import sys
 from tests.app_imports import APPS, ROOT, app_imports
 
 
-def test_nothing_imports_delivery_but_the_projects_urls():
-    importers = {app for app, edges in app_imports().items() if "delivery" in edges}
-    assert importers <= {"config"}
-    assert app_imports()["config"]["delivery"] == ["config.urls"]
+def _cycle(graph: dict[str, dict[str, list[str]]]) -> list[str]:
+    """One cycle of app imports (each app in it, the first again at the end), or [] when there is none."""
+    done: set[str] = set()
+
+    def visit(app: str, path: list[str]) -> list[str]:
+        if app in path:
+            return [*path[path.index(app) :], app]
+        if app in done:
+            return []
+        for other in graph.get(app, {}):
+            if found := visit(other, [*path, app]):
+                return found
+        done.add(app)
+        return []
+
+    for app in graph:
+        if found := visit(app, []):
+            return found
+    return []
+
+
+def test_no_apps_import_each_other_round_a_cycle():
+    graph = app_imports()
+    assert _cycle(graph) == [], {app: graph[app] for app in _cycle(graph)}
+
+
+def test_the_cycle_check_finds_one():
+    assert _cycle({"a": {"b": ["a.x"]}, "b": {"c": ["b.y"]}, "c": {"a": ["c.z"]}}) == ["a", "b", "c", "a"]
+
+
+def test_config_imports_no_app_of_ours():
+    """The project's URLs include the apps' URLs by name, so settings, errors and the rest sit under every app."""
+    assert app_imports().get("config", {}) == {}
+
+
+def test_tenancy_imports_only_config():
+    assert set(app_imports().get("tenancy", {})) <= {"config"}
+
+
+def test_subscriptions_name_credentials_and_credentials_not_subscriptions():
+    edges = app_imports()
+    assert "credentials" in edges["subscriptions"] and "subscriptions" not in edges["credentials"]
+
+
+def test_nothing_imports_delivery():
+    assert {app for app, edges in app_imports().items() if "delivery" in edges} == set()
 
 
 def test_notifications_sits_between_delivery_and_subscriptions():

@@ -3,7 +3,7 @@
 import pytest
 from django.db import InterfaceError, OperationalError
 
-from subscriptions.authentication import ApiKeyAuthentication
+from tenancy.authentication import ApiKeyAuthentication
 
 
 @pytest.mark.parametrize("error", [OperationalError("connection refused"), InterfaceError("connection closed")])

@@ -8,7 +8,7 @@ from config import shared_cache
 from credentials.models import Credential
 from credentials.oauth import oauth_token
 from credentials.services import credential_create
-from subscriptions import interactive_calls, throttling
+from tenancy import interactive_calls, throttling
 from tests.factories import event
 
 

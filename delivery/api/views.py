@@ -29,7 +29,7 @@ from delivery.recovery import deliveries_recover
 from delivery.send_test import subscription_test_send
 from requestlog.api.serializers import RequestLogSerializer
 from subscriptions.selectors import subscriptions_of
-from subscriptions.throttling import IngestRateThrottle
+from tenancy.throttling import IngestRateThrottle
 
 
 class EventIngestView(APIView):

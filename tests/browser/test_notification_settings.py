@@ -10,7 +10,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from notifications.models import NotificationSettings
-from subscriptions.services import member_set, subscription_create, subscription_pause
+from subscriptions.services import subscription_create, subscription_pause
+from tenancy.services import member_set
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

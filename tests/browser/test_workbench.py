@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 
 from credentials.models import Credential
 from subscriptions.models import ExportSettings, Subscription
-from subscriptions.services import environment_create, member_set, subscription_create
+from subscriptions.services import subscription_create
+from tenancy.services import environment_create, member_set
 from tests import secrets
 from tests.e2e.steps import wait_until
 from tests.factories import event

@@ -15,7 +15,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from subscriptions.services import environment_create, subscription_create
+from subscriptions.services import subscription_create
+from tenancy.services import environment_create
 from tests import leak_watch
 from tests.e2e.test_local_run import _free_port, _wait_for
 from tests.factories import event

@@ -5,7 +5,8 @@ import pytest
 from notifications.models import Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
 from notifications.services import notification_record, notification_settings_update
-from subscriptions.services import environment_create, subscription_create, subscription_pause
+from subscriptions.services import subscription_create, subscription_pause
+from tenancy.services import environment_create
 from tests.factories import member_client
 
 LIST = "/admin/notifications/notificationsettings/"

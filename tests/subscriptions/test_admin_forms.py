@@ -4,7 +4,7 @@ import pytest
 
 from credentials.services import credential_create
 from subscriptions.models import Subscription
-from subscriptions.services import environment_create
+from tenancy.services import environment_create
 from tests import secrets
 from tests.factories import member_client, subscription_form_data, subscription_payload
 

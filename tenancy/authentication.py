@@ -2,7 +2,7 @@
 
 from rest_framework import authentication, exceptions, permissions
 
-from subscriptions.selectors import api_key_environment
+from tenancy.selectors import api_key_environment
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

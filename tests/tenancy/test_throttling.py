@@ -2,10 +2,10 @@
 
 import pytest
 
-from subscriptions import throttling
-from subscriptions.throttling import EnvironmentRateThrottle
+from tenancy import throttling
+from tenancy.throttling import EnvironmentRateThrottle
 from tests.factories import event
-from tests.subscriptions.test_interactive_calls import UnreachableCache
+from tests.tenancy.test_interactive_calls import UnreachableCache
 
 # 40 s into a minute: a window of a minute has 20 s left.
 NOW = 1_800_000_040.0

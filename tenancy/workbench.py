@@ -12,8 +12,8 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from subscriptions.models import Member, Subscription
-from subscriptions.selectors import member_roles
+from tenancy.models import Member
+from tenancy.selectors import member_roles
 
 
 def roles_of(request) -> dict[uuid.UUID, str]:
@@ -134,19 +134,3 @@ class ReadOnlyScopedAdmin(EnvironmentScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
-
-
-class SubscriptionFilter(admin.SimpleListFilter):
-    """Rows of one of the member's subscriptions, listed from the subscriptions (not a scan of the rows' table)."""
-
-    title = "subscription"
-    parameter_name = "subscription__id__exact"
-
-    def lookups(self, request, model_admin):
-        subscriptions = Subscription.objects.order_by("name")
-        if not request.user.is_superuser:
-            subscriptions = subscriptions.filter(environment_id__in=list(roles_of(request)))
-        return [(str(subscription.pk), subscription.name) for subscription in subscriptions.only("pk", "name")]
-
-    def queryset(self, request, queryset):
-        return queryset if self.value() is None else queryset.filter(subscription_id=self.value())

@@ -3,8 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from subscriptions.models import Environment
-from subscriptions.services import api_key_create
+from tenancy.models import Environment
+from tenancy.services import api_key_create
 
 
 class Command(BaseCommand):

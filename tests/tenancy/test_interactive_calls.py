@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from config.errors import ApiError
-from subscriptions import interactive_calls
-from subscriptions.interactive_calls import interactive_call
 from subscriptions.services import subscription_create
+from tenancy import interactive_calls
+from tenancy.interactive_calls import interactive_call
 
 
 class UnreachableCache:

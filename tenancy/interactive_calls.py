@@ -15,7 +15,7 @@ from django.core.cache import cache
 
 from config.errors import ApiError
 from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
-from subscriptions import error_codes
+from tenancy import error_codes
 
 # A slot frees as soon as any call in flight ends, so a refused client may try again soon.
 RETRY_AFTER_SECONDS = 1

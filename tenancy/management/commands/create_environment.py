@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from subscriptions.services import environment_create
+from tenancy.services import environment_create
 
 
 class Command(BaseCommand):

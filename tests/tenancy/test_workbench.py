@@ -13,8 +13,10 @@ from delivery.ingest import events_ingest
 from delivery.models import Delivery, Event, Recovery
 from delivery.recovery import recovery_continue
 from requestlog.models import RequestLog
-from subscriptions.models import ExportSettings, Member, Subscription
-from subscriptions.services import environment_create, subscription_create, subscription_pause
+from subscriptions.models import ExportSettings, Subscription
+from subscriptions.services import subscription_create, subscription_pause
+from tenancy.models import Member
+from tenancy.services import environment_create
 from tests import secrets
 from tests.factories import event, member_client
 
@@ -107,7 +109,7 @@ def test_lists_show_only_the_members_environments(editor, ours, theirs):
     assert "Acme sink" in editor.get("/admin/subscriptions/subscription/").content.decode()
     index = editor.get("/admin/").content.decode()
     assert "Subscriptions" in index and "Credentials" in index
-    assert "/admin/subscriptions/environment/" not in index and "/admin/auth/user/" not in index
+    assert "/admin/tenancy/environment/" not in index and "/admin/auth/user/" not in index
 
 
 def _their_pages(theirs) -> list[str]:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from subscriptions.services import environment_create
+from tenancy.services import environment_create
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from subscriptions.models import Member
-from subscriptions.selectors import environment_by_id_or_name
-from subscriptions.services import member_set
+from tenancy.models import Member
+from tenancy.selectors import environment_by_id_or_name
+from tenancy.services import member_set
 
 
 class Command(BaseCommand):

@@ -1,10 +1,10 @@
-"""Model fields whose values are stored encrypted (Fernet) and read back in clear."""
+"""Model fields whose values are stored encrypted (config/encryption.py) and read back in clear: any app's secrets."""
 
 import json
 
 from django.db import models
 
-from credentials.encryption import decrypt, encrypt
+from config.encryption import decrypt, encrypt
 
 
 class EncryptedTextField(models.TextField):

@@ -1,0 +1,27 @@
+"""A credential's environment is tenancy's Environment now: state only, the table and its foreign key stay."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("credentials", "0001_initial"),
+        ("tenancy", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="credential",
+                    name="environment",
+                    field=models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="credentials",
+                        to="tenancy.environment",
+                    ),
+                ),
+            ],
+        ),
+    ]
