@@ -1,4 +1,5 @@
-"""Top-level URLs: the v1 API, its schema and docs, the admin, and operator endpoints."""
+"""Top-level URLs: the v1 API, its schema and docs, the admin, notification address confirmation, and operator
+endpoints."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -22,6 +23,7 @@ urlpatterns = [
         name="docs",
     ),
     path("admin/", admin.site.urls),
+    path("notifications/", include("notifications.urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
 ]

@@ -3,6 +3,7 @@ receiver (verified with standardwebhooks) and a mail to a real SMTP server on lo
 
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import transaction
@@ -10,7 +11,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from delivery.models import Delivery
-from notifications.models import DeliveryFailureDigest, Notification
+from notifications.models import Notification, NotificationDigest
 from notifications.services import notification_record
 from tests.e2e.steps import ingest, subscribe, wait_until
 from tests.factories import event
@@ -29,8 +30,27 @@ def _of_type(requests, type_: str) -> list:
     return [request for request in requests if json.loads(request.body)["type"] == type_]
 
 
-def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_too(worker, api, receiver, smtp_server):
+def _confirmation_link(smtp_server, address: str) -> str:
+    mailed = smtp_server.wait_for(
+        lambda message: message["To"] == address and message["Subject"].startswith("[Outflow] Confirm")
+    )
+    [link] = [line for line in mailed.get_payload().splitlines() if "/notifications/confirm/" in line]
+    return urlsplit(link.strip()).path
+
+
+def _confirmed_by_its_owner(client, smtp_server, address: str) -> None:
+    """As the address's owner: the link of the confirmation mail, its page, its button."""
+    path = _confirmation_link(smtp_server, address)
+    page = client.get(path)
+    assert page.status_code == 200 and b'id="confirm"' in page.content
+    assert client.post(path).status_code == 200
+
+
+def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_too(
+    worker, api, client, receiver, smtp_server
+):
     secret = _notify_to(api, receiver, emails=["ops@example.com"])
+    _confirmed_by_its_owner(client, smtp_server, "ops@example.com")
     receiver.script("/hook", statuses=[500])
     subscription = subscribe(api, receiver, max_retries=2, auto_disable=True)
 
@@ -45,7 +65,9 @@ def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_to
         "reason": "retries exhausted after 3 attempts: endpoint answered 500",
     }
     assert api.get(f"/api/v1/subscriptions/{subscription['id']}").json()["status"] == "paused"
-    mailed = smtp_server.wait_for(lambda message: subscription["id"] in message.get_payload())
+    mailed = smtp_server.wait_for(
+        lambda message: subscription["id"] in message.get_payload() and "paused" in message["Subject"]
+    )
     assert mailed["Subject"] == f"[Outflow] subscription.paused: {subscription['name']}"
     assert mailed["To"] == "ops@example.com"
     assert json.loads(mailed.get_payload()[mailed.get_payload().index("{") :]) == notification
@@ -55,7 +77,7 @@ def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_to
     requests = receiver.wait_for(2, "/ops")
     [resumed] = _of_type(requests, "subscription.resumed")
     assert Webhook(secret).verify(resumed.body, resumed.headers)["data"]["subscription"]["id"] == subscription["id"]
-    wait_until(lambda: Notification.objects.filter(status="sent").count() == 4)
+    wait_until(lambda: Notification.objects.filter(status="sent").count() == 5)  # the confirmation and four more
     logs = [path.read_text() for path in worker.directory.glob("*.log")]
     assert not [log for log in logs if secret in log or secret.removeprefix("whsec_") in log]
 
@@ -91,7 +113,7 @@ def test_delivery_failed_without_auto_disable_is_told_once_with_a_count(worker, 
     assert notification["type"] == "delivery.failed" and notification["data"]["count"] == 1
     assert notification["data"]["error"] == "endpoint answered 500"
     wait_until(lambda: Notification.objects.get().status == Notification.Status.SENT)
-    assert DeliveryFailureDigest.objects.get().unreported == 2, "the next two wait for the hour to pass"
+    assert NotificationDigest.objects.get().unreported == 2, "the next two wait for the hour to pass"
     assert len(receiver.received("/ops")) == 1
 
 

@@ -15,12 +15,13 @@ from notifications.models import Notification
 from notifications.selectors import notification_settings_of
 from notifications.sending import notification_claim, notification_send
 from notifications.services import notification_record, notification_settings_update
+from tests.notifications.steps import settings_confirmed
 
 DATA = {"subscription": {"id": "s-1", "name": "Orders\nBcc: x@evil.test", "url": "http://127.0.0.1:9/h"}, "reason": "r"}
 
 
 def _recorded(environment, **settings) -> list[Notification]:
-    notification_settings_update(environment=environment, **settings)
+    settings_confirmed(environment, **settings)
     return notification_record(environment_id=environment.pk, type="subscription.paused", data=DATA)
 
 

@@ -9,16 +9,17 @@ from django.utils import timezone
 from delivery.attempts import deliveries_attempt
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
-from notifications.models import DeliveryFailureDigest, Notification
+from notifications.models import Notification, NotificationDigest
 from notifications.selectors import notification_settings_of
-from notifications.services import delivery_failed_digests_flush, notification_settings_update
+from notifications.services import notification_digests_flush, notification_settings_update
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create, subscription_pause, subscription_resume
 from tests.factories import event
+from tests.notifications.steps import settings_confirmed
 
 
 def _notified(environment, **settings) -> None:
-    notification_settings_update(environment=environment, **settings)
+    settings_confirmed(environment, **settings)
 
 
 def _failing_subscription(environment, receiver, **fields) -> Subscription:
@@ -155,16 +156,16 @@ def test_delivery_failed_is_told_at_most_once_an_hour_with_the_count(environment
     assert first.payload["data"]["count"] == 2 and first.payload["data"]["error"] == "endpoint answered 500"
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.ACTIVE
-    assert DeliveryFailureDigest.objects.get(subscription=subscription).unreported == 3
-    assert delivery_failed_digests_flush() == 0
+    assert NotificationDigest.objects.get(subscription=subscription, type="delivery.failed").unreported == 3
+    assert notification_digests_flush() == 0
 
-    DeliveryFailureDigest.objects.update(last_notified_at=timezone.now() - timedelta(hours=1, seconds=1))
-    assert delivery_failed_digests_flush() == 1
+    NotificationDigest.objects.update(window_started_at=timezone.now() - timedelta(hours=1, seconds=1))
+    assert notification_digests_flush() == 1
 
     second = Notification.objects.exclude(pk=first.pk).get()
     assert second.payload["data"]["count"] == 3
-    assert DeliveryFailureDigest.objects.get(subscription=subscription).unreported == 0
-    assert delivery_failed_digests_flush() == 0
+    assert NotificationDigest.objects.get(subscription=subscription, type="delivery.failed").unreported == 0
+    assert notification_digests_flush() == 0
 
 
 def test_a_failure_after_a_quiet_hour_is_told_at_once(environment, receiver):
@@ -172,7 +173,7 @@ def test_a_failure_after_a_quiet_hour_is_told_at_once(environment, receiver):
     subscription = _failing_subscription(environment, receiver, max_retries=0, auto_disable=False)
     events_ingest(environment=environment, raw_events=[event()])
     _deliver_all(subscription)
-    DeliveryFailureDigest.objects.update(last_notified_at=timezone.now() - timedelta(hours=2))
+    NotificationDigest.objects.update(window_started_at=timezone.now() - timedelta(hours=2))
 
     events_ingest(environment=environment, raw_events=[event()])
     _deliver_all(subscription)
