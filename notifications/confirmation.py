@@ -31,6 +31,7 @@ def confirmations_request(*, notification_settings: NotificationSettings, emails
     sent = Notification.objects.filter(
         environment_id=notification_settings.environment_id, type=EMAIL_CONFIRMATION, created_at__gt=now - _DAY
     ).values_list("created_at", "payload__data__email")
+    sent = list(sent)
     interval_start = now - timedelta(seconds=settings.OUTFLOW_NOTIFICATION_CONFIRMATION_INTERVAL_SECONDS)
     lately = {email.lower() for created_at, email in sent if created_at > interval_start}
     unconfirmed_today = sum(1 for _, email in sent if email.lower() not in confirmed)
