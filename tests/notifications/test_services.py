@@ -179,3 +179,53 @@ def test_a_failure_after_a_quiet_hour_is_told_at_once(environment, receiver):
     _deliver_all(subscription)
 
     assert [n.payload["data"]["count"] for n in Notification.objects.order_by("created_at")] == [1, 1]
+
+
+def test_a_pause_resume_loop_is_told_a_few_times_an_hour_then_once_with_the_count(environment, receiver, settings):
+    settings.OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR = 2
+    _notified(environment, webhook_url=receiver.url("/ops"))
+    subscription = _failing_subscription(environment, receiver)
+    for _ in range(5):
+        subscription_pause(subscription=subscription, reason="by hand")
+        subscription_resume(subscription=subscription)
+
+    def told():
+        return Notification.objects.filter(type="subscription.resumed").order_by("created_at")
+
+    assert told().count() == 2 and all("count" not in n.payload["data"] for n in told())
+    digest = NotificationDigest.objects.get(subscription=subscription, type="subscription.resumed")
+    assert digest.unreported == 3
+    assert notification_digests_flush() == 0, "within the hour"
+
+    NotificationDigest.objects.update(window_started_at=timezone.now() - timedelta(hours=1, seconds=1))
+    assert notification_digests_flush() == 1
+    coalesced = told().last()
+    assert coalesced.payload["data"] == {
+        "subscription": {"id": str(subscription.pk), "name": "sink", "url": receiver.url("/hook")},
+        "count": 3,
+    }
+    # The flush started a new hour with one told: one more goes at once, then they are counted again.
+    subscription_pause(subscription=subscription, reason="by hand")
+    subscription_resume(subscription=subscription)
+    subscription_pause(subscription=subscription, reason="by hand")
+    subscription_resume(subscription=subscription)
+    assert told().count() == 4 and NotificationDigest.objects.get(pk=digest.pk).unreported == 1
+
+
+def test_worker_pauses_are_limited_per_subscription_too(environment, receiver, settings):
+    settings.OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR = 1
+    _notified(environment, webhook_url=receiver.url("/ops"))
+    subscription = _failing_subscription(environment, receiver, max_retries=0)
+    for _ in range(3):
+        events_ingest(environment=environment, raw_events=[event()])
+        _deliver_all(subscription)
+        Delivery.objects.all().delete()
+        subscription_resume(subscription=subscription)
+
+    assert Notification.objects.filter(type="subscription.paused").count() == 1
+    digest = NotificationDigest.objects.get(subscription=subscription, type="subscription.paused")
+    assert digest.unreported == 2 and "retries exhausted" in digest.last_data["reason"]
+    NotificationDigest.objects.update(window_started_at=timezone.now() - timedelta(hours=2))
+    notification_digests_flush()
+    last = Notification.objects.filter(type="subscription.paused").order_by("-created_at").first()
+    assert last.payload["data"]["count"] == 2 and "retries exhausted" in last.payload["data"]["reason"]
