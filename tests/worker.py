@@ -75,6 +75,10 @@ class CeleryProcesses:
         self.worker.send_signal(signal.SIGKILL)
         self.worker.wait(timeout=10)
 
+    def kill_notifier(self) -> None:
+        self.notifier.send_signal(signal.SIGKILL)
+        self.notifier.wait(timeout=10)
+
     def stop(self) -> None:
         for process in (self.worker, self.notifier, self.beat):
             if process and process.poll() is None:

@@ -154,3 +154,57 @@ def test_a_slow_notification_endpoint_holds_one_worker_thread_while_deliveries_g
     assert all(later - earlier >= 1.4 for earlier, later in zip(arrivals, arrivals[1:], strict=False))
     assert max(request.at for request in hooks) < arrivals[-1]
     wait_until(lambda: Notification.objects.filter(status=Notification.Status.SENT).count() == 3)
+
+
+def test_a_pause_resume_loop_through_the_api_mails_a_few_times_an_hour(
+    worker, api, client, receiver, smtp_server, settings
+):
+    assert settings.OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR == 3
+    api.patch("/api/v1/notifications", {"emails": ["loop@example.com"]}, format="json")
+    _confirmed_by_its_owner(client, smtp_server, "loop@example.com")
+    subscription = subscribe(api, receiver)
+
+    for _ in range(8):
+        assert api.post(f"/api/v1/subscriptions/{subscription['id']}/pause").status_code == 200
+        assert api.post(f"/api/v1/subscriptions/{subscription['id']}/resume").status_code == 200
+
+    def resumed_mails() -> list:
+        return [
+            message
+            for message in smtp_server.messages()
+            if message["To"] == "loop@example.com" and subscription["id"] in message.get_payload()
+        ]
+
+    wait_until(lambda: len(resumed_mails()) == 3)
+    wait_until(lambda: not Notification.objects.filter(status=Notification.Status.PENDING).exists())
+    assert len(resumed_mails()) == 3
+    assert NotificationDigest.objects.get(type="subscription.resumed").unreported == 5
+
+
+def test_deliveries_and_notifications_do_not_wait_on_each_other(worker, api, receiver, environment):
+    _notify_to(api, receiver)
+    subscription = subscribe(api, receiver)
+    worker.kill_worker()
+    try:
+        # No worker takes deliveries: an endless backlog. The notifier sends the notification all the same.
+        ingest(api, event())
+        with transaction.atomic():
+            notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
+        receiver.wait_for(1, "/ops")
+        assert receiver.received("/hook") == []
+    finally:
+        worker.start_worker()
+    receiver.wait_for(1, "/hook")
+
+    worker.kill_notifier()
+    try:
+        # No notifier: deliveries go all the same, and the notification waits on its queue.
+        ingest(api, event())
+        with transaction.atomic():
+            notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
+        receiver.wait_for(2, "/hook")
+        assert len(receiver.received("/ops")) == 1
+    finally:
+        worker.start_notifier()
+    receiver.wait_for(2, "/ops")
+    assert Delivery.objects.filter(subscription_id=subscription["id"], status=Delivery.Status.SUCCEEDED).count() == 2
