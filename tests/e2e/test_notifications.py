@@ -11,6 +11,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from delivery.models import Delivery
+from notifications.addresses import confirmation_token_read
 from notifications.models import Notification, NotificationDigest
 from notifications.services import notification_record
 from tests.e2e.steps import ingest, subscribe, wait_until
@@ -30,27 +31,33 @@ def _of_type(requests, type_: str) -> list:
     return [request for request in requests if json.loads(request.body)["type"] == type_]
 
 
-def _confirmation_link(smtp_server, address: str) -> str:
-    mailed = smtp_server.wait_for(
-        lambda message: message["To"] == address and message["Subject"].startswith("[Outflow] Confirm")
-    )
-    [link] = [line for line in mailed.get_payload().splitlines() if "/notifications/confirm/" in line]
-    return urlsplit(link.strip()).path
+def _confirmation_link(smtp_server, address: str, environment) -> str:
+    """The link of this environment's confirmation mail to the address (the session's server keeps every test's)."""
+
+    def link(message) -> str | None:
+        if message["To"] != address or not message["Subject"].startswith("[Outflow] Confirm"):
+            return None
+        [line] = [line for line in message.get_payload().splitlines() if "/notifications/confirm/" in line]
+        path = urlsplit(line.strip()).path
+        claims = confirmation_token_read(path.rsplit("/", 1)[1])
+        return path if claims and claims["environment"] == str(environment.pk) else None
+
+    return link(smtp_server.wait_for(link))
 
 
-def _confirmed_by_its_owner(client, smtp_server, address: str) -> None:
+def _confirmed_by_its_owner(client, smtp_server, address: str, environment) -> None:
     """As the address's owner: the link of the confirmation mail, its page, its button."""
-    path = _confirmation_link(smtp_server, address)
+    path = _confirmation_link(smtp_server, address, environment)
     page = client.get(path)
     assert page.status_code == 200 and b'id="confirm"' in page.content
     assert client.post(path).status_code == 200
 
 
 def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_too(
-    worker, api, client, receiver, smtp_server
+    worker, api, client, receiver, smtp_server, environment
 ):
     secret = _notify_to(api, receiver, emails=["ops@example.com"])
-    _confirmed_by_its_owner(client, smtp_server, "ops@example.com")
+    _confirmed_by_its_owner(client, smtp_server, "ops@example.com", environment)
     receiver.script("/hook", statuses=[500])
     subscription = subscribe(api, receiver, max_retries=2, auto_disable=True)
 
@@ -157,11 +164,11 @@ def test_a_slow_notification_endpoint_holds_one_worker_thread_while_deliveries_g
 
 
 def test_a_pause_resume_loop_through_the_api_mails_a_few_times_an_hour(
-    worker, api, client, receiver, smtp_server, settings
+    worker, api, client, receiver, smtp_server, settings, environment
 ):
     assert settings.OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR == 3
     api.patch("/api/v1/notifications", {"emails": ["loop@example.com"]}, format="json")
-    _confirmed_by_its_owner(client, smtp_server, "loop@example.com")
+    _confirmed_by_its_owner(client, smtp_server, "loop@example.com", environment)
     subscription = subscribe(api, receiver)
 
     for _ in range(8):
