@@ -1,4 +1,4 @@
-# make run: web, worker and beat on SQLite and an embedded broker.  make test: the suite on PostgreSQL and Redis.
+# make run: web, worker, notifier (the notifications' worker) and beat on SQLite and an embedded broker.  make test: the suite on PostgreSQL and Redis.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

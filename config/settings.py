@@ -170,6 +170,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "outflow"
+# Notifications have a queue and a worker process of their own (Procfile's `notifier`): a backlog of deliveries
+# never holds a notification back, nor the other way round.
+OUTFLOW_NOTIFICATION_QUEUE = "outflow-notifications"
+CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": OUTFLOW_NOTIFICATION_QUEUE}}
 # Celery's Django fix-up closes every database connection around every task unless this is set; then it closes
 # them only every 2 × this many tasks, and config/celery.py applies CONN_MAX_AGE and health checks instead.
 CELERY_DB_REUSE_MAX = 1000
@@ -241,6 +245,21 @@ OUTFLOW_NOTIFICATION_MAX_EMAILS = env.int("OUTFLOW_NOTIFICATION_MAX_EMAILS", def
 OUTFLOW_NOTIFICATION_MAX_ATTEMPTS = env.int("OUTFLOW_NOTIFICATION_MAX_ATTEMPTS", default=15)
 # delivery.failed of one subscription: at most one notification in this long, with the count of failures.
 OUTFLOW_DELIVERY_FAILED_INTERVAL_SECONDS = env.float("OUTFLOW_DELIVERY_FAILED_INTERVAL_SECONDS", default=3600.0)
+# subscription.paused (and .resumed) of one subscription: at most this many an hour, then one with the count.
+OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR = env.int(
+    "OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR", default=3
+)
+# Confirmation mails of notification addresses: one per address in this long, this many a day per environment to
+# addresses still unconfirmed, and a link that confirms for this long.
+OUTFLOW_NOTIFICATION_CONFIRMATION_INTERVAL_SECONDS = env.float(
+    "OUTFLOW_NOTIFICATION_CONFIRMATION_INTERVAL_SECONDS", default=3600.0
+)
+OUTFLOW_NOTIFICATION_CONFIRMATIONS_PER_DAY = env.int("OUTFLOW_NOTIFICATION_CONFIRMATIONS_PER_DAY", default=20)
+OUTFLOW_NOTIFICATION_CONFIRMATION_MAX_AGE_SECONDS = env.int(
+    "OUTFLOW_NOTIFICATION_CONFIRMATION_MAX_AGE_SECONDS", default=3 * 24 * 3600
+)
+# Where the web is reached from outside: the confirmation links in mails start with it.
+OUTFLOW_PUBLIC_URL = env.str("OUTFLOW_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
 if not FIELD_ENCRYPTION_KEY:

@@ -1,4 +1,5 @@
-"""Top-level URLs: the v1 API, its schema and docs, the admin, and operator endpoints."""
+"""Top-level URLs: the v1 API, its schema and docs, the admin, notification address confirmation, and operator
+endpoints."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -20,6 +21,7 @@ urlpatterns = [
         name="docs",
     ),
     path("admin/", admin.site.urls),
+    path("notifications/", include("notifications.urls")),
     path("", include("delivery.api.operations_urls")),
 ]
 

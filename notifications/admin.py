@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from notifications.addresses import email_states
 from notifications.forms import NotificationSettingsForm
 from notifications.models import Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
@@ -26,13 +27,13 @@ class NotificationSettingsAdmin(EnvironmentScopedAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_fields(self, request, obj=None):
-        fields = ["environment_name", "webhook_url", "email_lines"]
+        fields = ["environment_name", "webhook_url", "email_lines", "email_confirmations"]
         if obj is not None and self._reads_secret(request, obj):
             fields.append("secret")
         return fields
 
     def get_readonly_fields(self, request, obj=None):
-        return ["environment_name", "secret"]
+        return ["environment_name", "secret", "email_confirmations"]
 
     def _reads_secret(self, request, obj) -> bool:
         return request.user.is_superuser or obj.environment_id in editable_environment_ids(request)
@@ -47,6 +48,18 @@ class NotificationSettingsAdmin(EnvironmentScopedAdmin):
     def email_lines(self, obj: NotificationSettings) -> str:
         """The addresses as a viewer reads them (editors get the text area)."""
         return ", ".join(obj.emails) or "none"
+
+    @admin.display(description="Confirmed")
+    def email_confirmations(self, obj: NotificationSettings) -> str:
+        """Only confirmed addresses are mailed: the others were sent a link to confirm with."""
+        states = email_states(obj)
+        return (
+            ", ".join(
+                f"{state['email']} ({'confirmed' if state['confirmed'] else 'awaiting confirmation'})"
+                for state in states
+            )
+            or "none"
+        )
 
     @admin.display(description="Emails")
     def email_count(self, obj: NotificationSettings) -> int:

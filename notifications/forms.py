@@ -20,7 +20,8 @@ class NotificationSettingsForm(forms.ModelForm):
         label="Emails",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "placeholder": "ops@example.com"}),
-        help_text="One address per line; each notification is mailed to them all.",
+        help_text="One address per line; each notification is mailed to those whose owners confirmed them. A new "
+        "address is sent a mail with a link to confirm (again at most once an hour, if it is listed again).",
     )
 
     class Meta:

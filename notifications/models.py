@@ -1,4 +1,5 @@
-"""An environment's notification settings, the notifications themselves (an outbox), and the delivery.failed digest.
+"""An environment's notification settings, the notifications themselves (an outbox), and the digests that keep
+a subscription's notifications of one type to a few an interval.
 
 A `Notification` is one operational event on one channel (webhook or email), written in the transaction of the
 change that caused it and sent by a task after commit:
@@ -25,7 +26,10 @@ from tenancy.models import Environment
 class NotificationSettings(models.Model):
     environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="notification_settings")
     webhook_url = models.URLField(max_length=2048, null=True, blank=True)
+    # The addresses as listed; only those in confirmed_emails (lowercased, each confirmed by its owner through the
+    # link of a confirmation mail, notifications/confirmation.py) are mailed notifications.
     emails = models.JSONField(default=list, blank=True)
+    confirmed_emails = models.JSONField(default=list, blank=True)
     secret = EncryptedTextField()
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,27 +73,35 @@ class Notification(models.Model):
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="notification_pending_due"),
             models.Index(fields=["environment", "lease_expires_at"], name="notification_in_flight"),
             models.Index(fields=["created_at"], name="notification_created"),
+            # The confirmation mails an environment sent lately (their rate limits).
+            models.Index(
+                fields=["environment", "created_at"],
+                condition=Q(type="email.confirmation"),
+                name="notification_confirmation",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.type} ({self.channel})"
 
 
-class DeliveryFailureDigest(models.Model):
-    """delivery.failed of one subscription at most once per OUTFLOW_DELIVERY_FAILED_INTERVAL_SECONDS: the failures
-    since the last notification are counted here, and the sweeper sends their count once the interval has passed."""
+class NotificationDigest(models.Model):
+    """A subscription's notifications of one type, at most `limit` in an interval (delivery.failed: one an hour;
+    subscription.paused and .resumed: a few): past that, the events are counted here, and the sweeper tells their
+    count, with the last one's details, once the interval is up (notifications/digests.py)."""
 
-    subscription = models.OneToOneField(
-        Subscription, on_delete=models.CASCADE, primary_key=True, related_name="failure_digest"
-    )
-    last_notified_at = models.DateTimeField(null=True, blank=True)
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="notification_digests")
+    type = models.CharField(max_length=32)
+    window_started_at = models.DateTimeField(null=True, blank=True)
+    told = models.PositiveIntegerField(default=0)
     unreported = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    last_data = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscription", "type"], name="digest_subscription_type")]
         indexes = [
-            models.Index(fields=["last_notified_at"], condition=Q(unreported__gt=0), name="digest_unreported"),
+            models.Index(fields=["window_started_at"], condition=Q(unreported__gt=0), name="digest_unreported_due"),
         ]
 
     def __str__(self) -> str:
-        return f"Failures of {self.subscription_id}"
+        return f"{self.type} of {self.subscription_id}"

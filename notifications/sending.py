@@ -2,8 +2,9 @@
 
 A webhook is POSTed through the guarded client (outbound/client.py) within the attempt deadline and signed like a
 delivery with the environment's notification secret; a mail goes through Django's email backend. A failed try
-waits the deliveries' back-off (outbound/retry.py); nothing here pauses anything. One webhook notification of an
-environment is in flight at a time, so a slow notification endpoint holds at most one worker thread.
+waits the deliveries' back-off (outbound/retry.py); nothing here pauses anything. One webhook and one mail of an
+environment are in flight at a time, so a slow notification endpoint or mail server holds at most one worker thread
+each, and an environment's mails go one after the other.
 """
 
 import json
@@ -24,6 +25,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from config.celery import app
+from notifications.addresses import EMAIL_CONFIRMATION, confirmation_url, emails_confirmed
 from notifications.models import Notification, NotificationSettings
 from outbound.client import USER_AGENT, send
 from outbound.retry import retry_after_seconds, retry_delay
@@ -59,8 +61,9 @@ def lease_seconds() -> float:
 
 
 def notification_claim(*, notification_id: uuid.UUID) -> Notification | None:
-    """Take a due notification for one try (a conditional update only one worker wins); None when it is not due,
-    is another's, or is a webhook while another of its environment is in flight (the sweeper sends it later)."""
+    """Take a due notification for one try (a conditional update only one worker wins), counting the try now, as
+    deliveries do: a worker that dies during the last try has spent it. None when it is not due, is another's, has
+    no try left, or another of its environment and channel is in flight (the sweeper sends it later)."""
     found = Notification.objects.filter(pk=notification_id).values_list("environment_id", "channel").first()
     if found is None:
         return None
@@ -70,19 +73,20 @@ def notification_claim(*, notification_id: uuid.UUID) -> Notification | None:
         pk=notification_id,
         status=Notification.Status.PENDING,
         next_attempt_at__lte=Now(),
+        attempts__lt=settings.OUTFLOW_NOTIFICATION_MAX_ATTEMPTS,
     )
     with transaction.atomic():
-        if channel == Notification.Channel.WEBHOOK:
-            # Claims of one environment's webhooks take turns on its settings row, so each sees the others' leases.
-            NotificationSettings.objects.select_for_update().filter(environment_id=environment_id).first()
-            in_flight = Notification.objects.filter(
-                environment_id=environment_id,
-                channel=Notification.Channel.WEBHOOK,
-                status=Notification.Status.PENDING,
-                lease_expires_at__gt=Now(),
-            ).exclude(pk=notification_id)
-            claimable = claimable.exclude(Exists(in_flight))
-        claimed = claimable.update(
+        # Claims of one environment take turns on its settings row, so each sees the others' leases: one webhook
+        # and one mail in flight per environment, so a slow endpoint or mail server holds one thread, and a tenant
+        # cannot have the mail server take its mails any faster than one after the other.
+        NotificationSettings.objects.select_for_update().filter(environment_id=environment_id).first()
+        in_flight = Notification.objects.filter(
+            environment_id=environment_id,
+            channel=channel,
+            status=Notification.Status.PENDING,
+            lease_expires_at__gt=Now(),
+        ).exclude(pk=notification_id)
+        claimed = claimable.exclude(Exists(in_flight)).update(
             lease_expires_at=Now() + timedelta(seconds=lease_seconds()), attempts=F("attempts") + 1, queued=False
         )
         if not claimed:
@@ -109,6 +113,29 @@ def notification_send(*, notification_id: uuid.UUID) -> None:
         logger.exception("notification %s (%s): sending failed", notification.pk, notification.channel)
         outcome = Outcome(error="internal error while sending (logged)")
     notification_outcome_record(notification=notification, outcome=outcome)
+    _next_waiting_wake(notification=notification)
+
+
+def _next_waiting_wake(*, notification: Notification) -> None:
+    """Its turn over, the next due notification of its environment and channel that lost its claim to it goes now
+    rather than at the next sweep."""
+    with transaction.atomic():
+        waiting = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(
+                environment_id=notification.environment_id,
+                channel=notification.channel,
+                status=Notification.Status.PENDING,
+                queued=False,
+                next_attempt_at__lte=Now(),
+            )
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()))
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:1]
+        )
+        if waiting:
+            Notification.objects.filter(pk__in=waiting).update(queued=True)
+            transaction.on_commit(lambda: notifications_enqueue(notification_ids=waiting))
 
 
 def notification_body(notification: Notification) -> bytes:
@@ -158,11 +185,43 @@ def notification_mail(*, notification: Notification, to: list[str]) -> EmailMess
     return EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to)
 
 
+def confirmation_mail(*, notification: Notification, to: str) -> EmailMessage:
+    body = render_to_string(
+        "notifications/confirmation_mail.txt",
+        {
+            "url": confirmation_url(environment_id=notification.environment_id, email=to),
+            "days": settings.OUTFLOW_NOTIFICATION_CONFIRMATION_MAX_AGE_SECONDS // 86400,
+        },
+    )
+    return EmailMessage(
+        subject="[Outflow] Confirm this address for notifications",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+    )
+
+
+def _mail_of(*, notification: Notification, notification_settings: NotificationSettings | None) -> EmailMessage | None:
+    """The mail to send: a confirmation to its one address while it is listed and unconfirmed, a notification to the
+    confirmed addresses; None when there is no one to send it to any more."""
+    if notification_settings is None:
+        return None
+    if notification.type == EMAIL_CONFIRMATION:
+        to = notification.payload["data"]["email"]
+        listed = {email.lower() for email in notification_settings.emails}
+        if to.lower() not in listed or to.lower() in notification_settings.confirmed_emails:
+            return None
+        return confirmation_mail(notification=notification, to=to)
+    to = emails_confirmed(notification_settings)
+    return notification_mail(notification=notification, to=to) if to else None
+
+
 def _mail_send(*, notification: Notification, notification_settings: NotificationSettings | None) -> Outcome:
-    if notification_settings is None or not notification_settings.emails:
+    message = _mail_of(notification=notification, notification_settings=notification_settings)
+    if message is None:
         return Outcome(cancelled=True)
     try:
-        notification_mail(notification=notification, to=notification_settings.emails).send()
+        message.send()
     except (smtplib.SMTPException, OSError, BadHeaderError) as error:
         # The tenant reads the error's class; the server's own words (its host, an account, a quota) are the operator's.
         logger.warning("notification %s: mail not sent: %s", notification.pk, error)

@@ -1,5 +1,5 @@
-"""Beat's safety net for notifications: send again those whose task was lost, and tell the counted delivery
-failures whose interval is up."""
+"""Beat's safety net for notifications: send again those whose task was lost, fail those whose last try's worker
+stopped, and tell what the digests counted once their interval is up."""
 
 from datetime import timedelta
 
@@ -10,11 +10,24 @@ from django.db.models.functions import Now
 
 from notifications.models import Notification
 from notifications.sending import notifications_enqueue
-from notifications.services import delivery_failed_digests_flush
+from notifications.services import notification_digests_flush
 
 
 def notifications_sweep() -> dict[str, int]:
-    return {"notifications_enqueued": notifications_due_enqueue(), "failures_told": delivery_failed_digests_flush()}
+    return {
+        "notifications_exhausted": notifications_exhausted_fail(),
+        "notifications_enqueued": notifications_due_enqueue(),
+        "digests_told": notification_digests_flush(),
+    }
+
+
+def notifications_exhausted_fail() -> int:
+    """Failed for good: those whose last try's worker stopped (its lease ran out); the claim counted that try."""
+    return Notification.objects.filter(
+        status=Notification.Status.PENDING,
+        lease_expires_at__lte=Now(),
+        attempts__gte=settings.OUTFLOW_NOTIFICATION_MAX_ATTEMPTS,
+    ).update(status=Notification.Status.FAILED, lease_expires_at=None, last_error="its last try's worker stopped")
 
 
 def notifications_due_enqueue(*, limit: int = 1000) -> int:
@@ -22,7 +35,9 @@ def notifications_due_enqueue(*, limit: int = 1000) -> int:
     task), or claimed by a worker that stopped (its lease ran out): marked queued and due now, their tasks sent."""
     grace = Now() - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS)
     due = (
-        Notification.objects.filter(status=Notification.Status.PENDING)
+        Notification.objects.filter(
+            status=Notification.Status.PENDING, attempts__lt=settings.OUTFLOW_NOTIFICATION_MAX_ATTEMPTS
+        )
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()))
         .filter(Q(queued=False, next_attempt_at__lte=Now()) | Q(queued=True, next_attempt_at__lte=grace))
         .order_by("next_attempt_at")

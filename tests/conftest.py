@@ -101,7 +101,7 @@ def smtp_server():
 
 @pytest.fixture(scope="session")
 def celery_processes(django_db_setup, django_db_blocker, smtp_server):
-    """A worker and beat on the test database and a dedicated Redis database, for the whole session."""
+    """A worker, a notifier and beat on the test database and a dedicated Redis database, for the whole session."""
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     database = connection.settings_dict
     processes = CeleryProcesses(
@@ -121,9 +121,11 @@ def celery_processes(django_db_setup, django_db_blocker, smtp_server):
 
 @pytest.fixture
 def worker(celery_processes, transactional_db, catalog):
-    """A running worker for a test whose rows are committed (so the worker sees them)."""
+    """A running worker and notifier for a test whose rows are committed (so they see them)."""
     if celery_processes.worker.poll() is not None:
         celery_processes.start_worker()
+    if celery_processes.notifier.poll() is not None:
+        celery_processes.start_notifier()
     return celery_processes
 
 

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications.api.serializers import NotificationSettingsSerializer
+from notifications.api.serializers import NotificationSettingsSerializer, NotificationSettingsUpdateSerializer
 from notifications.selectors import notification_settings_of
 from notifications.services import notification_settings_update
 
@@ -14,9 +14,9 @@ class NotificationSettingsView(APIView):
     def get(self, request):
         return Response(NotificationSettingsSerializer(notification_settings_of(environment=request.auth)).data)
 
-    @extend_schema(request=NotificationSettingsSerializer, responses=NotificationSettingsSerializer)
+    @extend_schema(request=NotificationSettingsUpdateSerializer, responses=NotificationSettingsSerializer)
     def patch(self, request):
-        serializer = NotificationSettingsSerializer(data=request.data, partial=True)
+        serializer = NotificationSettingsUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         updated = notification_settings_update(environment=request.auth, **serializer.validated_data)
         return Response(NotificationSettingsSerializer(updated).data)

@@ -3,6 +3,7 @@ receiver (verified with standardwebhooks) and a mail to a real SMTP server on lo
 
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import transaction
@@ -10,7 +11,8 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from delivery.models import Delivery
-from notifications.models import DeliveryFailureDigest, Notification
+from notifications.addresses import confirmation_token_read
+from notifications.models import Notification, NotificationDigest
 from notifications.services import notification_record
 from tests.e2e.steps import ingest, subscribe, wait_until
 from tests.factories import event
@@ -29,8 +31,33 @@ def _of_type(requests, type_: str) -> list:
     return [request for request in requests if json.loads(request.body)["type"] == type_]
 
 
-def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_too(worker, api, receiver, smtp_server):
+def _confirmation_link(smtp_server, address: str, environment) -> str:
+    """The link of this environment's confirmation mail to the address (the session's server keeps every test's)."""
+
+    def link(message) -> str | None:
+        if message["To"] != address or not message["Subject"].startswith("[Outflow] Confirm"):
+            return None
+        [line] = [line for line in message.get_payload().splitlines() if "/notifications/confirm/" in line]
+        path = urlsplit(line.strip()).path
+        claims = confirmation_token_read(path.rsplit("/", 1)[1])
+        return path if claims and claims["environment"] == str(environment.pk) else None
+
+    return link(smtp_server.wait_for(link))
+
+
+def _confirmed_by_its_owner(client, smtp_server, address: str, environment) -> None:
+    """As the address's owner: the link of the confirmation mail, its page, its button."""
+    path = _confirmation_link(smtp_server, address, environment)
+    page = client.get(path)
+    assert page.status_code == 200 and b'id="confirm"' in page.content
+    assert client.post(path).status_code == 200
+
+
+def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_too(
+    worker, api, client, receiver, smtp_server, environment
+):
     secret = _notify_to(api, receiver, emails=["ops@example.com"])
+    _confirmed_by_its_owner(client, smtp_server, "ops@example.com", environment)
     receiver.script("/hook", statuses=[500])
     subscription = subscribe(api, receiver, max_retries=2, auto_disable=True)
 
@@ -45,7 +72,9 @@ def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_to
         "reason": "retries exhausted after 3 attempts: endpoint answered 500",
     }
     assert api.get(f"/api/v1/subscriptions/{subscription['id']}").json()["status"] == "paused"
-    mailed = smtp_server.wait_for(lambda message: subscription["id"] in message.get_payload())
+    mailed = smtp_server.wait_for(
+        lambda message: subscription["id"] in message.get_payload() and "paused" in message["Subject"]
+    )
     assert mailed["Subject"] == f"[Outflow] subscription.paused: {subscription['name']}"
     assert mailed["To"] == "ops@example.com"
     assert json.loads(mailed.get_payload()[mailed.get_payload().index("{") :]) == notification
@@ -55,7 +84,7 @@ def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_to
     requests = receiver.wait_for(2, "/ops")
     [resumed] = _of_type(requests, "subscription.resumed")
     assert Webhook(secret).verify(resumed.body, resumed.headers)["data"]["subscription"]["id"] == subscription["id"]
-    wait_until(lambda: Notification.objects.filter(status="sent").count() == 4)
+    wait_until(lambda: Notification.objects.filter(status="sent").count() == 5)  # the confirmation and four more
     logs = [path.read_text() for path in worker.directory.glob("*.log")]
     assert not [log for log in logs if secret in log or secret.removeprefix("whsec_") in log]
 
@@ -91,7 +120,7 @@ def test_delivery_failed_without_auto_disable_is_told_once_with_a_count(worker, 
     assert notification["type"] == "delivery.failed" and notification["data"]["count"] == 1
     assert notification["data"]["error"] == "endpoint answered 500"
     wait_until(lambda: Notification.objects.get().status == Notification.Status.SENT)
-    assert DeliveryFailureDigest.objects.get().unreported == 2, "the next two wait for the hour to pass"
+    assert NotificationDigest.objects.get().unreported == 2, "the next two wait for the hour to pass"
     assert len(receiver.received("/ops")) == 1
 
 
@@ -132,3 +161,57 @@ def test_a_slow_notification_endpoint_holds_one_worker_thread_while_deliveries_g
     assert all(later - earlier >= 1.4 for earlier, later in zip(arrivals, arrivals[1:], strict=False))
     assert max(request.at for request in hooks) < arrivals[-1]
     wait_until(lambda: Notification.objects.filter(status=Notification.Status.SENT).count() == 3)
+
+
+def test_a_pause_resume_loop_through_the_api_mails_a_few_times_an_hour(
+    worker, api, client, receiver, smtp_server, settings, environment
+):
+    assert settings.OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR == 3
+    api.patch("/api/v1/notifications", {"emails": ["loop@example.com"]}, format="json")
+    _confirmed_by_its_owner(client, smtp_server, "loop@example.com", environment)
+    subscription = subscribe(api, receiver)
+
+    for _ in range(8):
+        assert api.post(f"/api/v1/subscriptions/{subscription['id']}/pause").status_code == 200
+        assert api.post(f"/api/v1/subscriptions/{subscription['id']}/resume").status_code == 200
+
+    def resumed_mails() -> list:
+        return [
+            message
+            for message in smtp_server.messages()
+            if message["To"] == "loop@example.com" and subscription["id"] in message.get_payload()
+        ]
+
+    wait_until(lambda: len(resumed_mails()) == 3)
+    wait_until(lambda: not Notification.objects.filter(status=Notification.Status.PENDING).exists())
+    assert len(resumed_mails()) == 3
+    assert NotificationDigest.objects.get(type="subscription.resumed").unreported == 5
+
+
+def test_deliveries_and_notifications_do_not_wait_on_each_other(worker, api, receiver, environment):
+    _notify_to(api, receiver)
+    subscription = subscribe(api, receiver)
+    worker.kill_worker()
+    try:
+        # No worker takes deliveries: an endless backlog. The notifier sends the notification all the same.
+        ingest(api, event())
+        with transaction.atomic():
+            notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
+        receiver.wait_for(1, "/ops")
+        assert receiver.received("/hook") == []
+    finally:
+        worker.start_worker()
+    receiver.wait_for(1, "/hook")
+
+    worker.kill_notifier()
+    try:
+        # No notifier: deliveries go all the same, and the notification waits on its queue.
+        ingest(api, event())
+        with transaction.atomic():
+            notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
+        receiver.wait_for(2, "/hook")
+        assert len(receiver.received("/ops")) == 1
+    finally:
+        worker.start_notifier()
+    receiver.wait_for(2, "/ops")
+    assert Delivery.objects.filter(subscription_id=subscription["id"], status=Delivery.Status.SUCCEEDED).count() == 2

@@ -1,9 +1,12 @@
 """The Workbench's notification settings: one page per environment, editors change, viewers read, others 404."""
 
 import pytest
+from django.core import mail
 
+from notifications.addresses import EMAIL_CONFIRMATION, confirmation_token
 from notifications.models import Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
+from notifications.sending import notification_send
 from notifications.services import notification_record, notification_settings_update
 from subscriptions.services import subscription_create, subscription_pause
 from tenancy.services import environment_create
@@ -98,3 +101,17 @@ def test_a_resume_from_the_subscription_page_and_the_list_action_is_notified(env
     resumed = Notification.objects.filter(environment=environment, type="subscription.resumed")
     assert resumed.count() == 2
     assert {row.payload["data"]["subscription"]["id"] for row in resumed} == {str(subscription.pk)}
+
+
+def test_an_address_saved_in_the_workbench_is_sent_a_confirmation_and_shown_awaiting_it(environment, client):
+    editor = member_client(environment, "ed")
+    ours = notification_settings_of(environment=environment)
+    editor.post(_page(ours), {"webhook_url": "", "email_lines": "ops@example.com\noncall@example.com"})
+    for notification in Notification.objects.filter(type=EMAIL_CONFIRMATION):
+        notification_send(notification_id=notification.pk)
+    assert sorted(message.to[0] for message in mail.outbox) == ["oncall@example.com", "ops@example.com"]
+
+    client.post(f"/notifications/confirm/{confirmation_token(environment_id=environment.pk, email='ops@example.com')}")
+
+    page = editor.get(_page(ours)).content.decode()
+    assert "ops@example.com (confirmed)" in page and "oncall@example.com (awaiting confirmation)" in page

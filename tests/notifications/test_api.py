@@ -18,10 +18,14 @@ def test_patch_sets_and_clears_the_webhook_and_the_emails(api, receiver):
         "/api/v1/notifications", {"webhook_url": receiver.url("/ops"), "emails": ["ops@example.com"]}, format="json"
     )
     assert response.status_code == 200
-    assert response.json() == {"webhook_url": receiver.url("/ops"), "emails": ["ops@example.com"], "secret": secret}
+    assert response.json() == {
+        "webhook_url": receiver.url("/ops"),
+        "emails": [{"email": "ops@example.com", "confirmed": False}],
+        "secret": secret,
+    }
 
     cleared = api.patch("/api/v1/notifications", {"webhook_url": None}, format="json").json()
-    assert cleared["webhook_url"] is None and cleared["emails"] == ["ops@example.com"]
+    assert cleared["webhook_url"] is None and cleared["emails"] == [{"email": "ops@example.com", "confirmed": False}]
 
 
 def _refused(api, body) -> dict:
@@ -43,6 +47,14 @@ def test_bad_input_is_a_400_in_the_envelope_and_changes_nothing(api, receiver, s
         "emails": ["at most 10 addresses"]
     }
     assert _refused(api, {"emails": "ops@example.com"})["code"] == "invalid"
+    for address, problem in [
+        ("user@[127.0.0.1]", "a domain literal ([…]) is not accepted"),
+        ("user@localhost", "a single-label domain is not accepted"),
+        ("user@intranet", "a single-label domain is not accepted"),
+        ("user@mail.corp", "an internal domain (.corp) is not accepted"),
+    ]:
+        refusal = _refused(api, {"emails": [address]})
+        assert refusal["code"] == "invalid" and refusal["fields"] == {"emails": [f"{address!r}: {problem}"]}
     secret_refusal = _refused(api, {"secret": "whsec_" + "A" * 44})
     assert secret_refusal["code"] == "invalid" and "read-only" in secret_refusal["fields"]["secret"][0]
     assert _refused(api, {"webhook_url": 5, "emails": [None]})["code"] == "invalid"
@@ -57,7 +69,7 @@ def test_a_key_reads_and_changes_only_its_own_environments_settings(api, other_a
 
     assert theirs["emails"] == [] and theirs["secret"] != ours["secret"]
     other_api.patch("/api/v1/notifications", {"emails": ["theirs@example.com"]}, format="json")
-    assert api.get("/api/v1/notifications").json()["emails"] == ["ours@example.com"]
+    assert api.get("/api/v1/notifications").json()["emails"] == [{"email": "ours@example.com", "confirmed": False}]
     assert NotificationSettings.objects.count() == 2
 
 
@@ -71,4 +83,8 @@ def test_the_schema_documents_the_endpoint(client):
     assert set(operations) >= {"get", "patch"}
     shape = schema["components"]["schemas"]["NotificationSettings"]
     assert shape["properties"]["secret"]["readOnly"] is True
+    email_state = schema["components"]["schemas"]["EmailState"]["properties"]
+    assert set(email_state) == {"email", "confirmed"}
+    request_body = operations["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert schema["components"]["schemas"][request_body]["properties"]["emails"]["items"]["type"] == "string"
     assert "400" in operations["patch"]["responses"]

@@ -10,17 +10,22 @@ from django.core import mail
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from config.celery import app
 from notifications import sending
 from notifications.models import Notification
 from notifications.selectors import notification_settings_of
 from notifications.sending import notification_claim, notification_send
 from notifications.services import notification_record, notification_settings_update
+from notifications.sweeper import notifications_due_enqueue, notifications_exhausted_fail
+from outbound.masking import MASK
+from subscriptions.services import subscription_create, subscription_pause, subscription_resume
+from tests.notifications.steps import settings_confirmed
 
 DATA = {"subscription": {"id": "s-1", "name": "Orders\nBcc: x@evil.test", "url": "http://127.0.0.1:9/h"}, "reason": "r"}
 
 
 def _recorded(environment, **settings) -> list[Notification]:
-    notification_settings_update(environment=environment, **settings)
+    settings_confirmed(environment, **settings)
     return notification_record(environment_id=environment.pk, type="subscription.paused", data=DATA)
 
 
@@ -185,3 +190,69 @@ def test_an_address_the_mail_backend_cannot_encode_fails_its_tries_instead_of_lo
     assert notification.status == Notification.Status.PENDING and notification.attempts == 1
     assert notification.lease_expires_at is None and notification.next_attempt_at > timezone.now()
     assert notification.last_error == "internal error while sending (logged)"
+
+
+def test_one_mail_of_an_environment_is_in_flight_at_a_time_and_the_next_goes_when_it_is_done(
+    environment, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings_confirmed(environment, emails=["ops@example.com"])
+    [first] = notification_record(environment_id=environment.pk, type="subscription.paused", data=DATA)
+    [second] = notification_record(environment_id=environment.pk, type="subscription.paused", data=DATA)
+    assert notification_claim(notification_id=first.pk) is not None
+    assert notification_claim(notification_id=second.pk) is None
+    Notification.objects.filter(pk=first.pk).update(lease_expires_at=None)
+    enqueued = []
+    monkeypatch.setattr(sending, "notifications_enqueue", lambda **kwargs: enqueued.append(kwargs))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_send(notification_id=first.pk)
+
+    assert [call["notification_ids"] for call in enqueued] == [[second.pk]], "woken, not left to the sweeper"
+    notification_send(notification_id=second.pk)
+    assert len(mail.outbox) == 2
+
+
+def test_a_worker_dying_on_the_last_try_spends_it(environment, receiver, settings, django_capture_on_commit_callbacks):
+    settings.OUTFLOW_NOTIFICATION_MAX_ATTEMPTS = 2
+    receiver.script("/ops", statuses=[500])
+    [notification] = _recorded(environment, webhook_url=receiver.url("/ops"))
+    notification_send(notification_id=notification.pk)
+    _due_now(notification)
+    assert notification_claim(notification_id=notification.pk).attempts == 2
+    # Its worker died in that try: the lease runs out with the try counted.
+    Notification.objects.filter(pk=notification.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert notification_claim(notification_id=notification.pk) is None, "no try left"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notifications_due_enqueue() == 0
+    assert notifications_exhausted_fail() == 1
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.FAILED and notification.attempts == 2
+    assert notification.last_error == "its last try's worker stopped"
+    assert len(receiver.received("/ops")) == 1
+
+
+def test_a_subscription_url_is_masked_in_the_payload_and_the_mail(environment, receiver):
+    settings_confirmed(environment, webhook_url=receiver.url("/ops"), emails=["ops@example.com"])
+    subscription = subscription_create(
+        environment=environment,
+        name="sink",
+        event_types=["card-completed"],
+        url=receiver.url("/hook?token=s3cr3t-t0ken&page=2"),
+    )
+    subscription_pause(subscription=subscription, reason="by hand")
+    subscription_resume(subscription=subscription)
+    for notification in Notification.objects.all():
+        notification_send(notification_id=notification.pk)
+
+    [request] = receiver.received("/ops")
+    assert b"s3cr3t-t0ken" not in request.body
+    assert json.loads(request.body)["data"]["subscription"]["url"] == receiver.url(f"/hook?token={MASK}&page=2")
+    [message] = mail.outbox
+    assert "s3cr3t-t0ken" not in message.body and "page=2" in message.body
+
+
+def test_notification_tasks_go_to_their_own_queue():
+    for task in (sending.SEND_TASK, "notifications.tasks.notifications_sweep"):
+        assert app.amqp.router.route({}, task)["queue"].name == "outflow-notifications"
+    assert app.amqp.router.route({}, "delivery.tasks.deliveries_attempt")["queue"].name == "outflow"

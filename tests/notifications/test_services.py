@@ -9,16 +9,17 @@ from django.utils import timezone
 from delivery.attempts import deliveries_attempt
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
-from notifications.models import DeliveryFailureDigest, Notification
+from notifications.models import Notification, NotificationDigest
 from notifications.selectors import notification_settings_of
-from notifications.services import delivery_failed_digests_flush, notification_settings_update
+from notifications.services import notification_digests_flush, notification_settings_update
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create, subscription_pause, subscription_resume
 from tests.factories import event
+from tests.notifications.steps import settings_confirmed
 
 
 def _notified(environment, **settings) -> None:
-    notification_settings_update(environment=environment, **settings)
+    settings_confirmed(environment, **settings)
 
 
 def _failing_subscription(environment, receiver, **fields) -> Subscription:
@@ -155,16 +156,16 @@ def test_delivery_failed_is_told_at_most_once_an_hour_with_the_count(environment
     assert first.payload["data"]["count"] == 2 and first.payload["data"]["error"] == "endpoint answered 500"
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.ACTIVE
-    assert DeliveryFailureDigest.objects.get(subscription=subscription).unreported == 3
-    assert delivery_failed_digests_flush() == 0
+    assert NotificationDigest.objects.get(subscription=subscription, type="delivery.failed").unreported == 3
+    assert notification_digests_flush() == 0
 
-    DeliveryFailureDigest.objects.update(last_notified_at=timezone.now() - timedelta(hours=1, seconds=1))
-    assert delivery_failed_digests_flush() == 1
+    NotificationDigest.objects.update(window_started_at=timezone.now() - timedelta(hours=1, seconds=1))
+    assert notification_digests_flush() == 1
 
     second = Notification.objects.exclude(pk=first.pk).get()
     assert second.payload["data"]["count"] == 3
-    assert DeliveryFailureDigest.objects.get(subscription=subscription).unreported == 0
-    assert delivery_failed_digests_flush() == 0
+    assert NotificationDigest.objects.get(subscription=subscription, type="delivery.failed").unreported == 0
+    assert notification_digests_flush() == 0
 
 
 def test_a_failure_after_a_quiet_hour_is_told_at_once(environment, receiver):
@@ -172,9 +173,59 @@ def test_a_failure_after_a_quiet_hour_is_told_at_once(environment, receiver):
     subscription = _failing_subscription(environment, receiver, max_retries=0, auto_disable=False)
     events_ingest(environment=environment, raw_events=[event()])
     _deliver_all(subscription)
-    DeliveryFailureDigest.objects.update(last_notified_at=timezone.now() - timedelta(hours=2))
+    NotificationDigest.objects.update(window_started_at=timezone.now() - timedelta(hours=2))
 
     events_ingest(environment=environment, raw_events=[event()])
     _deliver_all(subscription)
 
     assert [n.payload["data"]["count"] for n in Notification.objects.order_by("created_at")] == [1, 1]
+
+
+def test_a_pause_resume_loop_is_told_a_few_times_an_hour_then_once_with_the_count(environment, receiver, settings):
+    settings.OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR = 2
+    _notified(environment, webhook_url=receiver.url("/ops"))
+    subscription = _failing_subscription(environment, receiver)
+    for _ in range(5):
+        subscription_pause(subscription=subscription, reason="by hand")
+        subscription_resume(subscription=subscription)
+
+    def told():
+        return Notification.objects.filter(type="subscription.resumed").order_by("created_at")
+
+    assert told().count() == 2 and all("count" not in n.payload["data"] for n in told())
+    digest = NotificationDigest.objects.get(subscription=subscription, type="subscription.resumed")
+    assert digest.unreported == 3
+    assert notification_digests_flush() == 0, "within the hour"
+
+    NotificationDigest.objects.update(window_started_at=timezone.now() - timedelta(hours=1, seconds=1))
+    assert notification_digests_flush() == 1
+    coalesced = told().last()
+    assert coalesced.payload["data"] == {
+        "subscription": {"id": str(subscription.pk), "name": "sink", "url": receiver.url("/hook")},
+        "count": 3,
+    }
+    # The flush started a new hour with one told: one more goes at once, then they are counted again.
+    subscription_pause(subscription=subscription, reason="by hand")
+    subscription_resume(subscription=subscription)
+    subscription_pause(subscription=subscription, reason="by hand")
+    subscription_resume(subscription=subscription)
+    assert told().count() == 4 and NotificationDigest.objects.get(pk=digest.pk).unreported == 1
+
+
+def test_worker_pauses_are_limited_per_subscription_too(environment, receiver, settings):
+    settings.OUTFLOW_SUBSCRIPTION_STATE_NOTIFICATIONS_PER_HOUR = 1
+    _notified(environment, webhook_url=receiver.url("/ops"))
+    subscription = _failing_subscription(environment, receiver, max_retries=0)
+    for _ in range(3):
+        events_ingest(environment=environment, raw_events=[event()])
+        _deliver_all(subscription)
+        Delivery.objects.all().delete()
+        subscription_resume(subscription=subscription)
+
+    assert Notification.objects.filter(type="subscription.paused").count() == 1
+    digest = NotificationDigest.objects.get(subscription=subscription, type="subscription.paused")
+    assert digest.unreported == 2 and "retries exhausted" in digest.last_data["reason"]
+    NotificationDigest.objects.update(window_started_at=timezone.now() - timedelta(hours=2))
+    notification_digests_flush()
+    last = Notification.objects.filter(type="subscription.paused").order_by("-created_at").first()
+    assert last.payload["data"]["count"] == 2 and "retries exhausted" in last.payload["data"]["reason"]

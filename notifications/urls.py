@@ -1,0 +1,8 @@
+from django.urls import path
+
+from notifications.views import email_confirm_page
+
+app_name = "notifications"
+urlpatterns = [
+    path("confirm/<str:token>", email_confirm_page, name="email-confirm"),
+]
