@@ -172,17 +172,37 @@ def _rate_room(subscription: Subscription, delivery_ids: list) -> RateRoom | Non
 
 def _unclaimed_put_off(*, subscription_id, delivery_ids: list, refusal: PermitRefused) -> None:
     """The part of a batch the rate limit left unclaimed (no attempt counted): due when a permit frees, back then as
-    one countdown task if this batch is the one that wakes, else as rows marked waiting."""
+    one countdown task if this batch is the one that wakes (and the wait is short enough to ride the broker), else as
+    rows marked waiting. Only rows still waiting their turn are put off: a task may name deliveries that are finished,
+    held by another claim, or due later (a retry's back-off), which must neither come back nor go early."""
     if not delivery_ids:
         return
+    as_task = refusal.wakes and refusal.wait <= settings.OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS
     until = timezone.now() + timedelta(seconds=refusal.wait)
-    rows = Delivery.objects.filter(pk__in=delivery_ids, status__in=CLAIMABLE, queued=True)
-    if refusal.wakes:
-        rows.update(next_attempt_at=until, updated_at=Now())
-        due = [(subscription_id, pk) for pk in delivery_ids]
-        transaction.on_commit(lambda: deliveries_enqueue(due=due, countdown=refusal.wait))
+    table = Delivery._meta.db_table
+    among, among_params = one_of_sql("id", [Delivery._meta.pk.get_db_prep_value(pk, connection) for pk in delivery_ids])
+    now, now_params = now_sql()
+    due, due_params = now_sql(plus_seconds=_EARLY_TOLERANCE.total_seconds())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET queued = %s, next_attempt_at = %s, updated_at = {now}"
+            f" WHERE {among} AND status IN (%s, %s) AND queued AND next_attempt_at <= {due} RETURNING id",
+            [
+                as_task,
+                connection.ops.adapt_datetimefield_value(until),
+                *now_params,
+                *among_params,
+                *CLAIMABLE,
+                *due_params,
+            ],
+        )
+        put_off = [Delivery._meta.pk.to_python(pk) for (pk,) in cursor.fetchall()]
+    if not put_off:
+        return
+    if as_task:
+        due_pairs = [(subscription_id, pk) for pk in put_off]
+        transaction.on_commit(lambda: deliveries_enqueue(due=due_pairs, countdown=refusal.wait))
     else:
-        rows.update(queued=False, next_attempt_at=until, updated_at=Now())
         waiting_mark(subscription_id=subscription_id)
 
 

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from delivery.attempts import deliveries_attempt
-from delivery.in_flight import endpoint_resting_until
+from delivery.in_flight import endpoint_resting_until, subscription_slow_down
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
 from delivery.rate_limit import rate_permit_take, rate_window_seconds
@@ -75,6 +75,49 @@ def test_a_backlog_behind_a_low_limit_is_claimed_and_mapped_only_as_far_as_may_g
     assert (later.status, later.attempts, later.queued) == (Delivery.Status.PENDING, 0, False)
     assert later.next_attempt_at > timezone.now()
     assert Delivery.objects.filter(status=Delivery.Status.FAILED).count() == 0
+
+
+def test_a_stale_task_over_the_limit_puts_off_only_what_still_waits_its_turn(
+    environment, receiver, django_capture_on_commit_callbacks
+):
+    subscription = _subscription(environment, receiver, rate_limit=1)
+    _ingest(environment, 3)
+    finished, later, waiting = Delivery.objects.order_by("created_at")
+    Delivery.objects.filter(pk=finished.pk).update(status=Delivery.Status.SUCCEEDED, queued=False)
+    # A retry whose back-off has a while to run (its own countdown task is on the way).
+    retry_at = timezone.now() + timedelta(seconds=30)
+    Delivery.objects.filter(pk=later.pk).update(status=Delivery.Status.RETRYING, attempts=1, next_attempt_at=retry_at)
+    assert rate_permit_take(subscription_id=subscription.pk, rate_limit=1) is None
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        _attempt_all(subscription)
+
+    later.refresh_from_db()
+    waiting.refresh_from_db()
+    assert later.next_attempt_at == retry_at, "a retry's back-off is not cut short"
+    assert waiting.queued and waiting.next_attempt_at > timezone.now()
+    assert len(callbacks) == 1, "one task, for the one delivery put off"
+    # Once nothing named by a task waits its turn, no task comes back at all: a stale task does not circle.
+    Delivery.objects.filter(pk=waiting.pk).update(status=Delivery.Status.SUCCEEDED, queued=False)
+    with django_capture_on_commit_callbacks() as callbacks:
+        _attempt_all(subscription)
+    assert callbacks == []
+
+
+def test_a_long_wait_for_the_rate_limit_waits_as_rows_not_as_a_countdown(
+    environment, receiver, django_capture_on_commit_callbacks, settings
+):
+    subscription = _subscription(environment, receiver, rate_limit=5)
+    _ingest(environment, 2)
+    subscription_slow_down(subscription_id=subscription.pk, seconds=600)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        _attempt_all(subscription)
+
+    assert callbacks == [] and receiver.received("/hook") == []
+    for delivery in Delivery.objects.all():
+        assert not delivery.queued and delivery.attempts == 0
+        assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=590)
 
 
 def test_a_second_batch_over_the_limit_in_the_same_wait_waits_as_rows_for_the_first(environment, receiver):
