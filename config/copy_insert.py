@@ -36,10 +36,15 @@ def copy_rows(model: type[models.Model], rows: list[NamedTuple]) -> None:
     (bench/attempt_profile.py)."""
     if not rows:
         return
+    fields = [model._meta.get_field(name) for name in rows[0]._fields]
+    if missing := {field.attname for field in model._meta.concrete_fields if not field.db_returning} - {
+        field.attname for field in fields
+    }:
+        # COPY gives a column left out its database default, not the model's: a NOT NULL error, or a wrong value.
+        raise ValueError(f"rows for {model.__name__} lack {sorted(missing)}")
     if connection.vendor != "postgresql":
         model.objects.bulk_create([model(**row._asdict()) for row in rows])
         return
-    fields = [model._meta.get_field(name) for name in rows[0]._fields]
     json_at = [index for index, field in enumerate(fields) if isinstance(field, models.JSONField)]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with connection.wrap_database_errors, connection.cursor() as cursor:

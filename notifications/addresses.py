@@ -15,10 +15,11 @@ from notifications.models import NotificationSettings
 EMAIL_CONFIRMATION = "email.confirmation"
 _EMAIL_MAX_LENGTH = 254
 _TOKEN_SALT = "notifications.email-confirmation"
-# Top-level names of no public mail domain (RFC 2606, RFC 6761, RFC 8375 and common internal ones).
+# Top-level names of no public mail domain (reserved by RFC 2606, RFC 6761 and RFC 8375, and common internal ones).
 _INTERNAL_TOP_LEVEL = {
     "arpa",
     "corp",
+    "example",
     "home",
     "internal",
     "intranet",
@@ -28,6 +29,7 @@ _INTERNAL_TOP_LEVEL = {
     "localdomain",
     "localhost",
     "private",
+    "test",
 }
 
 

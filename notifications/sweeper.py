@@ -12,6 +12,8 @@ from notifications.models import Notification
 from notifications.sending import notifications_enqueue
 from notifications.services import notification_digests_flush
 
+NO_TRY_LEFT = "no try left: its last try's worker stopped, or OUTFLOW_NOTIFICATION_MAX_ATTEMPTS was lowered"
+
 
 def notifications_sweep() -> dict[str, int]:
     return {
@@ -22,12 +24,15 @@ def notifications_sweep() -> dict[str, int]:
 
 
 def notifications_exhausted_fail() -> int:
-    """Failed for good: those whose last try's worker stopped (its lease ran out); the claim counted that try."""
-    return Notification.objects.filter(
-        status=Notification.Status.PENDING,
-        lease_expires_at__lte=Now(),
-        attempts__gte=settings.OUTFLOW_NOTIFICATION_MAX_ATTEMPTS,
-    ).update(status=Notification.Status.FAILED, lease_expires_at=None, last_error="its last try's worker stopped")
+    """Failed for good: those whose last try's worker stopped (its lease ran out; the claim counted that try), and
+    those left with no try when OUTFLOW_NOTIFICATION_MAX_ATTEMPTS was lowered (nothing would claim them)."""
+    return (
+        Notification.objects.filter(
+            status=Notification.Status.PENDING, attempts__gte=settings.OUTFLOW_NOTIFICATION_MAX_ATTEMPTS
+        )
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()))
+        .update(status=Notification.Status.FAILED, lease_expires_at=None, last_error=NO_TRY_LEFT)
+    )
 
 
 def notifications_due_enqueue(*, limit: int = 1000) -> int:

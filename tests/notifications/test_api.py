@@ -52,6 +52,8 @@ def test_bad_input_is_a_400_in_the_envelope_and_changes_nothing(api, receiver, s
         ("user@localhost", "a single-label domain is not accepted"),
         ("user@intranet", "a single-label domain is not accepted"),
         ("user@mail.corp", "an internal domain (.corp) is not accepted"),
+        ("user@mail.example", "an internal domain (.example) is not accepted"),
+        ("user@x.test", "an internal domain (.test) is not accepted"),
     ]:
         refusal = _refused(api, {"emails": [address]})
         assert refusal["code"] == "invalid" and refusal["fields"] == {"emails": [f"{address!r}: {problem}"]}

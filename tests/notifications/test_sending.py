@@ -16,7 +16,7 @@ from notifications.models import Notification
 from notifications.selectors import notification_settings_of
 from notifications.sending import notification_claim, notification_send
 from notifications.services import notification_record, notification_settings_update
-from notifications.sweeper import notifications_due_enqueue, notifications_exhausted_fail
+from notifications.sweeper import NO_TRY_LEFT, notifications_due_enqueue, notifications_exhausted_fail
 from outbound.masking import MASK
 from subscriptions.services import subscription_create, subscription_pause, subscription_resume
 from tests.notifications.steps import settings_confirmed
@@ -228,8 +228,20 @@ def test_a_worker_dying_on_the_last_try_spends_it(environment, receiver, setting
     assert notifications_exhausted_fail() == 1
     notification.refresh_from_db()
     assert notification.status == Notification.Status.FAILED and notification.attempts == 2
-    assert notification.last_error == "its last try's worker stopped"
+    assert notification.last_error == NO_TRY_LEFT
     assert len(receiver.received("/ops")) == 1
+
+
+def test_a_notification_left_with_no_try_when_the_maximum_is_lowered_fails(environment, receiver, settings):
+    receiver.script("/ops", statuses=[500])
+    [notification] = _recorded(environment, webhook_url=receiver.url("/ops"))
+    notification_send(notification_id=notification.pk)
+    _due_now(notification)
+    settings.OUTFLOW_NOTIFICATION_MAX_ATTEMPTS = 1
+
+    assert notifications_due_enqueue() == 0 and notifications_exhausted_fail() == 1
+    notification.refresh_from_db()
+    assert (notification.status, notification.last_error) == (Notification.Status.FAILED, NO_TRY_LEFT)
 
 
 def test_a_subscription_url_is_masked_in_the_payload_and_the_mail(environment, receiver):
