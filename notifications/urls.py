@@ -4,5 +4,5 @@ from notifications.views import email_confirm_page
 
 app_name = "notifications"
 urlpatterns = [
-    path("confirm/<str:token>", email_confirm_page, name="email-confirm"),
+    path("confirm", email_confirm_page, name="email-confirm"),
 ]

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from notifications.addresses import confirmation_token
 from notifications.models import NotificationSettings
+from notifications.services import notification_settings_update
 from subscriptions.services import subscription_create, subscription_pause
 from tenancy.services import member_set
 
@@ -57,3 +59,26 @@ def test_an_editor_sets_notifications_and_a_resume_from_the_page_is_notified(
         "url": receiver.url("/hook"),
     }
     assert json.loads(request.body) == notification
+
+
+def test_the_owner_of_an_address_confirms_it_from_the_mails_link_whose_token_the_server_never_sees(
+    live_server, browser_page, transactional_db, environment
+):
+    notification_settings_update(environment=environment, emails=["ops@example.com"])
+    token = confirmation_token(environment_id=environment.pk, email="ops@example.com")
+    seen = []
+    browser_page.on("request", lambda request: seen.append(request.url))
+
+    browser_page.goto(f"{live_server.url}/notifications/confirm#{token}")
+    assert browser_page.inner_text("#email") == "ops@example.com"
+    assert NotificationSettings.objects.get(environment=environment).confirmed_emails == []
+    browser_page.click("#confirm")
+    browser_page.wait_for_selector("text=Confirmed")
+
+    assert NotificationSettings.objects.get(environment=environment).confirmed_emails == ["ops@example.com"]
+    assert seen and all(token not in url for url in seen)
+
+
+def test_a_link_without_its_token_cannot_confirm(live_server, browser_page, transactional_db):
+    browser_page.goto(f"{live_server.url}/notifications/confirm")
+    assert browser_page.is_disabled("#confirm")

@@ -3,7 +3,7 @@ receiver (verified with standardwebhooks) and a mail to a real SMTP server on lo
 
 import json
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import pytest
 from django.db import transaction
@@ -31,26 +31,26 @@ def _of_type(requests, type_: str) -> list:
     return [request for request in requests if json.loads(request.body)["type"] == type_]
 
 
-def _confirmation_link(smtp_server, address: str, environment) -> str:
+def _confirmation_link(smtp_server, address: str, environment) -> SplitResult:
     """The link of this environment's confirmation mail to the address (the session's server keeps every test's)."""
 
     def link(message) -> str | None:
         if message["To"] != address or not message["Subject"].startswith("[Outflow] Confirm"):
             return None
-        [line] = [line for line in message.get_payload().splitlines() if "/notifications/confirm/" in line]
-        path = urlsplit(line.strip()).path
-        claims = confirmation_token_read(path.rsplit("/", 1)[1])
-        return path if claims and claims["environment"] == str(environment.pk) else None
+        [line] = [line for line in message.get_payload().splitlines() if "/notifications/confirm#" in line]
+        link = urlsplit(line.strip())
+        claims = confirmation_token_read(link.fragment)
+        return link if claims and claims["environment"] == str(environment.pk) else None
 
     return link(smtp_server.wait_for(link))
 
 
 def _confirmed_by_its_owner(client, smtp_server, address: str, environment) -> None:
     """As the address's owner: the link of the confirmation mail, its page, its button."""
-    path = _confirmation_link(smtp_server, address, environment)
-    page = client.get(path)
+    link = _confirmation_link(smtp_server, address, environment)
+    page = client.get(link.path)
     assert page.status_code == 200 and b'id="confirm"' in page.content
-    assert client.post(path).status_code == 200
+    assert client.post(link.path, {"token": link.fragment}).status_code == 200
 
 
 def test_a_paused_subscription_is_notified_by_webhook_and_mail_and_its_resume_too(

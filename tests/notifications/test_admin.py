@@ -111,7 +111,8 @@ def test_an_address_saved_in_the_workbench_is_sent_a_confirmation_and_shown_awai
         notification_send(notification_id=notification.pk)
     assert sorted(message.to[0] for message in mail.outbox) == ["oncall@example.com", "ops@example.com"]
 
-    client.post(f"/notifications/confirm/{confirmation_token(environment_id=environment.pk, email='ops@example.com')}")
+    token = confirmation_token(environment_id=environment.pk, email="ops@example.com")
+    client.post("/notifications/confirm", {"token": token})
 
     page = editor.get(_page(ours)).content.decode()
     assert "ops@example.com (confirmed)" in page and "oncall@example.com (awaiting confirmation)" in page

@@ -22,9 +22,14 @@ def _sent(environment) -> None:
         notification_send(notification_id=notification.pk)
 
 
-def _link_path(message) -> str:
-    [line] = [line for line in message.body.splitlines() if "/notifications/confirm/" in line]
-    return line.strip().removeprefix("http://127.0.0.1:8000")
+def _link_token(message) -> str:
+    """The token of the mail's link: after its '#', which a browser keeps to itself."""
+    [line] = [line for line in message.body.splitlines() if "/notifications/confirm#" in line]
+    return line.strip().removeprefix("http://127.0.0.1:8000/notifications/confirm#")
+
+
+def _confirm(client, token: str):
+    return client.post("/notifications/confirm", {"token": token})
 
 
 def _aged(notifications, **age) -> None:
@@ -42,12 +47,12 @@ def test_a_listed_address_gets_one_confirmation_mail_and_nothing_else_until_its_
     [message] = mail.outbox
     assert message.to == ["Ops@example.com"] and message.subject == "[Outflow] Confirm this address for notifications"
     assert "spam.example" not in message.body, "nothing the tenant wrote reaches a stranger"
-    path = _link_path(message)
-    page = client.get(path)
-    assert page.status_code == 200 and b"ops@example.com" in page.content and b'method="post"' in page.content
+    token = _link_token(message)
+    page = client.get("/notifications/confirm")
+    assert page.status_code == 200 and b'method="post"' in page.content and b'name="token"' in page.content
     assert NotificationSettings.objects.get().confirmed_emails == [], "a mail scanner's GET confirms nothing"
 
-    confirmed = client.post(path)
+    confirmed = _confirm(client, token)
     assert confirmed.status_code == 200 and b"Confirmed" in confirmed.content
     assert NotificationSettings.objects.get().confirmed_emails == ["ops@example.com"]
     [notification] = notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
@@ -57,7 +62,7 @@ def test_a_listed_address_gets_one_confirmation_mail_and_nothing_else_until_its_
 
 def test_only_the_confirmed_addresses_are_mailed(environment, client):
     notification_settings_update(environment=environment, emails=["a@example.com", "b@example.com"])
-    client.post(f"/notifications/confirm/{confirmation_token(environment_id=environment.pk, email='b@example.com')}")
+    _confirm(client, confirmation_token(environment_id=environment.pk, email="b@example.com"))
     Notification.objects.all().delete()
 
     [notification] = notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
@@ -73,17 +78,16 @@ def test_an_expired_forged_or_unlisted_link_confirms_nothing(environment, client
     forged = TimestampSigner(key="not-our-key", salt="notifications.email-confirmation").sign(token.split(":")[0])
     other = confirmation_token(environment_id=environment.pk, email="stranger@example.com")
 
-    for path in [f"/notifications/confirm/{forged}", f"/notifications/confirm/{other}", "/notifications/confirm/x"]:
-        assert client.post(path).status_code == 400
+    for bad in [forged, other, "x", ""]:
+        assert _confirm(client, bad).status_code == 400
     settings.OUTFLOW_NOTIFICATION_CONFIRMATION_MAX_AGE_SECONDS = -1
-    assert client.get(f"/notifications/confirm/{token}").status_code == 400
-    assert client.post(f"/notifications/confirm/{token}").status_code == 400
+    assert _confirm(client, token).status_code == 400
     assert NotificationSettings.objects.get().confirmed_emails == []
 
 
 def test_a_removed_address_loses_its_confirmation_and_its_pending_confirmation_mail(environment, client):
     notification_settings_update(environment=environment, emails=["ops@example.com", "b@example.com"])
-    client.post(f"/notifications/confirm/{confirmation_token(environment_id=environment.pk, email='ops@example.com')}")
+    _confirm(client, confirmation_token(environment_id=environment.pk, email="ops@example.com"))
 
     notification_settings_update(environment=environment, emails=[])
     _sent(environment)
@@ -91,7 +95,7 @@ def test_a_removed_address_loses_its_confirmation_and_its_pending_confirmation_m
     assert NotificationSettings.objects.get().confirmed_emails == []
     assert {n.status for n in _confirmations(environment)} == {Notification.Status.CANCELLED} and mail.outbox == []
     token = confirmation_token(environment_id=environment.pk, email="b@example.com")
-    assert client.post(f"/notifications/confirm/{token}").status_code == 400, "no longer listed"
+    assert _confirm(client, token).status_code == 400, "no longer listed"
 
 
 def test_an_address_is_sent_a_confirmation_at_most_once_an_hour_even_if_removed_and_listed_again(environment):
@@ -129,7 +133,7 @@ def test_an_environment_sends_few_confirmations_a_day_to_unconfirmed_addresses(a
 
     # A confirmed address no longer counts against the day's cap.
     token = confirmation_token(environment_id=environment.pk, email="a@example.com")
-    assert client.post(f"/notifications/confirm/{token}").status_code == 200
+    assert _confirm(client, token).status_code == 200
     answer = api.patch("/api/v1/notifications", {"emails": ["a@example.com", "c@example.com"]}, format="json")
     assert answer.status_code == 200, answer.json()
     assert answer.json()["emails"] == [
