@@ -1,23 +1,32 @@
 """Admin of notification settings (the Workbench's, one page per environment) and of notifications (read-only)."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.urls import path, reverse
 
 from notifications.addresses import email_states
 from notifications.forms import NotificationSettingsForm
 from notifications.models import Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
+from notifications.services import notification_secret_rotate
+from subscriptions.secret_rotated_page import secret_rotated_page
 from tenancy.models import Environment
 from tenancy.workbench import EnvironmentScopedAdmin, ReadOnlyScopedAdmin, editable_environment_ids, roles_of
 
 
 @admin.register(NotificationSettings)
 class NotificationSettingsAdmin(EnvironmentScopedAdmin):
-    """One page per environment: where operational notifications go. Editors see the secret, as the API shows it."""
+    """One page per environment: where operational notifications go. Editors see the secret, as the API shows it,
+    and rotate it as a subscription's (Rotate secret, notificationsettings/change_form.html)."""
 
     form = NotificationSettingsForm
     list_display = ["__str__", "webhook_url", "email_count"]
     list_select_related = ["environment"]
     actions = None
+
+    class Media:
+        css = {"all": ["notifications/notification_tools.css"]}
 
     def changelist_view(self, request, extra_context=None):
         # Made on first use: every environment of the member has its page (and its secret) once it is listed.
@@ -43,6 +52,34 @@ class NotificationSettingsAdmin(EnvironmentScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        rotate = path(
+            "<path:object_id>/rotate-secret/",
+            self.admin_site.admin_view(self.rotate_secret_view),
+            name="notifications_notificationsettings_rotate_secret",
+        )
+        return [rotate, *super().get_urls()]
+
+    def rotate_secret_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        notification_settings = self.get_object(request, object_id)
+        if not self.has_change_permission(request, notification_settings):
+            raise PermissionDenied
+        notification_settings = notification_secret_rotate(environment=notification_settings.environment)
+        # The history says that it happened, never the secret.
+        self.log_change(request, notification_settings, "Rotated the signing secret.")
+        return secret_rotated_page(
+            request,
+            admin_site=self.admin_site,
+            owner=str(notification_settings),
+            secret=notification_settings.secret,
+            changelist=("Notification settings", reverse("admin:notifications_notificationsettings_changelist")),
+            change_url=reverse("admin:notifications_notificationsettings_change", args=[notification_settings.pk]),
+            back_label="the notification settings",
+            shown_once=False,
+        )
 
     @admin.display(description="Emails")
     def email_lines(self, obj: NotificationSettings) -> str:

@@ -30,7 +30,11 @@ class NotificationSettings(models.Model):
     # link of a confirmation mail, notifications/confirmation.py) are mailed notifications.
     emails = models.JSONField(default=list, blank=True)
     confirmed_emails = models.JSONField(default=list, blank=True)
+    # Signs the webhook; after a rotation the previous secret signs alongside until it expires
+    # (outbound/signing_secrets.py, as a subscription's).
     secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(null=True, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

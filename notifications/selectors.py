@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 
 from notifications.models import NotificationSettings
-from subscriptions.services import signing_secret_new
+from outbound.signing_secrets import signing_secret_new
 from tenancy.models import Environment
 
 

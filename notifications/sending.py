@@ -1,10 +1,10 @@
 """Sending notifications: a task per row after commit, a claim (a lease), one try on the row's channel, its outcome.
 
 A webhook is POSTed through the guarded client (outbound/client.py) within the attempt deadline and signed like a
-delivery with the environment's notification secret; a mail goes through Django's email backend. A failed try
-waits the deliveries' back-off (outbound/retry.py); nothing here pauses anything. One webhook and one mail of an
-environment are in flight at a time, so a slow notification endpoint or mail server holds at most one worker thread
-each, and an environment's mails go one after the other.
+delivery with the environment's notification secret (and the previous one during a rotation's grace period); a mail
+goes through Django's email backend. A failed try waits the deliveries' back-off (outbound/retry.py); nothing here
+pauses anything. One webhook and one mail of an environment are in flight at a time, so a slow notification endpoint
+or mail server holds at most one worker thread each, and an environment's mails go one after the other.
 """
 
 import json
@@ -30,6 +30,7 @@ from notifications.models import Notification, NotificationSettings
 from outbound.client import USER_AGENT, send
 from outbound.retry import retry_after_seconds, retry_delay
 from outbound.signing import signature_header
+from outbound.signing_secrets import signing_secrets_active
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,10 @@ def _webhook_send(*, notification: Notification, notification_settings: Notifica
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signature_header(
-            secrets=[notification_settings.secret], message_id=message_id, timestamp=timestamp, body=body
+            secrets=signing_secrets_active(notification_settings, now=timezone.now()),
+            message_id=message_id,
+            timestamp=timestamp,
+            body=body,
         ),
     }
     exchange = send(

@@ -4,9 +4,12 @@ The event services are called inside the transaction of the change they tell abo
 exactly when its change was committed; its tasks are sent after commit (notifications/sending.py).
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from notifications.addresses import emails_checked, emails_confirmed
 from notifications.confirmation import confirmations_request
@@ -15,6 +18,7 @@ from notifications.models import Notification, NotificationSettings
 from notifications.outbox import notifications_write
 from notifications.selectors import notification_settings_of
 from outbound.masking import masked_url
+from outbound.signing_secrets import ROTATION_FIELDS, signing_secret_rotate
 from outbound.validation import url_errors
 from subscriptions.models import Subscription
 from tenancy.models import Environment
@@ -26,7 +30,7 @@ _HOUR = 3600.0
 
 
 def notification_settings_update(*, environment: Environment, **changes) -> NotificationSettings:
-    """Change `webhook_url` (None: no webhook) and/or `emails`; the secret is made once and never changed here.
+    """Change `webhook_url` (None: no webhook) and/or `emails`; the secret changes only by rotation (below).
     Newly listed addresses are sent a confirmation mail; a removed address loses its confirmation."""
     unknown = set(changes) - {"webhook_url", "emails"}
     if unknown:
@@ -53,6 +57,20 @@ def notification_settings_update(*, environment: Environment, **changes) -> Noti
         for name, value in changes.items():
             setattr(notification_settings, name, value)
         notification_settings.save(update_fields=[*changes, "updated_at"])
+    return notification_settings
+
+
+def notification_secret_rotate(*, environment: Environment) -> NotificationSettings:
+    """A new secret for the environment's notification webhook; the old one keeps signing alongside for
+    OUTFLOW_SECRET_ROTATION_HOURS, as a subscription's does. The row is locked as an update locks it: two rotations at
+    once go one after the other, the second keeping the first's new secret as its previous one."""
+    notification_settings_of(environment=environment)
+    with transaction.atomic():
+        notification_settings = NotificationSettings.objects.select_for_update().get(environment=environment)
+        signing_secret_rotate(
+            notification_settings, now=timezone.now(), grace=timedelta(hours=settings.OUTFLOW_SECRET_ROTATION_HOURS)
+        )
+        notification_settings.save(update_fields=[*ROTATION_FIELDS, "updated_at"])
     return notification_settings
 
 

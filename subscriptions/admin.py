@@ -4,11 +4,9 @@ The catalog is the operators'; export settings and subscriptions are the Workben
 environments (tenancy/workbench.py).
 """
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -17,6 +15,7 @@ from subscriptions import services
 from subscriptions.forms import ExportSettingsForm, SubscriptionForm
 from subscriptions.header_lines import headers_to_lines
 from subscriptions.models import EventType, ExportSettings, Subscription
+from subscriptions.secret_rotated_page import secret_rotated_page
 from tenancy.workbench import EnvironmentScopedAdmin, editable_environment_ids
 
 
@@ -160,15 +159,16 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
         subscription = services.subscription_secret_rotate(subscription=self.changeable(request, object_id))
         # The history says that it happened, never the secret.
         self.log_change(request, subscription, "Rotated the signing secret.")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"New signing secret of {subscription.name}",
-            "subscription": subscription,
-            "secret": subscription.secret,
-            "rotation_hours": settings.OUTFLOW_SECRET_ROTATION_HOURS,
-        }
-        # Shown once: admin_view's never_cache keeps the page out of every cache.
-        return TemplateResponse(request, "admin/subscriptions/secret_rotated.html", context)
+        return secret_rotated_page(
+            request,
+            admin_site=self.admin_site,
+            owner=subscription.name,
+            secret=subscription.secret,
+            changelist=("Subscriptions", reverse("admin:subscriptions_subscription_changelist")),
+            change_url=reverse("admin:subscriptions_subscription_change", args=[subscription.pk]),
+            back_label="the subscription",
+            shown_once=True,
+        )
 
     @admin.display(description="Status", ordering="status")
     def status_shown(self, subscription: Subscription) -> str:

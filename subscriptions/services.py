@@ -1,7 +1,5 @@
 """Services that change export settings and subscriptions."""
 
-import base64
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -14,6 +12,7 @@ from config.errors import ApiError
 from credentials.selectors import credential_for_use
 from mapping.sandbox import mapping_syntax_error
 from outbound.masking import headers_unmasked
+from outbound.signing_secrets import ROTATION_FIELDS, signing_secret_new, signing_secret_rotate, signing_secrets_active
 from outbound.validation import header_errors, url_errors
 from subscriptions import error_codes
 from subscriptions.models import EventType, ExportSettings, Subscription
@@ -27,10 +26,6 @@ def export_settings_update(*, environment: Environment, **changes: bool) -> Expo
         setattr(export_settings, name, value)
     export_settings.save()
     return export_settings
-
-
-def signing_secret_new() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _validate(
@@ -190,17 +185,13 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
 
 def subscription_secret_rotate(*, subscription: Subscription) -> Subscription:
     """A new signing secret; the old one keeps signing alongside for OUTFLOW_SECRET_ROTATION_HOURS."""
-    subscription.previous_secret = subscription.secret
-    subscription.previous_secret_expires_at = timezone.now() + timedelta(hours=settings.OUTFLOW_SECRET_ROTATION_HOURS)
-    subscription.secret = signing_secret_new()
-    subscription.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    signing_secret_rotate(
+        subscription, now=timezone.now(), grace=timedelta(hours=settings.OUTFLOW_SECRET_ROTATION_HOURS)
+    )
+    subscription.save(update_fields=[*ROTATION_FIELDS, "updated_at"])
     return subscription
 
 
 def subscription_signing_secrets(*, subscription: Subscription) -> list[str]:
     """The secrets to sign with now: the current one, and the previous one during a rotation."""
-    secrets_now = [subscription.secret]
-    expires = subscription.previous_secret_expires_at
-    if subscription.previous_secret and expires and expires > timezone.now():
-        secrets_now.append(subscription.previous_secret)
-    return secrets_now
+    return signing_secrets_active(subscription, now=timezone.now())

@@ -6,7 +6,8 @@ from rest_framework.views import APIView
 
 from notifications.api.serializers import NotificationSettingsSerializer, NotificationSettingsUpdateSerializer
 from notifications.selectors import notification_settings_of
-from notifications.services import notification_settings_update
+from notifications.services import notification_secret_rotate, notification_settings_update
+from subscriptions.api.serializers import SecretSerializer
 
 
 class NotificationSettingsView(APIView):
@@ -20,3 +21,11 @@ class NotificationSettingsView(APIView):
         serializer.is_valid(raise_exception=True)
         updated = notification_settings_update(environment=request.auth, **serializer.validated_data)
         return Response(NotificationSettingsSerializer(updated).data)
+
+
+class NotificationSecretRotateView(APIView):
+    """As a subscription's `secret/rotate`: the new secret; the old one keeps signing alongside for a while."""
+
+    @extend_schema(request=None, responses=SecretSerializer)
+    def post(self, request):
+        return Response({"secret": notification_secret_rotate(environment=request.auth).secret})

@@ -1,4 +1,5 @@
-"""The Workbench's notification settings: one page per environment, editors change, viewers read, others 404."""
+"""The Workbench's notification settings: one page per environment, editors change and rotate the secret, viewers
+read, others 404."""
 
 import pytest
 from django.core import mail
@@ -17,6 +18,10 @@ LIST = "/admin/notifications/notificationsettings/"
 
 def _page(settings_row: NotificationSettings) -> str:
     return f"{LIST}{settings_row.pk}/change/"
+
+
+def _rotate(settings_row: NotificationSettings) -> str:
+    return f"{LIST}{settings_row.pk}/rotate-secret/"
 
 
 @pytest.fixture
@@ -116,3 +121,38 @@ def test_an_address_saved_in_the_workbench_is_sent_a_confirmation_and_shown_awai
 
     page = editor.get(_page(ours)).content.decode()
     assert "ops@example.com (confirmed)" in page and "oncall@example.com (awaiting confirmation)" in page
+
+
+def test_an_editor_rotates_the_secret_from_the_page_and_sees_the_new_one_uncached(environment):
+    from django.contrib.admin.models import LogEntry
+
+    editor = member_client(environment, "ed")
+    ours = notification_settings_of(environment=environment)
+    old = ours.secret
+    assert 'id="rotate-secret"' in editor.get(_page(ours)).content.decode()
+    assert editor.get(_rotate(ours)).status_code == 405
+
+    rotated = editor.post(_rotate(ours))
+
+    ours.refresh_from_db()
+    assert ours.secret != old and ours.previous_secret == old and ours.previous_secret_expires_at is not None
+    text = rotated.content.decode()
+    assert rotated.status_code == 200 and "no-store" in rotated["Cache-Control"]
+    assert f'<code id="new-secret">{ours.secret}</code>' in text and old not in text and "24 hours" in text
+    history = list(LogEntry.objects.values_list("change_message", flat=True))
+    assert history == ["Rotated the signing secret."]
+
+
+def test_a_viewer_has_no_rotate_button_and_cannot_rotate(environment):
+    viewer = member_client(environment, "vi", role="viewer")
+    ours = notification_settings_of(environment=environment)
+
+    assert 'id="rotate-secret"' not in viewer.get(_page(ours)).content.decode()
+    assert viewer.post(_rotate(ours)).status_code == 403
+    assert NotificationSettings.objects.get(pk=ours.pk).secret == ours.secret
+
+
+def test_another_environments_secret_cannot_be_rotated(environment, theirs):
+    for client in (member_client(environment, "ed"), member_client(environment, "vi", role="viewer")):
+        assert client.post(_rotate(theirs)).status_code == 404
+    assert NotificationSettings.objects.get(pk=theirs.pk).secret == theirs.secret

@@ -1,6 +1,21 @@
-"""GET|PATCH /api/v1/notifications: the settings of the key's environment, refusals in the error envelope."""
+"""GET|PATCH /api/v1/notifications: the settings of the key's environment, refusals in the error envelope; POST
+/api/v1/notifications/secret/rotate: a new secret, the old one signing alongside for the grace period."""
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notifications.models import NotificationSettings
+from notifications.sending import notification_send
+from notifications.services import notification_record
+from requestlog.models import RequestLog
+
+ROTATE = "/api/v1/notifications/secret/rotate"
 
 
 def test_get_makes_the_settings_with_a_secret_and_shows_it(api):
@@ -77,12 +92,17 @@ def test_a_key_reads_and_changes_only_its_own_environments_settings(api, other_a
 
 def test_without_a_key_it_is_401(client):
     assert client.get("/api/v1/notifications").status_code == 401
+    assert client.post(ROTATE).status_code == 401
 
 
 def test_the_schema_documents_the_endpoint(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     operations = schema["paths"]["/api/v1/notifications"]
     assert set(operations) >= {"get", "patch"}
+    rotate = schema["paths"][ROTATE]
+    assert set(rotate) == {"post"} and "requestBody" not in rotate["post"]
+    answer = rotate["post"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert set(schema["components"]["schemas"][answer]["properties"]) == {"secret"}
     shape = schema["components"]["schemas"]["NotificationSettings"]
     assert shape["properties"]["secret"]["readOnly"] is True
     email_state = schema["components"]["schemas"]["EmailState"]["properties"]
@@ -90,3 +110,85 @@ def test_the_schema_documents_the_endpoint(client):
     request_body = operations["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
     assert schema["components"]["schemas"][request_body]["properties"]["emails"]["items"]["type"] == "string"
     assert "400" in operations["patch"]["responses"]
+
+
+def _webhook_received(environment, receiver) -> tuple[bytes, dict]:
+    """A notification sent now, in this process as the notifier would, and what the receiver got."""
+    [notification] = notification_record(environment_id=environment.pk, type="subscription.resumed", data={})
+    notification_send(notification_id=notification.pk)
+    request = receiver.received("/ops")[-1]
+    return request.body, request.headers
+
+
+def test_rotate_answers_the_new_secret_once_and_the_settings_show_it(api):
+    old = api.get("/api/v1/notifications").json()["secret"]
+
+    response = api.post(ROTATE)
+
+    assert response.status_code == 200 and set(response.json()) == {"secret"}
+    new = response.json()["secret"]
+    assert new.startswith("whsec_") and new != old
+    assert api.get("/api/v1/notifications").json()["secret"] == new
+    stored = NotificationSettings.objects.get()
+    assert stored.previous_secret == old and stored.previous_secret_expires_at > timezone.now() + timedelta(hours=23)
+    assert api.get(ROTATE).status_code == 405
+
+
+def test_during_the_grace_period_both_secrets_verify_and_after_it_only_the_new(api, environment, receiver):
+    old = api.patch("/api/v1/notifications", {"webhook_url": receiver.url("/ops")}, format="json").json()["secret"]
+    new = api.post(ROTATE).json()["secret"]
+
+    body, headers = _webhook_received(environment, receiver)
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert Webhook(old).verify(body, headers) == Webhook(new).verify(body, headers) == json.loads(body)
+
+    NotificationSettings.objects.update(previous_secret_expires_at=timezone.now() - timedelta(seconds=1))
+    body, headers = _webhook_received(environment, receiver)
+    assert len(headers["webhook-signature"].split(" ")) == 1
+    assert Webhook(new).verify(body, headers)["type"] == "subscription.resumed"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(body, headers)
+
+
+def test_the_grace_period_is_the_subscriptions_setting(api, settings):
+    settings.OUTFLOW_SECRET_ROTATION_HOURS = 2
+    before = timezone.now()
+
+    api.post(ROTATE)
+
+    expires = NotificationSettings.objects.get().previous_secret_expires_at
+    assert before + timedelta(hours=2) <= expires <= timezone.now() + timedelta(hours=2)
+
+
+def test_a_second_rotation_stops_the_first_secret_at_once(api, environment, receiver):
+    first = api.patch("/api/v1/notifications", {"webhook_url": receiver.url("/ops")}, format="json").json()["secret"]
+    second = api.post(ROTATE).json()["secret"]
+    third = api.post(ROTATE).json()["secret"]
+
+    body, headers = _webhook_received(environment, receiver)
+
+    assert Webhook(second).verify(body, headers) == Webhook(third).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(first).verify(body, headers)
+
+
+def test_a_key_rotates_only_its_own_environments_secret(api, other_api):
+    theirs = other_api.get("/api/v1/notifications").json()["secret"]
+
+    api.post(ROTATE)
+
+    assert other_api.get("/api/v1/notifications").json()["secret"] == theirs
+
+
+def test_neither_secret_reaches_the_logs_the_request_log_or_the_history(api, environment, receiver, caplog):
+    receiver.script("/ops", statuses=[500])
+    old = api.patch("/api/v1/notifications", {"webhook_url": receiver.url("/ops")}, format="json").json()["secret"]
+    with caplog.at_level(logging.DEBUG):
+        new = api.post(ROTATE).json()["secret"]
+        _webhook_received(environment, receiver)
+
+    assert "failed: endpoint answered 500" in caplog.text
+    stored = [json.dumps(list(rows.values()), default=str) for rows in (RequestLog.objects, LogEntry.objects)]
+    for secret in (old, new):
+        for text in (caplog.text, *stored):
+            assert secret not in text and secret.removeprefix("whsec_") not in text
