@@ -10,30 +10,10 @@ from django.db import connection, models
 from psycopg.types.json import Jsonb
 
 
-def copy_insert(model: type[models.Model], objs: list[models.Model]) -> None:
-    """Insert new instances; a primary key the database assigns (an auto id) is not read back."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs)
-        return
-    fields = [field for field in model._meta.concrete_fields if not field.db_returning]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    # The wrapper turns psycopg's errors into Django's (IntegrityError, ...), as for any other query.
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        with cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([_copy_value(field, field.pre_save(obj, True)) for field in fields])
-
-
-def _copy_value(field: models.Field, value):
-    return Jsonb(value) if isinstance(field, models.JSONField) and value is not None else value
-
-
 def copy_rows(model: type[models.Model], rows: list[NamedTuple]) -> None:
     """Insert new rows given as named tuples of their fields' values (a foreign key by its attname), with no model
-    instance each: building a RequestLog per attempt and reading it back field by field was ~15% of an attempt's CPU
-    (bench/attempt_profile.py)."""
+    instance each: building a model instance per row and reading it back field by field was ~15% of an attempt's
+    CPU (a request log row each) and a third of ingest's (an event and its deliveries)."""
     if not rows:
         return
     fields = [model._meta.get_field(name) for name in rows[0]._fields]
@@ -54,3 +34,7 @@ def copy_rows(model: type[models.Model], rows: list[NamedTuple]) -> None:
                 for index in json_at:
                     values[index] = _copy_value(fields[index], values[index])
                 copy.write_row(values)
+
+
+def _copy_value(field: models.Field, value):
+    return Jsonb(value) if isinstance(field, models.JSONField) and value is not None else value

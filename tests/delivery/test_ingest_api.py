@@ -142,3 +142,17 @@ def test_test_events_fan_out_only_when_export_settings_include_them(api):
     assert api.post("/api/v1/events", event(test=True), format="json").json()["deliveries"] == 0
     api.patch("/api/v1/export-settings", {"include_test_events": True}, format="json")
     assert api.post("/api/v1/events", event(test=True), format="json").json()["deliveries"] == 1
+
+
+def test_a_calls_events_and_their_deliveries_are_stamped_in_the_calls_order(api):
+    _subscribe(api)
+    _subscribe(api)
+    sent = [event() for _ in range(6)]
+
+    assert api.post("/api/v1/events", {"events": sent}, format="json").status_code == 202
+
+    assert list(Event.objects.order_by("received_at").values_list("event_id", flat=True)) == [e["id"] for e in sent]
+    for subscription_id in set(Delivery.objects.values_list("subscription_id", flat=True)):
+        deliveries = Delivery.objects.filter(subscription_id=subscription_id).order_by("created_at")
+        assert [delivery.event.event_id for delivery in deliveries] == [e["id"] for e in sent]
+        assert all(delivery.created_at == delivery.updated_at for delivery in deliveries)
