@@ -26,8 +26,8 @@ CLAIM_BATCH = 100  # OUTFLOW_DELIVERY_BATCH: what one attempt task claims
 PAGE = 50
 DAYS = 31  # bench.retention_layouts spreads the rows over this many days
 # The empty side holds this many finished deliveries (and request log rows) over the same days, so that each page
-# it serves, the first and the one half-way down, is a full page as on the full side: a page of no rows costs half
-# a page of PAGE rows (serializing them), which is the page's size, not the tables'.
+# it serves, the first and the one half-way down, is a full page as on the full side: a page of no rows costs about
+# half what a page of PAGE rows does (serializing them), a difference of the page's size, not the tables'.
 SEED_ROWS = 4 * PAGE
 
 

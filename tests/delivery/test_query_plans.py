@@ -268,7 +268,7 @@ def test_purge_batches_walk_events_by_arrival_and_deliveries_by_event(big_tables
 def test_ingest_keys_events_and_deliveries_by_time_so_inserts_touch_the_newest_index_pages(environment, subscription):
     """Random keys would send each insert to a random leaf page of three ten-million-entry indexes (event and
     delivery primary keys, the delivery's event), pages not in PostgreSQL's buffers (4.4 read per ingest call
-    against 0.1): docs/SCALING.md."""
+    against 0.14): docs/SCALING.md."""
 
     def ingested(event_id):
         events_ingest(environment=environment, raw_events=[event(id=event_id)])
