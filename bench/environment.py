@@ -60,6 +60,10 @@ def outflow_environment(*, port: int, state_dir: Path) -> dict[str, str]:
         "OUTFLOW_ALLOW_PRIVATE_TARGETS": "true",
         "OUTFLOW_REQUEST_TIMEOUT_SECONDS": str(REQUEST_TIMEOUT_SECONDS),
         "OUTFLOW_SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL_SECONDS),
+        # The per-environment API limits would answer the bench's back-to-back calls 429 (one environment makes
+        # them all): what is measured is Outflow's cost, not the limit.
+        "OUTFLOW_API_RATE": "100000/s",
+        "OUTFLOW_INGEST_RATE": "100000/s",
         "OUTFLOW_VAR_DIR": str(state_dir / "var"),
         "CELERY_BEAT_SCHEDULE_FILENAME": str(state_dir / "beat-schedule"),
         "PORT": str(port),

@@ -41,7 +41,9 @@ def secondary_indexes(cursor, tables: tuple[str, ...]) -> list[tuple[str, str, s
     return [(table, name, definition, bool(unique)) for table, name, definition, unique in cursor.fetchall()]
 
 
-def outflow_tables_fill(cursor, rows: int, environment_id, subscription_id) -> None:
+def outflow_tables_fill(cursor, rows: int, environment_id, subscription_id, *, event_id_prefix: str = "evt_") -> None:
+    """N events (ids `event_id_prefix` + n) over DAYS days up to now, one succeeded delivery each; events already
+    in the tables (and their deliveries) are left as they are."""
     # Indexes built once after the rows are in take minutes less than ten million random-UUID inserts into them.
     indexes = secondary_indexes(cursor, ("delivery_event", "delivery_delivery"))
     # A deferred foreign key queues one check per inserted row until commit; one validation afterwards is cheaper.
@@ -57,16 +59,16 @@ def outflow_tables_fill(cursor, rows: int, environment_id, subscription_id) -> N
     cursor.execute("SET maintenance_work_mem = '1GB'")
     cursor.execute(
         "INSERT INTO delivery_event (id, environment_id, event_id, name, card, is_test, payload, received_at)"
-        " SELECT gen_random_uuid(), %s, 'evt_' || n, 'card-completed', NULL, false,"
-        " jsonb_build_object('id', 'evt_' || n, 'eventName', 'card-completed', 'endUserId', 'user-' || (n %% 1000)),"
+        " SELECT gen_random_uuid(), %s, %s || n, 'card-completed', NULL, false,"
+        " jsonb_build_object('id', %s || n, 'eventName', 'card-completed', 'endUserId', 'user-' || (n %% 1000)),"
         " now() - (%s * interval '1 day') * n / %s FROM generate_series(1, %s) AS n",
-        [environment_id, DAYS, rows, rows],
+        [environment_id, event_id_prefix, event_id_prefix, DAYS, rows, rows],
     )
     cursor.execute(
         "INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, queued, last_error,"
         " created_at, updated_at, completed_at) SELECT gen_random_uuid(), e.id, %s, 'succeeded', 1, false, '',"
-        " e.received_at, e.received_at, e.received_at FROM delivery_event e",
-        [subscription_id],
+        " e.received_at, e.received_at, e.received_at FROM delivery_event e WHERE starts_with(e.event_id, %s)",
+        [subscription_id, event_id_prefix],
     )
     for table, name, definition, unique in indexes:
         columns = definition[definition.index("(") :]

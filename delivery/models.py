@@ -4,12 +4,14 @@ import uuid
 
 from django.db import models
 
+from config.time_ordered_ids import uuid7
 from subscriptions.models import Subscription
 from tenancy.models import Environment
 
 
 class Event(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Time-ordered, as Delivery's: each insert touches the index's newest pages, cached, not a random one.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="events")
     event_id = models.CharField(max_length=128)
     name = models.CharField(max_length=64)
@@ -41,7 +43,7 @@ class Delivery(models.Model):
         FAILED = "failed"
         SKIPPED = "skipped"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
