@@ -16,6 +16,18 @@ def subscription_id():
     return uuid.uuid4()
 
 
+def _redis_unreachable(settings) -> None:
+    """The cache on a port nothing listens on; a refused permit then waits 7 s."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.redis_cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS = 7.0
+
+
 def test_the_limit_is_granted_then_refused_until_the_oldest_permit_leaves_the_window(subscription_id):
     assert [rate_permit_take(subscription_id=subscription_id, rate_limit=3) for _ in range(3)] == [None, None, None]
     refused = rate_permit_take(subscription_id=subscription_id, rate_limit=3)
@@ -61,14 +73,7 @@ def test_no_room_while_slowed_down_or_while_redis_is_unreachable(subscription_id
     slowed = rate_room(subscription_id=subscription_id, rate_limit=10, ready=5)
     assert slowed.requests == 0 and slowed.rest.wait > 28
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "config.redis_cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
-    settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS = 7.0
+    _redis_unreachable(settings)
     assert rate_room(subscription_id=uuid.uuid4(), rate_limit=10, ready=5) == RateRoom(
         requests=0, rest=PermitRefused(wait=7.0, wakes=True)
     )
@@ -126,14 +131,7 @@ def test_a_slow_down_refuses_permits_until_it_ends_and_keeps_the_later_end(subsc
 
 def test_while_redis_is_unreachable_no_permit_is_granted_and_nothing_raises(subscription_id, settings):
     reachable = settings.CACHES
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "config.redis_cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
-    settings.OUTFLOW_RATE_LIMIT_UNAVAILABLE_WAIT_SECONDS = 7.0
+    _redis_unreachable(settings)
     assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0, wakes=True)
 
     # For the pause after a failure (config/shared_cache.py) the process does not try again: still refused.
