@@ -43,7 +43,7 @@ from delivery.outgoing import (
     outgoing_log_entry,
 )
 from delivery.queueing import deliveries_enqueue, deliveries_queue
-from delivery.rate_limit import PermitRefused, RateRoom, rate_permit_take, rate_room
+from delivery.rate_limit import PermitRefused, RateRoom, rate_room, subscription_permit_take
 from delivery.value_lists import one_of_sql
 from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange, without_headers
@@ -149,18 +149,14 @@ def _batch_run(*, subscription_id, delivery_ids: list, slot) -> bool:
                     "outflow.claimed": len(deliveries),
                 }
             )
-    if room and room.rest:
-        claimed = {delivery.pk for delivery in deliveries}
-        _unclaimed_put_off(
-            subscription_id=subscription_id,
-            delivery_ids=[pk for pk in delivery_ids if Delivery._meta.pk.to_python(pk) not in claimed],
-            refusal=room.rest,
-        )
+    held_by_limit = room is not None and room.rest is not None
+    if held_by_limit:
+        # Those just claimed are `sending` now: the put-off leaves them alone with every other row not waiting.
+        _unclaimed_put_off(subscription_id=subscription_id, delivery_ids=delivery_ids, refusal=room.rest)
     if not deliveries:
-        return room is not None and room.rest is not None
+        return held_by_limit
     lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
-    held_back = _attempt(subscription=subscription, deliveries=deliveries, lease=lease)
-    return held_back or (room is not None and room.rest is not None)
+    return _attempt(subscription=subscription, deliveries=deliveries, lease=lease) or held_by_limit
 
 
 def _rate_room(subscription: Subscription, delivery_ids: list) -> RateRoom | None:
@@ -178,18 +174,18 @@ def _unclaimed_put_off(*, subscription_id, delivery_ids: list, refusal: PermitRe
     if not delivery_ids:
         return
     as_task = refusal.wakes and refusal.wait <= settings.OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS
-    until = timezone.now() + timedelta(seconds=refusal.wait)
     table = Delivery._meta.db_table
     among, among_params = one_of_sql("id", [Delivery._meta.pk.get_db_prep_value(pk, connection) for pk in delivery_ids])
+    until, until_params = now_sql(plus_seconds=refusal.wait)
     now, now_params = now_sql()
     due, due_params = now_sql(plus_seconds=_EARLY_TOLERANCE.total_seconds())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET queued = %s, next_attempt_at = %s, updated_at = {now}"
+            f"UPDATE {table} SET queued = %s, next_attempt_at = {until}, updated_at = {now}"
             f" WHERE {among} AND status IN (%s, %s) AND queued AND next_attempt_at <= {due} RETURNING id",
             [
                 as_task,
-                connection.ops.adapt_datetimefield_value(until),
+                *until_params,
                 *now_params,
                 *among_params,
                 *CLAIMABLE,
@@ -331,7 +327,7 @@ def _request_send(
         url, headers, exchange = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
         if exchange is None:
             # The permit is taken last, just before the request leaves, so little lies between the two.
-            if refused := _permit_refused(subscription):
+            if refused := subscription_permit_take(subscription=subscription):
                 span.set_attribute("outflow.rate_limited", True)
                 return Hold(until=timezone.now() + timedelta(seconds=refused.wait), wakes=refused.wakes)
             exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
@@ -365,13 +361,6 @@ def _batch_record(*, subscription: Subscription, result: BatchResult) -> bool:
         # was its last attempt and opened no circuit) they go again at once.
         deliveries_release(deliveries=result.untried, until=reopens, as_rows=reopens is not None)
     return False
-
-
-def _permit_refused(subscription: Subscription) -> PermitRefused | None:
-    """None when the request may go now (a permit of its rate limit taken, or no limit)."""
-    if subscription.rate_limit is None:
-        return None
-    return rate_permit_take(subscription_id=subscription.pk, rate_limit=subscription.rate_limit)
 
 
 def _slow_down_asked(subscription: Subscription, exchange: Exchange) -> datetime | None:

@@ -8,7 +8,7 @@ import uuid
 from django.conf import settings
 
 from credentials.request_auth import CredentialError, request_authenticate, request_refused
-from delivery.rate_limit import rate_permit_take
+from delivery.rate_limit import subscription_permit_take
 from delivery.shaping import shaped_event
 from mapping.sandbox import mapping_run_each
 from outbound.client import USER_AGENT, Exchange, send, without_headers
@@ -88,13 +88,12 @@ def outgoing_send(
     url, headers, refused = outgoing_authenticate(subscription=subscription, headers=headers, body=body)
     if refused is not None:
         return url, headers, refused
-    if subscription.rate_limit is not None:
-        if held := rate_permit_take(subscription_id=subscription.pk, rate_limit=subscription.rate_limit):
-            error = (
-                f"not sent: the subscription's rate limit of {subscription.rate_limit}/s (or the endpoint's"
-                f" Retry-After) allows no request for {held.wait:.1f} s"
-            )
-            return url, headers, Exchange(error=error)
+    if held := subscription_permit_take(subscription=subscription):
+        error = (
+            f"not sent: the subscription's rate limit of {subscription.rate_limit}/s (or the endpoint's"
+            f" Retry-After) allows no request for {held.wait:.1f} s"
+        )
+        return url, headers, Exchange(error=error)
     return url, headers, outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
 
 

@@ -61,6 +61,13 @@ def rate_permit_take(*, subscription_id, rate_limit: int) -> PermitRefused | Non
     return None if taken else PermitRefused(wait=wait_us / 1_000_000, wakes=bool(wakes))
 
 
+def subscription_permit_take(*, subscription) -> PermitRefused | None:
+    """A permit of the subscription's rate limit for one request now (None, also when it has no limit), or why not."""
+    if subscription.rate_limit is None:
+        return None
+    return rate_permit_take(subscription_id=subscription.pk, rate_limit=subscription.rate_limit)
+
+
 def rate_room(*, subscription_id, rate_limit: int, ready: int) -> RateRoom:
     """How many of `ready` requests may go now, taking no permit: a batch claims and maps only those (a backlog
     behind a low limit would otherwise be claimed and mapped a batch at a time for each request sent), then takes a
