@@ -5,6 +5,7 @@ django-webhook's django_webhook_webhookevent); the harness reads them, only Outf
 """
 
 import subprocess
+from pathlib import Path
 
 import kombu
 import psycopg
@@ -39,6 +40,11 @@ def redis_commands(url: str) -> int:
     """Commands the Redis server has processed so far (all its databases: other clients on it count too)."""
     with redis.Redis.from_url(url) as client:
         return client.info("stats")["total_commands_processed"]
+
+
+def redis_server_pid(url: str) -> int:
+    with redis.Redis.from_url(url) as client:
+        return client.info("server")["process_id"]
 
 
 def queue_purge(*, broker_url: str, queue: str) -> None:
@@ -105,6 +111,12 @@ class OutflowDatabase:
             " WHERE datname = current_database()"
         )
         return {"commits": commits, "inserted": inserted, "updated": updated, "deleted": deleted}
+
+    def server_pid(self) -> int:
+        """The PostgreSQL server's main process (the parent of this connection's backend): its tree is every backend,
+        and its reaped children's CPU time is added to it."""
+        (backend,) = self._one("SELECT pg_backend_pid()")
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
     def clear_events(self) -> None:
         """Start a run on empty tables: events, deliveries and request logs (CASCADE: whatever refers to them)."""

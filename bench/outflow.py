@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from bench.api import OutflowApi
-from bench.databases import OutflowDatabase, database_recreate, queue_purge, redis_flush
+from bench.databases import OutflowDatabase, database_recreate, queue_purge, redis_flush, redis_server_pid
 from bench.environment import (
     BROKER_URL,
     CACHE_URL,
@@ -104,10 +104,13 @@ class OutflowStack:
             self.processes.stop(self.workers.pop())
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time so far of the worker processes (summed) and of web."""
+        """CPU time so far of the worker processes (summed), of web, and of the PostgreSQL and Redis servers (all
+        their clients: the harness's polling and anything else on the machine count too)."""
         return {
             "worker": sum(tree_cpu_seconds(self.processes.pid(name)) for name in self.workers),
             "web": tree_cpu_seconds(self.processes.pid("web")),
+            "postgres": tree_cpu_seconds(self.database.server_pid()),
+            "redis": tree_cpu_seconds(redis_server_pid(BROKER_URL)),
         }
 
     def close(self) -> None:

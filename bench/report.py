@@ -34,6 +34,8 @@ HOT_PATHS = {
 PER_DELIVERY = {
     "worker_cpu_ms": ("worker CPU ms", 2),
     "web_cpu_ms": ("web CPU ms", 2),
+    "postgres_cpu_ms": ("PostgreSQL server CPU ms (all its clients)", 2),
+    "redis_cpu_ms": ("Redis server CPU ms (all its clients)", 2),
     "commits": ("PostgreSQL commits", 2),
     "rows_written": ("PostgreSQL rows written", 1),
     "redis_commands": ("Redis commands (whole server)", 1),

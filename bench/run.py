@@ -230,6 +230,7 @@ def _e2e_runs(
                 f"e2e, {label}, {processes} worker process(es), run {run}: {runs[-1]['deliveries']}/"
                 f"{runs[-1]['expected']} deliveries, {runs[-1]['deliveries_per_second'] or 0:.0f}/s; per delivery:"
                 f" worker {costs['worker_cpu_ms']:.2f} ms CPU, web {costs['web_cpu_ms']:.2f} ms,"
+                f" PostgreSQL {costs['postgres_cpu_ms']:.2f} ms, Redis {costs['redis_cpu_ms']:.2f} ms,"
                 f" {costs['commits']:.2f} commits, {costs['rows_written']:.1f} rows written,"
                 f" {costs['redis_commands']:.1f} Redis commands"
             )

@@ -66,6 +66,8 @@ def e2e_run(
     costs = {
         "worker_cpu_ms": cpu["worker"] * 1000 / per_delivery,
         "web_cpu_ms": cpu["web"] * 1000 / per_delivery,
+        "postgres_cpu_ms": cpu["postgres"] * 1000 / per_delivery,
+        "redis_cpu_ms": cpu["redis"] * 1000 / per_delivery,
         # Every commit of the database in the run (the harness's polling included: a few per second).
         "commits": activity["commits"] / per_delivery,
         "rows_written": (activity["inserted"] + activity["updated"] + activity["deleted"]) / per_delivery,

@@ -20,9 +20,12 @@ from delivery.db_clock import datetime_read, now_sql
 from delivery.in_flight import (
     circuit_trip,
     endpoint_resting_until,
+    in_flight_slot_extend,
     in_flight_slot_free,
     in_flight_slot_take,
     subscription_slow_down,
+    waiting_batch_pop,
+    waiting_batch_push,
     waiting_mark,
     waiting_take,
 )
@@ -113,20 +116,54 @@ def deliveries_claim(
 
 
 def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
-    """Attempt a batch within the subscription's in-flight limit; over the limit, the batch waits as rows."""
+    """Attempt a batch within the subscription's in-flight limit, then, in the same slot, the batches that found
+    every slot taken meanwhile. Over the limit, the batch waits for one in flight to take it on."""
     slot = in_flight_slot_take(subscription_id=subscription_id, seconds=slot_seconds())
     if slot is None:
-        # The batch that next frees a slot (or else the sweeper) sends these.
-        Delivery.objects.filter(pk__in=delivery_ids, status__in=CLAIMABLE, queued=True).update(queued=False)
-        waiting_mark(subscription_id=subscription_id)
+        if not waiting_batch_push(subscription_id=subscription_id, delivery_ids=delivery_ids):
+            _waiting_park(subscription_id=subscription_id, delivery_ids=delivery_ids)
         return
     try:
         held_back = _batch_run(subscription_id=subscription_id, delivery_ids=delivery_ids, slot=slot)
+        held_back = _waiting_batches_run(subscription_id=subscription_id, slot=slot, held_back=held_back)
     finally:
         in_flight_slot_free(slot=slot)
     if not held_back:
         # A batch held back by the rate limit or a slow-down leaves the waiting ones be: they would be held too.
         _waiting_wake(subscription_id=subscription_id)
+
+
+def _waiting_park(*, subscription_id, delivery_ids: list) -> None:
+    """Make a batch wait as rows for a free slot: the batch that next frees one (or else the sweeper) sends them."""
+    Delivery.objects.filter(pk__in=delivery_ids, status__in=CLAIMABLE, queued=True).update(queued=False)
+    waiting_mark(subscription_id=subscription_id)
+
+
+def _waiting_batches_run(*, subscription_id, slot, held_back: bool) -> bool:
+    """Send the batches waiting for a slot of the subscription in this one, oldest first, for as long as one batch
+    may send; then the next goes on as a task of its own, so the thread is not the subscription's for good. Where
+    the rate limit or a slow-down held a batch back, those waiting would be held too: they wait as rows. Whether
+    one was held back.
+
+    Taking the waiting batches on here costs no task and no write to their rows, where sending them as tasks cost
+    one write to park each row and one to queue it again, and each woken task could find every slot taken again."""
+    runs_out = time.monotonic() + batch_seconds()
+    while True:
+        if held_back:
+            while waiting := waiting_batch_pop(subscription_id=subscription_id):
+                _waiting_park(subscription_id=subscription_id, delivery_ids=waiting)
+            return True
+        if time.monotonic() >= runs_out:
+            if waiting := waiting_batch_pop(subscription_id=subscription_id):
+                deliveries_enqueue(due=[(subscription_id, pk) for pk in waiting])
+            return False
+        # The slot outlasts the next batch, or it was lost: its new holder sends what waits.
+        if not in_flight_slot_extend(slot=slot, seconds=slot_seconds()):
+            return False
+        waiting = waiting_batch_pop(subscription_id=subscription_id)
+        if not waiting:
+            return False
+        held_back = _batch_run(subscription_id=subscription_id, delivery_ids=waiting, slot=slot)
 
 
 def _batch_run(*, subscription_id, delivery_ids: list, slot) -> bool:

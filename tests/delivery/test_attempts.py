@@ -5,8 +5,9 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
+from delivery import attempts
 from delivery.attempts import deliveries_claim
-from delivery.in_flight import in_flight_slot_take
+from delivery.in_flight import in_flight_slot_free, in_flight_slot_take, waiting_batch_pop, waiting_take
 from delivery.ingest import events_ingest
 from delivery.leases import slot_seconds
 from delivery.models import Delivery
@@ -102,20 +103,110 @@ def test_no_answer_on_a_last_attempt_opens_no_circuit_and_the_rest_go_again_at_o
     assert cache.get(f"outflow:circuit:{{{dead.pk}}}") is None
 
 
-def test_a_batch_waits_while_its_subscription_has_every_slot(delivery, receiver, settings):
+def _every_slot_taken(subscription_id, settings) -> list:
     taken = [
-        in_flight_slot_take(subscription_id=delivery.subscription_id, seconds=slot_seconds())
+        in_flight_slot_take(subscription_id=subscription_id, seconds=slot_seconds())
         for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION)
     ]
+    assert all(taken)
+    return taken
+
+
+def test_a_batch_that_finds_every_slot_taken_waits_for_one_in_flight_its_rows_untouched(delivery, receiver, settings):
+    taken = _every_slot_taken(delivery.subscription_id, settings)
     try:
-        assert all(taken)
         attempt(delivery)
         waiting = Delivery.objects.get()
-        assert receiver.received() == [] and waiting.status == Delivery.Status.PENDING and waiting.queued is False
+        assert receiver.received() == [] and waiting.status == Delivery.Status.PENDING
+        assert waiting.queued and waiting.updated_at == delivery.updated_at
+        assert waiting_batch_pop(subscription_id=delivery.subscription_id) == [str(delivery.pk)]
     finally:
         cache.delete_many([slot.key for slot in taken])
-    attempt(delivery)
-    assert Delivery.objects.get().status == Delivery.Status.SUCCEEDED
+
+
+def test_a_finished_batch_sends_the_batches_that_waited_for_a_slot_in_its_own(
+    environment, subscription, receiver, settings
+):
+    events_ingest(environment=environment, raw_events=[event() for _ in range(5)])
+    first, *waiting = Delivery.objects.order_by("created_at")
+    taken = _every_slot_taken(subscription.pk, settings)
+    attempt(*waiting[:2])
+    attempt(*waiting[2:])
+    cache.delete_many([slot.key for slot in taken])
+
+    attempt(first)
+
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
+    sent = [received.headers["webhook-id"] for received in receiver.received("/hook")]
+    assert sent == [str(delivery.pk) for delivery in (first, *waiting)]
+    assert waiting_batch_pop(subscription_id=subscription.pk) == []
+    assert not cache.get(f"outflow:in-flight:{subscription.pk}:0")
+
+
+def test_batches_still_waiting_when_the_batch_time_is_spent_go_on_as_a_task(
+    environment, subscription, receiver, settings, monkeypatch
+):
+    settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS = 0.5
+    receiver.script("/hook", statuses=[200], delay=0.3)
+    events_ingest(environment=environment, raw_events=[event() for _ in range(7)])
+    first, *waiting = Delivery.objects.order_by("created_at")
+    enqueued = []
+    monkeypatch.setattr(attempts, "deliveries_enqueue", lambda *, due: enqueued.append(list(due)))
+    taken = _every_slot_taken(subscription.pk, settings)
+    for one in waiting:
+        attempt(one)
+    cache.delete_many([slot.key for slot in taken])
+
+    attempt(first)
+
+    # A batch may send for 2 x 0.5 s: some of the six waiting ones went in the slot, the next as a task.
+    sent = [received.headers["webhook-id"] for received in receiver.received("/hook")]
+    taken_on = len(sent) - 1
+    assert 1 <= taken_on < len(waiting) - 1
+    assert sent == [str(delivery.pk) for delivery in (first, *waiting[:taken_on])]
+    assert enqueued == [[(subscription.pk, str(waiting[taken_on].pk))]]
+    left = [waiting_batch_pop(subscription_id=subscription.pk) for _ in waiting[taken_on + 1 :]]
+    assert left == [[str(delivery.pk)] for delivery in waiting[taken_on + 1 :]]
+    assert all(delivery.queued for delivery in Delivery.objects.filter(status=Delivery.Status.PENDING))
+
+
+def test_batches_waiting_behind_one_the_rate_limit_held_back_wait_as_rows(environment, receiver, settings):
+    limited = subscription_create(
+        environment=environment, name="limited", event_types=["card-completed"], url=receiver.url("/hook"), rate_limit=1
+    )
+    events_ingest(environment=environment, raw_events=[event() for _ in range(4)])
+    first, second, *waiting = Delivery.objects.order_by("created_at")
+    taken = _every_slot_taken(limited.pk, settings)
+    attempt(*waiting)
+    cache.delete_many([slot.key for slot in taken])
+
+    attempt(first, second)
+
+    assert len(receiver.received("/hook")) == 1
+    parked = Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting])
+    assert all(d.status == Delivery.Status.PENDING and not d.queued and d.attempts == 0 for d in parked)
+    assert waiting_batch_pop(subscription_id=limited.pk) == []
+    assert waiting_take(subscription_id=limited.pk)
+
+
+def test_without_redis_a_batch_that_finds_every_slot_taken_waits_as_rows(
+    environment, subscription, receiver, settings, django_capture_on_commit_callbacks
+):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rows"}}
+    events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
+    first, *waiting = Delivery.objects.order_by("created_at")
+    taken = _every_slot_taken(subscription.pk, settings)
+    attempt(*waiting)
+    parked = Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting])
+    assert receiver.received() == [] and not any(parked.values_list("queued", flat=True))
+    for slot in taken:
+        in_flight_slot_free(slot=slot)
+
+    with django_capture_on_commit_callbacks() as published:
+        attempt(first)
+
+    assert all(delivery.queued and delivery.status == Delivery.Status.PENDING for delivery in parked)
+    assert len(published) == 1
 
 
 def test_a_batch_that_runs_out_of_time_hands_back_the_rest_due_now(environment, subscription, receiver, settings):
@@ -153,23 +244,6 @@ def test_no_answer_opens_the_circuit_so_later_batches_wait_without_sending(envir
     assert waiting.next_attempt_at == failed.next_attempt_at
     assert RequestLog.objects.count() == 1
     cache.delete(f"outflow:circuit:{{{dead.pk}}}")
-
-
-def test_a_finished_batch_wakes_the_deliveries_waiting_for_a_slot(environment, subscription, receiver, settings):
-    events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
-    first, *waiting = Delivery.objects.order_by("created_at")
-    taken = [
-        in_flight_slot_take(subscription_id=subscription.pk, seconds=slot_seconds())
-        for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION)
-    ]
-    attempt(*waiting)
-    assert not any(
-        Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting]).values_list("queued", flat=True)
-    )
-    cache.delete_many([slot.key for slot in taken])
-    attempt(first)
-    woken = Delivery.objects.filter(pk__in=[delivery.pk for delivery in waiting])
-    assert all(delivery.queued and delivery.status == Delivery.Status.PENDING for delivery in woken)
 
 
 def test_a_mapping_that_overruns_its_limit_fails_for_good(delivery, subscription, receiver, settings):
