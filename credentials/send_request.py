@@ -62,8 +62,8 @@ def request_send(
         )
     return {
         "status": exchange.status,
-        "headers": dict(exchange.headers),
-        "body": _decoded(exchange.body, exchange.headers.get("Content-Type", "")) if exchange.status else None,
+        "headers": exchange.headers,
+        "body": _decoded(exchange.body, exchange.header("Content-Type") or "") if exchange.status else None,
         "duration_ms": exchange.duration_ms,
         "error": exchange.error,
     }

@@ -88,7 +88,8 @@ def deliveries_claim(
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, queued = %s, lease_expires_at = {lease},"
             f" updated_at = {now} WHERE id IN (SELECT id FROM {table} WHERE {among}"
             f" AND subscription_id = %s AND status IN (%s, %s) AND next_attempt_at <= {due} {oldest} {lock})"
-            f" RETURNING id, attempts, created_at, lease_expires_at,"
+            # Times as text: a loaded time costs ~2.6 us of Python each, and every row has the same lease.
+            f" RETURNING id, attempts, CAST(created_at AS TEXT), CAST(lease_expires_at AS TEXT),"
             f" (SELECT payload FROM {Event._meta.db_table} e WHERE e.id = {table}.event_id)",
             [
                 Delivery.Status.SENDING,
@@ -103,15 +104,18 @@ def deliveries_claim(
             ],
         )
         rows = cursor.fetchall()
+    leases = {lease: datetime_read(lease) for lease in {row[3] for row in rows}}
+    # Creation times of one clock and offset, as text, sort as the times do (PostgreSQL leaves out a fraction's
+    # trailing zeros, and "+" sorts before any digit).
     return [
         ClaimedDelivery(
             pk=Delivery._meta.pk.to_python(pk),
             subscription=subscription,
             attempts=attempts,
-            lease_expires_at=datetime_read(lease_expires_at),
+            lease_expires_at=leases[lease],
             payload=json.loads(payload),
         )
-        for pk, attempts, _, lease_expires_at, payload in sorted(rows, key=lambda row: row[2])
+        for pk, attempts, _, lease, payload in sorted(rows, key=lambda row: row[2])
     ]
 
 

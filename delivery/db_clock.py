@@ -36,7 +36,9 @@ def database_now() -> datetime:
 
 
 def datetime_read(value) -> datetime | None:
-    """A time that raw SQL read back: PostgreSQL gives a datetime, SQLite the text Django stores (UTC)."""
+    """A time that raw SQL read back: a datetime, or text (PostgreSQL's with its offset, or SQLite's as Django
+    stores it, in UTC)."""
     if isinstance(value, str):
-        return timezone.make_aware(parse_datetime(value), UTC)
+        parsed = parse_datetime(value)
+        return parsed if parsed.tzinfo is not None else timezone.make_aware(parsed, UTC)
     return value

@@ -83,7 +83,7 @@ def deliveries_outcome_record(*, results: list[tuple[Claimed, Exchange]]) -> dic
             continue
         retry_after = None
         if exchange.status in _RETRY_AFTER_STATUSES:
-            retry_after = retry_after_seconds(exchange.headers.get("Retry-After"), now=timezone.now())
+            retry_after = retry_after_seconds(exchange.header("Retry-After"), now=timezone.now())
         error = exchange.error or f"endpoint answered {exchange.status}"
         failed[(delivery.attempts, exchange.status, error, retry_after)].append(delivery)
     next_attempts = {}

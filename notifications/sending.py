@@ -173,7 +173,7 @@ def _webhook_send(*, notification: Notification, notification_settings: Notifica
         return Outcome()
     retry_after = None
     if exchange.status in _RETRY_AFTER_STATUSES:
-        retry_after = retry_after_seconds(exchange.headers.get("Retry-After"), now=timezone.now())
+        retry_after = retry_after_seconds(exchange.header("Retry-After"), now=timezone.now())
     return Outcome(error=exchange.error or f"endpoint answered {exchange.status}", retry_after=retry_after)
 
 

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import certifi
 import pycurl
 from django.conf import settings
-from urllib3 import HTTPHeaderDict
 
 from outbound.addresses import is_public_address
 
@@ -24,6 +23,7 @@ _MAX_CONNECTIONS_PER_THREAD = 64
 # Headers libcurl would add on its own; an empty "Name:" line tells it to leave them out unless the caller sets them.
 _CURL_DEFAULT_HEADERS = ("Accept", "Content-Type", "Expect", "User-Agent")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_LINE_BREAK = re.compile(r"[\r\n\0]")
 _TLS_ERRORS = {
     pycurl.E_SSL_CONNECT_ERROR,
     pycurl.E_PEER_FAILED_VERIFICATION,
@@ -58,11 +58,17 @@ class Exchange:
     """What one outgoing request got back: a status, or an error message that names no secret."""
 
     status: int | None = None
-    headers: HTTPHeaderDict = field(default_factory=HTTPHeaderDict)
+    # As they came, a repeated name's values joined by ", " under its first spelling.
+    headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     body_size: int = 0
     duration_ms: int = 0
     error: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """A response header's value, its name matched case-insensitively."""
+        lowered = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == lowered), None)
 
 
 class _Transfer:
@@ -72,7 +78,8 @@ class _Transfer:
         self.host = host
         self.limit = limit
         self.allow_private = allow_private
-        self.headers = HTTPHeaderDict()
+        # curl hands each header line to `list.append` (C): no Python frame runs per line while the request is out.
+        self.header_lines: list[bytes] = []
         self.chunks: list[bytes] = []
         self.size = 0
         self.cut = False
@@ -87,14 +94,20 @@ class _Transfer:
             return pycurl.SOCKET_BAD
         return socket.socket(address.family, address.socktype, address.protocol)
 
-    def header_line(self, line: bytes) -> None:
-        text = line.decode("iso-8859-1").rstrip("\r\n")
-        if text.startswith("HTTP/"):
-            # A new response starts (after an interim 1xx one): only the last one's headers count.
-            self.headers = HTTPHeaderDict()
-        elif ":" in text:
-            name, _, value = text.partition(":")
-            self.headers.add(name.strip(), value.strip())
+    def headers(self) -> dict[str, str]:
+        """The headers of the last response (after any interim 1xx one)."""
+        headers: dict[str, str] = {}
+        spelled: dict[str, str] = {}
+        for line in self.header_lines:
+            text = line.decode("iso-8859-1").rstrip("\r\n")
+            if text.startswith("HTTP/"):
+                headers, spelled = {}, {}
+            elif ":" in text:
+                name, _, value = text.partition(":")
+                name, value = name.strip(), value.strip()
+                first = spelled.setdefault(name.lower(), name)
+                headers[first] = f"{headers[first]}, {value}" if first in headers else value
+        return headers
 
     def body_chunk(self, chunk: bytes) -> int | None:
         if self.size < self.limit:
@@ -142,7 +155,7 @@ def send(
     exchange.duration_ms = int((time.monotonic() - started) * 1000)
     if exchange.error is None:
         exchange.status = handle.getinfo(pycurl.RESPONSE_CODE)
-        exchange.headers = transfer.headers
+        exchange.headers = transfer.headers()
         exchange.body = b"".join(transfer.chunks)
         exchange.body_size = transfer.size
     return exchange
@@ -153,7 +166,7 @@ def _header_lines(headers: dict[str, str]) -> list[str]:
     for name, value in headers.items():
         if not _HEADER_NAME.fullmatch(name):
             raise ValueError(f"invalid header name {name!r}")
-        if any(character in value for character in "\r\n\0"):
+        if _LINE_BREAK.search(value):
             raise ValueError(f"header {name} has a line break in its value")
         # "Name;" is how curl is told to send a header with an empty value.
         lines.append(f"{name}: {value}" if value else f"{name};")
@@ -176,7 +189,7 @@ def _prepare(handle: pycurl.Curl, transfer: _Transfer, *, method, url, header_li
     handle.setopt(pycurl.MAXCONNECTS, _MAX_CONNECTIONS_PER_THREAD)
     handle.setopt(pycurl.CAINFO, certifi.where())
     handle.setopt(pycurl.OPENSOCKETFUNCTION, transfer.open_socket)
-    handle.setopt(pycurl.HEADERFUNCTION, transfer.header_line)
+    handle.setopt(pycurl.HEADERFUNCTION, transfer.header_lines.append)
     handle.setopt(pycurl.WRITEFUNCTION, transfer.body_chunk)
     handle.setopt(pycurl.HTTPHEADER, header_lines)
     if body is not None:

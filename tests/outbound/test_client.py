@@ -109,3 +109,39 @@ def test_a_refusal_at_connect_time_does_not_name_the_address(receiver: Receiver)
     with override_settings(OUTFLOW_ALLOW_PRIVATE_TARGETS=False):
         exchange = _send(receiver.url("/x").replace("127.0.0.1", "localhost"))
     assert "127.0.0.1" not in exchange.error and "::1" not in exchange.error
+
+
+def _one_answer_server(answer: bytes) -> int:
+    """A server that answers one request with these bytes, then closes."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve():
+        with listener:
+            client, _ = listener.accept()
+            with client:
+                client.recv(65536)
+                client.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def test_only_the_final_answers_headers_count_a_repeated_name_joined_under_its_first_spelling():
+    port = _one_answer_server(
+        b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+        b"HTTP/1.1 429 Too Many Requests\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nRetry-After: 7\r\n"
+        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    exchange = send(method="POST", url=f"http://127.0.0.1:{port}/", headers={}, body=b"{}", timeout=2)
+    assert exchange.status == 429
+    assert exchange.headers == {
+        "Set-Cookie": "a=1, b=2",
+        "Retry-After": "7",
+        "Content-Length": "0",
+        "Connection": "close",
+    }
+    assert exchange.header("retry-after") == "7" and exchange.header("X-Interim") is None
