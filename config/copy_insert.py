@@ -9,6 +9,8 @@ from typing import NamedTuple
 from django.db import connection, models
 from psycopg.types.json import Jsonb
 
+from config.json_bytes import json_bytes
+
 
 def copy_rows(model: type[models.Model], rows: list[NamedTuple]) -> None:
     """Insert new rows given as named tuples of their fields' values (a foreign key by its attname), with no model
@@ -37,4 +39,4 @@ def copy_rows(model: type[models.Model], rows: list[NamedTuple]) -> None:
 
 
 def _copy_value(field: models.Field, value):
-    return Jsonb(value) if isinstance(field, models.JSONField) and value is not None else value
+    return Jsonb(value, dumps=json_bytes) if isinstance(field, models.JSONField) and value is not None else value

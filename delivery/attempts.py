@@ -2,6 +2,7 @@
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,14 +19,13 @@ from config import tracing
 from delivery.claimed import ClaimedDelivery
 from delivery.db_clock import datetime_read, now_sql
 from delivery.in_flight import (
+    InFlightSlot,
     circuit_trip,
     endpoint_resting_until,
     in_flight_slot_extend,
     in_flight_slot_free,
     in_flight_slot_take,
     subscription_slow_down,
-    waiting_batch_pop,
-    waiting_batch_push,
     waiting_mark,
     waiting_take,
 )
@@ -48,6 +48,7 @@ from delivery.outgoing import (
 from delivery.queueing import deliveries_enqueue, deliveries_queue
 from delivery.rate_limit import PermitRefused, RateRoom, rate_room, subscription_permit_take
 from delivery.value_lists import one_of_sql
+from delivery.waiting_batches import waiting_batch_pop, waiting_batch_push
 from mapping.sandbox import MappingError, SandboxFailure
 from outbound.client import Exchange, without_headers
 from outbound.retry import retry_after_seconds
@@ -124,17 +125,41 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
     every slot taken meanwhile. Over the limit, the batch waits for one in flight to take it on."""
     slot = in_flight_slot_take(subscription_id=subscription_id, seconds=slot_seconds())
     if slot is None:
-        if not waiting_batch_push(subscription_id=subscription_id, delivery_ids=delivery_ids):
-            _waiting_park(subscription_id=subscription_id, delivery_ids=delivery_ids)
-        return
+        slot = _waiting_join(subscription_id=subscription_id, delivery_ids=delivery_ids)
+        if slot is None:
+            return
+        # This batch waits with the others now: the slot takes on the oldest first.
+        delivery_ids = []
     try:
-        held_back = _batch_run(subscription_id=subscription_id, delivery_ids=delivery_ids, slot=slot)
+        held_back = bool(delivery_ids) and _batch_run(
+            subscription_id=subscription_id, delivery_ids=delivery_ids, slot=slot
+        )
         held_back = _waiting_batches_run(subscription_id=subscription_id, slot=slot, held_back=held_back)
     finally:
         in_flight_slot_free(slot=slot)
     if not held_back:
+        # Sent once the slot is free, so that the task finds one.
+        _waiting_hand_on(subscription_id=subscription_id)
         # A batch held back by the rate limit or a slow-down leaves the waiting ones be: they would be held too.
         _waiting_wake(subscription_id=subscription_id)
+
+
+def taking_on_stop() -> None:
+    """The worker is shutting down: batches in flight take on no waiting batch (their task's own batch finishes)."""
+    _stopping.set()
+
+
+_stopping = threading.Event()
+
+
+def _waiting_join(*, subscription_id, delivery_ids: list) -> InFlightSlot | None:
+    """Make a batch that found every slot taken wait, with the subscription's waiting batches or else as rows. Then
+    take a slot freed meanwhile, if there is one: each batch in flight looks for waiting ones before it frees its
+    slot, and one that looked just before this batch joined would leave it waiting."""
+    if not waiting_batch_push(subscription_id=subscription_id, delivery_ids=delivery_ids):
+        _waiting_park(subscription_id=subscription_id, delivery_ids=delivery_ids)
+        return None
+    return in_flight_slot_take(subscription_id=subscription_id, seconds=slot_seconds())
 
 
 def _waiting_park(*, subscription_id, delivery_ids: list) -> None:
@@ -143,23 +168,20 @@ def _waiting_park(*, subscription_id, delivery_ids: list) -> None:
     waiting_mark(subscription_id=subscription_id)
 
 
-def _waiting_batches_run(*, subscription_id, slot, held_back: bool) -> bool:
-    """Send the batches waiting for a slot of the subscription in this one, oldest first, for as long as one batch
-    may send; then the next goes on as a task of its own, so the thread is not the subscription's for good. Where
-    the rate limit or a slow-down held a batch back, those waiting would be held too: they wait as rows. Whether
-    one was held back.
+def _waiting_batches_run(*, subscription_id, slot: InFlightSlot, held_back: bool) -> bool:
+    """Send the batches waiting for a slot of the subscription in this one, oldest first, starting none after
+    `OUTFLOW_REQUEST_TIMEOUT_SECONDS`, so that the thread goes back to the queue's other work. Where the rate limit
+    or a slow-down held a batch back, those waiting would be held too: they wait as rows. Whether one was held back.
 
     Taking the waiting batches on here costs no task and no write to their rows, where sending them as tasks cost
     one write to park each row and one to queue it again, and each woken task could find every slot taken again."""
-    runs_out = time.monotonic() + batch_seconds()
+    stops_taking_on = time.monotonic() + settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
     while True:
         if held_back:
             while waiting := waiting_batch_pop(subscription_id=subscription_id):
                 _waiting_park(subscription_id=subscription_id, delivery_ids=waiting)
             return True
-        if time.monotonic() >= runs_out:
-            if waiting := waiting_batch_pop(subscription_id=subscription_id):
-                deliveries_enqueue(due=[(subscription_id, pk) for pk in waiting])
+        if time.monotonic() >= stops_taking_on or _stopping.is_set():
             return False
         # The slot outlasts the next batch, or it was lost: its new holder sends what waits.
         if not in_flight_slot_extend(slot=slot, seconds=slot_seconds()):
@@ -167,7 +189,20 @@ def _waiting_batches_run(*, subscription_id, slot, held_back: bool) -> bool:
         waiting = waiting_batch_pop(subscription_id=subscription_id)
         if not waiting:
             return False
-        held_back = _batch_run(subscription_id=subscription_id, delivery_ids=waiting, slot=slot)
+        try:
+            held_back = _batch_run(subscription_id=subscription_id, delivery_ids=waiting, slot=slot)
+        except Exception:
+            # Not this task's own batch, so its task does not fail for it: its rows are queued still, or claimed
+            # (the sweeper sends them again after the requeue grace, or takes the claim back when its lease ends).
+            logger.exception("subscription %s: a batch taken on from those waiting failed", subscription_id)
+            return False
+
+
+def _waiting_hand_on(*, subscription_id) -> None:
+    """The oldest batch still waiting goes on as a task (its rows are queued already): one left when this batch
+    stopped taking them on, or one that joined after it last looked."""
+    if waiting := waiting_batch_pop(subscription_id=subscription_id):
+        deliveries_enqueue(due=[(subscription_id, pk) for pk in waiting])
 
 
 def _batch_run(*, subscription_id, delivery_ids: list, slot) -> bool:

@@ -59,48 +59,6 @@ def waiting_take(*, subscription_id) -> bool:
     return cache.delete(_waiting_key(subscription_id))
 
 
-def _waiting_batches_key(subscription_id) -> str:
-    return f"outflow:waiting-batches:{{{subscription_id}}}"
-
-
-# The list lives no longer than the requeue grace: past it the sweeper sends its rows again anyway.
-_WAITING_BATCH_PUSH = "redis.call('rpush', KEYS[1], ARGV[1]) redis.call('expire', KEYS[1], ARGV[2])"
-_WAITING_BATCH_POP = "return redis.call('lpop', KEYS[1])"
-
-
-def waiting_batch_push(*, subscription_id, delivery_ids: list) -> bool:
-    """Hand a batch that found every slot taken to the subscription's batches in flight: the next one to finish
-    sends it in its own slot (delivery/attempts.py), with no task and no write to the rows, which stay queued.
-
-    False where the shared cache cannot hold it (the file cache of `make run`, or Redis unreachable): the caller
-    parks the batch as rows instead. A batch lost from here with Redis is sent again by the sweeper after the
-    requeue grace, as a lost task is."""
-    shared = caches["default"]
-    if not isinstance(shared, RedisCache) or not shared_cache_usable():
-        return False
-    ids = ",".join(str(pk) for pk in delivery_ids)
-    grace = int(settings.OUTFLOW_REQUEUE_GRACE_SECONDS) + 1
-    try:
-        shared.script_run(_WAITING_BATCH_PUSH, keys=[_waiting_batches_key(subscription_id)], args=[ids, grace])
-    except CACHE_ERRORS as error:
-        shared_cache_unreachable(error, what="handing a waiting batch to the batches in flight")
-        return False
-    return True
-
-
-def waiting_batch_pop(*, subscription_id) -> list[str]:
-    """The delivery ids of the subscription's oldest batch waiting for a slot (none: an empty list)."""
-    shared = caches["default"]
-    if not isinstance(shared, RedisCache) or not shared_cache_usable():
-        return []
-    try:
-        ids = shared.script_run(_WAITING_BATCH_POP, keys=[_waiting_batches_key(subscription_id)], args=[])
-    except CACHE_ERRORS as error:
-        shared_cache_unreachable(error, what="sending the batches waiting for a slot")
-        return []
-    return ids.decode().split(",") if ids else []
-
-
 def _circuit_key(subscription_id) -> str:
     return f"outflow:circuit:{{{subscription_id}}}"
 

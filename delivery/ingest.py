@@ -1,6 +1,5 @@
 """Ingest and fan-out: store a batch of events and one delivery per matching subscription, atomically."""
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from django.db import IntegrityError, transaction
 from config import tracing
 from config.copy_insert import copy_rows
 from config.errors import ApiError
+from config.json_bytes import json_bytes
 from delivery import counters, error_codes
 from delivery.db_clock import database_now
 from delivery.event_validation import event_card, event_errors
@@ -71,10 +71,7 @@ def _validated(raw_events: list) -> None:
     known = event_type_names()
     errors: dict[str, list[str]] = {}
     for index, event in enumerate(raw_events):
-        if (
-            len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
-            > settings.OUTFLOW_MAX_EVENT_BYTES
-        ):
+        if len(json_bytes(event)) > settings.OUTFLOW_MAX_EVENT_BYTES:
             raise ApiError(
                 error_codes.EVENT_TOO_LARGE,
                 f"event {index} is larger than {settings.OUTFLOW_MAX_EVENT_BYTES} bytes",

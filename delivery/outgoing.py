@@ -1,12 +1,12 @@
 """The outgoing request of a delivery or a test: shaped body, signed headers, credential, send, log row."""
 
-import json
 import logging
 import time
 import uuid
 
 from django.conf import settings
 
+from config.json_bytes import json_bytes
 from credentials.request_auth import CredentialError, request_authenticate, request_refused
 from delivery.rate_limit import subscription_permit_take
 from delivery.shaping import shaped_event
@@ -56,7 +56,7 @@ def _encoded(outcome, *, mapped: bool) -> bytes | None | Exception:
         if outcome.skipped:
             return None
         outcome = outcome.output
-    return json.dumps(outcome, separators=(",", ":"), ensure_ascii=False).encode()
+    return json_bytes(outcome)
 
 
 def _content_type(headers: dict[str, str]) -> str:

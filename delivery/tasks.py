@@ -1,11 +1,16 @@
 """Celery entry points of the delivery app: take ids, call a service. Each is sent by its registered name."""
 
-from celery import shared_task
+from celery import shared_task, signals
 
 from delivery import attempts, recovery, retention, sweeper
 
 # An hourly purge stops between batches after this long; the next one goes on where it stopped.
 PURGE_BUDGET_SECONDS = 600
+
+
+@signals.worker_shutting_down.connect
+def _taking_on_stop(**kwargs) -> None:
+    attempts.taking_on_stop()
 
 
 @shared_task(name="delivery.tasks.deliveries_attempt", acks_late=True, reject_on_worker_lost=True)

@@ -1,5 +1,6 @@
 """Attempting batches, called directly against a real receiver: the claim, each send, limits, the circuit, mapping."""
 
+import threading
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -7,10 +8,11 @@ from django.utils import timezone
 
 from delivery import attempts
 from delivery.attempts import deliveries_claim
-from delivery.in_flight import in_flight_slot_free, in_flight_slot_take, waiting_batch_pop, waiting_take
+from delivery.in_flight import in_flight_slot_free, in_flight_slot_take, waiting_take
 from delivery.ingest import events_ingest
 from delivery.leases import slot_seconds
 from delivery.models import Delivery
+from delivery.waiting_batches import waiting_batch_pop, waiting_batch_push
 from requestlog.models import RequestLog
 from subscriptions.services import subscription_create, subscription_pause, subscription_update
 from tests.delivery.steps import attempt, dead_subscription
@@ -159,7 +161,7 @@ def test_batches_still_waiting_when_the_batch_time_is_spent_go_on_as_a_task(
 
     attempt(first)
 
-    # A batch may send for 2 x 0.5 s: some of the six waiting ones went in the slot, the next as a task.
+    # Batches are taken on for 0.5 s: some of the six waiting ones went in the slot, the next as a task.
     sent = [received.headers["webhook-id"] for received in receiver.received("/hook")]
     taken_on = len(sent) - 1
     assert 1 <= taken_on < len(waiting) - 1
@@ -168,6 +170,111 @@ def test_batches_still_waiting_when_the_batch_time_is_spent_go_on_as_a_task(
     left = [waiting_batch_pop(subscription_id=subscription.pk) for _ in waiting[taken_on + 1 :]]
     assert left == [[str(delivery.pk)] for delivery in waiting[taken_on + 1 :]]
     assert all(delivery.queued for delivery in Delivery.objects.filter(status=Delivery.Status.PENDING))
+
+
+def test_a_batch_that_joins_the_waiting_ones_as_the_last_slot_frees_takes_it_and_goes(
+    delivery, receiver, settings, monkeypatch
+):
+    taken = _every_slot_taken(delivery.subscription_id, settings)
+
+    def push_as_the_slots_free(**kwargs):
+        joined = waiting_batch_push(**kwargs)
+        for slot in taken:
+            in_flight_slot_free(slot=slot)
+        return joined
+
+    monkeypatch.setattr(attempts, "waiting_batch_push", push_as_the_slots_free)
+    attempt(delivery)
+    assert Delivery.objects.get().status == Delivery.Status.SUCCEEDED
+    assert waiting_batch_pop(subscription_id=delivery.subscription_id) == []
+
+
+def test_a_taken_on_batch_that_fails_does_not_fail_the_task_and_its_rows_stay_queued(
+    environment, subscription, receiver, settings, monkeypatch, caplog
+):
+    events_ingest(environment=environment, raw_events=[event() for _ in range(2)])
+    first, waiting = Delivery.objects.order_by("created_at")
+    taken = _every_slot_taken(subscription.pk, settings)
+    attempt(waiting)
+    cache.delete_many([slot.key for slot in taken])
+    batch_run = attempts._batch_run
+
+    def failing_after_the_first(**kwargs):
+        if kwargs["delivery_ids"] != [first.pk]:
+            raise RuntimeError("broken")
+        return batch_run(**kwargs)
+
+    monkeypatch.setattr(attempts, "_batch_run", failing_after_the_first)
+    attempt(first)
+    assert Delivery.objects.get(pk=first.pk).status == Delivery.Status.SUCCEEDED
+    left = Delivery.objects.get(pk=waiting.pk)
+    assert left.status == Delivery.Status.PENDING and left.queued and left.attempts == 0
+    assert "a batch taken on from those waiting failed" in caplog.text
+
+
+def test_a_worker_shutting_down_takes_on_no_waiting_batch_and_hands_it_on(
+    environment, subscription, receiver, settings, monkeypatch
+):
+    events_ingest(environment=environment, raw_events=[event() for _ in range(2)])
+    first, waiting = Delivery.objects.order_by("created_at")
+    enqueued = []
+    monkeypatch.setattr(attempts, "deliveries_enqueue", lambda *, due: enqueued.append(list(due)))
+    taken = _every_slot_taken(subscription.pk, settings)
+    attempt(waiting)
+    cache.delete_many([slot.key for slot in taken])
+    monkeypatch.setattr(attempts, "_stopping", threading.Event())
+    attempts.taking_on_stop()
+
+    attempt(first)
+
+    assert [received.headers["webhook-id"] for received in receiver.received("/hook")] == [str(first.pk)]
+    assert enqueued == [[(subscription.pk, str(waiting.pk))]]
+
+
+def test_a_batch_whose_slot_was_lost_takes_on_no_waiting_batch(
+    environment, subscription, receiver, settings, monkeypatch
+):
+    events_ingest(environment=environment, raw_events=[event() for _ in range(2)])
+    first, waiting = Delivery.objects.order_by("created_at")
+    enqueued = []
+    monkeypatch.setattr(attempts, "deliveries_enqueue", lambda *, due: enqueued.append(list(due)))
+    taken = _every_slot_taken(subscription.pk, settings)
+    attempt(waiting)
+    cache.delete_many([slot.key for slot in taken])
+    batch_run = attempts._batch_run
+
+    def then_the_slot_expires_and_another_takes_it(*, slot, **kwargs):
+        held_back = batch_run(slot=slot, **kwargs)
+        cache.set(slot.key, "another batch", timeout=30)
+        return held_back
+
+    monkeypatch.setattr(attempts, "_batch_run", then_the_slot_expires_and_another_takes_it)
+    attempt(first)
+
+    assert [received.headers["webhook-id"] for received in receiver.received("/hook")] == [str(first.pk)]
+    assert enqueued == [[(subscription.pk, str(waiting.pk))]]
+    assert cache.get(f"outflow:in-flight:{subscription.pk}:0") == "another batch"
+
+
+def test_a_taken_on_batch_the_rate_limit_holds_back_leaves_the_rest_waiting_as_rows(environment, receiver, settings):
+    limited = subscription_create(
+        environment=environment, name="limited", event_types=["card-completed"], url=receiver.url("/hook"), rate_limit=1
+    )
+    events_ingest(environment=environment, raw_events=[event() for _ in range(5)])
+    first, *held, last = Delivery.objects.order_by("created_at")
+    taken = _every_slot_taken(limited.pk, settings)
+    attempt(*held)
+    attempt(last)
+    cache.delete_many([slot.key for slot in taken])
+
+    attempt(first)
+
+    assert len(receiver.received("/hook")) == 1
+    parked = Delivery.objects.get(pk=last.pk)
+    assert parked.status == Delivery.Status.PENDING and not parked.queued and parked.attempts == 0
+    # Parked as it was, not tried in turn behind the held one (which would have put it off to a later time).
+    assert parked.next_attempt_at == last.next_attempt_at
+    assert waiting_batch_pop(subscription_id=limited.pk) == []
 
 
 def test_batches_waiting_behind_one_the_rate_limit_held_back_wait_as_rows(environment, receiver, settings):
