@@ -138,6 +138,11 @@ def parse_arguments(argv: list[str] | None) -> tuple[argparse.Namespace, Profile
     parser.add_argument("--receiver", choices=("auto", "nginx", "python"), default="auto")
     parser.add_argument("--output", type=Path, help="where latest.json and latency.png go")
     parser.add_argument(
+        "--e2e-only",
+        action="store_true",
+        help="only Outflow's end-to-end runs with 1 and 2 worker processes (no peer): e2e.json, to compare versions",
+    )
+    parser.add_argument(
         "--hot-paths-only",
         action="store_true",
         help="only the hot paths empty vs --rows (then the purge and recover): their lines, and hot_paths.json",
@@ -166,10 +171,7 @@ def measure_outflow(stack: OutflowStack, receiver: Receiver, sampler: PeakSample
         "worker_peak_rss_median": {},
         "latency_median": {},
     }
-    warmup = e2e_run(stack, receiver, sampler, tag="warmup", fanout=1, events=WARMUP_EVENTS, timeout=30)
-    if not warmup["complete"]:
-        raise RuntimeError(f"warm-up: only {warmup['deliveries']} of {WARMUP_EVENTS} deliveries arrived")
-    log(f"warm-up: {WARMUP_EVENTS} deliveries in {warmup['seconds']:.2f}s")
+    _warm_up(stack, receiver, sampler)
     for label, fanout in FANOUTS.items():
         runs = results["ingest"][label] = []
         for run in range(1, profile.runs + 1):
@@ -177,14 +179,7 @@ def measure_outflow(stack: OutflowStack, receiver: Receiver, sampler: PeakSample
                 ingest_run(stack, receiver, tag=f"ingest-{fanout}-{run}", fanout=fanout, events=profile.ingest_events)
             )
             log(f"ingest, {label}, run {run}: {runs[-1]['events_per_second']:.0f} events/s")
-    results["e2e"] = _e2e_runs(stack, receiver, sampler, profile, processes=1)
-    for _ in range(WORKER_PROCESSES - 1):
-        stack.worker_add()
-    time.sleep(WORKER_READY_SECONDS)
-    try:
-        results["e2e_workers"] = _e2e_runs(stack, receiver, sampler, profile, processes=WORKER_PROCESSES)
-    finally:
-        stack.workers_reduce()
+    results.update(measure_e2e(stack, receiver, sampler, profile))
     for run in range(1, profile.runs + 1):
         results["latency"].append(
             latency_run(
@@ -203,6 +198,26 @@ def measure_outflow(stack: OutflowStack, receiver: Receiver, sampler: PeakSample
             f"latency, run {run}: p50 {latest['p50_ms']} ms, p95 {latest['p95_ms']} ms, p99 {latest['p99_ms']} ms,"
             f" {latest['missing']} missing, {latest['rate_achieved']:.0f} events/s sent"
         )
+    return results
+
+
+def _warm_up(stack: OutflowStack, receiver: Receiver, sampler: PeakSampler) -> None:
+    warmup = e2e_run(stack, receiver, sampler, tag="warmup", fanout=1, events=WARMUP_EVENTS, timeout=30)
+    if not warmup["complete"]:
+        raise RuntimeError(f"warm-up: only {warmup['deliveries']} of {WARMUP_EVENTS} deliveries arrived")
+    log(f"warm-up: {WARMUP_EVENTS} deliveries in {warmup['seconds']:.2f}s")
+
+
+def measure_e2e(stack: OutflowStack, receiver: Receiver, sampler: PeakSampler, profile: Profile) -> dict:
+    """The end-to-end runs with one worker process, then with a second one beside it."""
+    results = {"e2e": _e2e_runs(stack, receiver, sampler, profile, processes=1)}
+    for _ in range(WORKER_PROCESSES - 1):
+        stack.worker_add()
+    time.sleep(WORKER_READY_SECONDS)
+    try:
+        results["e2e_workers"] = _e2e_runs(stack, receiver, sampler, profile, processes=WORKER_PROCESSES)
+    finally:
+        stack.workers_reduce()
     return results
 
 
@@ -388,6 +403,13 @@ def main(argv: list[str] | None = None) -> None:
         stack.start()
         sampler.watch("outflow worker", stack.worker_pid())
         log(f"Outflow: web on port {stack.port}, worker and beat running")
+        if arguments.e2e_only:
+            arguments.output.mkdir(parents=True, exist_ok=True)
+            _warm_up(stack, receiver, sampler)
+            report.write_json(measure_e2e(stack, receiver, sampler, profile), arguments.output / "e2e.json")
+            log(f"wrote {arguments.output / 'e2e.json'}")
+            succeeded = True
+            return
         if arguments.hot_paths_only:
             arguments.output.mkdir(parents=True, exist_ok=True)
             report.write_json(measure_scale(stack, receiver, profile), arguments.output / "hot_paths.json")
