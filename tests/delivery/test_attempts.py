@@ -189,14 +189,23 @@ def test_a_batch_that_joins_the_waiting_ones_as_the_last_slot_frees_takes_it_and
     assert waiting_batch_pop(subscription_id=delivery.subscription_id) == []
 
 
-def test_a_taken_on_batch_that_fails_does_not_fail_the_task_and_its_rows_stay_queued(
-    environment, subscription, receiver, settings, monkeypatch, caplog
-):
+def _one_waiting_behind_a_free_slot(environment, subscription, settings, monkeypatch) -> tuple:
+    """Two deliveries: the second waits for a slot (all were taken when it came), which is free again for the
+    first; and the tasks the attempt hands on, as they would be sent."""
     events_ingest(environment=environment, raw_events=[event() for _ in range(2)])
     first, waiting = Delivery.objects.order_by("created_at")
+    enqueued = []
+    monkeypatch.setattr(attempts, "deliveries_enqueue", lambda *, due: enqueued.append(list(due)))
     taken = _every_slot_taken(subscription.pk, settings)
     attempt(waiting)
     cache.delete_many([slot.key for slot in taken])
+    return first, waiting, enqueued
+
+
+def test_a_taken_on_batch_that_fails_does_not_fail_the_task_and_its_rows_stay_queued(
+    environment, subscription, receiver, settings, monkeypatch, caplog
+):
+    first, waiting, _ = _one_waiting_behind_a_free_slot(environment, subscription, settings, monkeypatch)
     batch_run = attempts._batch_run
 
     def failing_after_the_first(**kwargs):
@@ -215,13 +224,7 @@ def test_a_taken_on_batch_that_fails_does_not_fail_the_task_and_its_rows_stay_qu
 def test_a_worker_shutting_down_takes_on_no_waiting_batch_and_hands_it_on(
     environment, subscription, receiver, settings, monkeypatch
 ):
-    events_ingest(environment=environment, raw_events=[event() for _ in range(2)])
-    first, waiting = Delivery.objects.order_by("created_at")
-    enqueued = []
-    monkeypatch.setattr(attempts, "deliveries_enqueue", lambda *, due: enqueued.append(list(due)))
-    taken = _every_slot_taken(subscription.pk, settings)
-    attempt(waiting)
-    cache.delete_many([slot.key for slot in taken])
+    first, waiting, enqueued = _one_waiting_behind_a_free_slot(environment, subscription, settings, monkeypatch)
     monkeypatch.setattr(attempts, "_stopping", threading.Event())
     attempts.taking_on_stop()
 
@@ -234,13 +237,7 @@ def test_a_worker_shutting_down_takes_on_no_waiting_batch_and_hands_it_on(
 def test_a_batch_whose_slot_was_lost_takes_on_no_waiting_batch(
     environment, subscription, receiver, settings, monkeypatch
 ):
-    events_ingest(environment=environment, raw_events=[event() for _ in range(2)])
-    first, waiting = Delivery.objects.order_by("created_at")
-    enqueued = []
-    monkeypatch.setattr(attempts, "deliveries_enqueue", lambda *, due: enqueued.append(list(due)))
-    taken = _every_slot_taken(subscription.pk, settings)
-    attempt(waiting)
-    cache.delete_many([slot.key for slot in taken])
+    first, waiting, enqueued = _one_waiting_behind_a_free_slot(environment, subscription, settings, monkeypatch)
     batch_run = attempts._batch_run
 
     def then_the_slot_expires_and_another_takes_it(*, slot, **kwargs):
