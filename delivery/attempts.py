@@ -16,6 +16,7 @@ from django.utils import timezone
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from config import tracing
+from config.shared_cache import CACHE_ERRORS
 from delivery.claimed import ClaimedDelivery
 from delivery.db_clock import datetime_read, now_sql
 from delivery.in_flight import (
@@ -62,6 +63,9 @@ logger = logging.getLogger(__name__)
 CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
 # A task may fire a little before next_attempt_at (a countdown runs on the broker's and worker's clocks).
 _EARLY_TOLERANCE = timedelta(seconds=1)
+# How long a batch in flight goes on taking on the batches waiting for a slot of its subscription: long enough to
+# spare them the task's round trip, short enough that other tenants' tasks behind it in the queue wait little.
+TAKE_ON_SECONDS = 1.0
 
 
 def deliveries_claim(
@@ -130,16 +134,20 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
             return
         # This batch waits with the others now: the slot takes on the oldest first.
         delivery_ids = []
+    held_back = False
     try:
-        held_back = bool(delivery_ids) and _batch_run(
-            subscription_id=subscription_id, delivery_ids=delivery_ids, slot=slot
-        )
+        if delivery_ids:
+            held_back = _batch_run(subscription_id=subscription_id, delivery_ids=delivery_ids, slot=slot)
         held_back = _waiting_batches_run(subscription_id=subscription_id, slot=slot, held_back=held_back)
     finally:
         in_flight_slot_free(slot=slot)
+        # After the slot is free (so that a task finds one), and whatever became of this batch: a batch that joined
+        # after the last look waits as rows behind a hold, or else goes on as a task.
+        if held_back:
+            _waiting_batches_park(subscription_id=subscription_id)
+        else:
+            _waiting_hand_on(subscription_id=subscription_id)
     if not held_back:
-        # Sent once the slot is free, so that the task finds one.
-        _waiting_hand_on(subscription_id=subscription_id)
         # A batch held back by the rate limit or a slow-down leaves the waiting ones be: they would be held too.
         _waiting_wake(subscription_id=subscription_id)
 
@@ -170,21 +178,23 @@ def _waiting_park(*, subscription_id, delivery_ids: list) -> None:
 
 def _waiting_batches_run(*, subscription_id, slot: InFlightSlot, held_back: bool) -> bool:
     """Send the batches waiting for a slot of the subscription in this one, oldest first, starting none after
-    `OUTFLOW_REQUEST_TIMEOUT_SECONDS`, so that the thread goes back to the queue's other work. Where the rate limit
-    or a slow-down held a batch back, those waiting would be held too: they wait as rows. Whether one was held back.
+    `TAKE_ON_SECONDS`, so that the thread goes back to the queue, where other tenants' work waits. Where the rate
+    limit or a slow-down held a batch back, those waiting would be held too: they wait as rows. Whether one was.
 
     Taking the waiting batches on here costs no task and no write to their rows, where sending them as tasks cost
     one write to park each row and one to queue it again, and each woken task could find every slot taken again."""
-    stops_taking_on = time.monotonic() + settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
+    stops_taking_on = time.monotonic() + TAKE_ON_SECONDS
     while True:
         if held_back:
-            while waiting := waiting_batch_pop(subscription_id=subscription_id):
-                _waiting_park(subscription_id=subscription_id, delivery_ids=waiting)
+            _waiting_batches_park(subscription_id=subscription_id)
             return True
         if time.monotonic() >= stops_taking_on or _stopping.is_set():
             return False
-        # The slot outlasts the next batch, or it was lost: its new holder sends what waits.
-        if not in_flight_slot_extend(slot=slot, seconds=slot_seconds()):
+        # The slot outlasts the next batch, or it was lost (or Redis cannot say): its holder sends what waits.
+        try:
+            if not in_flight_slot_extend(slot=slot, seconds=slot_seconds()):
+                return False
+        except CACHE_ERRORS:
             return False
         waiting = waiting_batch_pop(subscription_id=subscription_id)
         if not waiting:
@@ -196,6 +206,12 @@ def _waiting_batches_run(*, subscription_id, slot: InFlightSlot, held_back: bool
             # (the sweeper sends them again after the requeue grace, or takes the claim back when its lease ends).
             logger.exception("subscription %s: a batch taken on from those waiting failed", subscription_id)
             return False
+
+
+def _waiting_batches_park(*, subscription_id) -> None:
+    """Every batch waiting in Redis for a slot of the subscription waits as rows instead."""
+    while waiting := waiting_batch_pop(subscription_id=subscription_id):
+        _waiting_park(subscription_id=subscription_id, delivery_ids=waiting)
 
 
 def _waiting_hand_on(*, subscription_id) -> None:
@@ -444,7 +460,7 @@ def _slow_down_asked(subscription: Subscription, exchange: Exchange) -> datetime
     it may be sent to again, or None."""
     if exchange.status != 429:
         return None
-    seconds = retry_after_seconds(exchange.headers.get("Retry-After"), now=timezone.now())
+    seconds = retry_after_seconds(exchange.header("Retry-After"), now=timezone.now())
     if not seconds:
         return None
     seconds = min(seconds, settings.OUTFLOW_RETRY_MAX_DELAY_SECONDS)

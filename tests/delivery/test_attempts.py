@@ -3,6 +3,7 @@
 import threading
 from datetime import timedelta
 
+import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -148,7 +149,7 @@ def test_a_finished_batch_sends_the_batches_that_waited_for_a_slot_in_its_own(
 def test_batches_still_waiting_when_the_batch_time_is_spent_go_on_as_a_task(
     environment, subscription, receiver, settings, monkeypatch
 ):
-    settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS = 0.5
+    monkeypatch.setattr(attempts, "TAKE_ON_SECONDS", 0.5)
     receiver.script("/hook", statuses=[200], delay=0.3)
     events_ingest(environment=environment, raw_events=[event() for _ in range(7)])
     first, *waiting = Delivery.objects.order_by("created_at")
@@ -219,6 +220,21 @@ def test_a_taken_on_batch_that_fails_does_not_fail_the_task_and_its_rows_stay_qu
     left = Delivery.objects.get(pk=waiting.pk)
     assert left.status == Delivery.Status.PENDING and left.queued and left.attempts == 0
     assert "a batch taken on from those waiting failed" in caplog.text
+
+
+def test_a_batch_that_fails_still_hands_on_the_batches_waiting_for_its_slot(
+    environment, subscription, receiver, settings, monkeypatch
+):
+    first, waiting, enqueued = _one_waiting_behind_a_free_slot(environment, subscription, settings, monkeypatch)
+
+    def failing(**kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(attempts, "_batch_run", failing)
+    with pytest.raises(RuntimeError):
+        attempt(first)
+    assert enqueued == [[(subscription.pk, str(waiting.pk))]]
+    assert not cache.get(f"outflow:in-flight:{subscription.pk}:0")
 
 
 def test_a_worker_shutting_down_takes_on_no_waiting_batch_and_hands_it_on(

@@ -152,8 +152,9 @@ def test_a_batch_released_by_the_limiter_sends_again_once_the_window_moves(envir
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
 
 
-def test_a_429_with_retry_after_slows_the_whole_subscription_down(environment, receiver):
-    receiver.script("/hook", statuses=[429, 204], headers={"Retry-After": "30"})
+@pytest.mark.parametrize("name", ["Retry-After", "retry-after"])
+def test_a_429_with_retry_after_slows_the_whole_subscription_down(environment, receiver, name):
+    receiver.script("/hook", statuses=[429, 204], headers={name: "30"})
     subscription = _subscription(environment, receiver)
     _ingest(environment, 3)
 
