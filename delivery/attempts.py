@@ -138,7 +138,8 @@ def deliveries_attempt(*, subscription_id, delivery_ids: list) -> None:
     try:
         if delivery_ids:
             held_back = _batch_run(subscription_id=subscription_id, delivery_ids=delivery_ids, slot=slot)
-        held_back = _waiting_batches_run(subscription_id=subscription_id, slot=slot, held_back=held_back)
+        if not held_back:
+            held_back = _waiting_batches_run(subscription_id=subscription_id, slot=slot)
     finally:
         in_flight_slot_free(slot=slot)
         # After the slot is free (so that a task finds one), and whatever became of this batch: a batch that joined
@@ -176,20 +177,15 @@ def _waiting_park(*, subscription_id, delivery_ids: list) -> None:
     waiting_mark(subscription_id=subscription_id)
 
 
-def _waiting_batches_run(*, subscription_id, slot: InFlightSlot, held_back: bool) -> bool:
+def _waiting_batches_run(*, subscription_id, slot: InFlightSlot) -> bool:
     """Send the batches waiting for a slot of the subscription in this one, oldest first, starting none after
-    `TAKE_ON_SECONDS`, so that the thread goes back to the queue, where other tenants' work waits. Where the rate
-    limit or a slow-down held a batch back, those waiting would be held too: they wait as rows. Whether one was.
+    `TAKE_ON_SECONDS`, so that the thread goes back to the queue, where other tenants' work waits. Whether the rate
+    limit or a slow-down held one back (those still waiting would be held too: the caller parks them as rows).
 
     Taking the waiting batches on here costs no task and no write to their rows, where sending them as tasks cost
     one write to park each row and one to queue it again, and each woken task could find every slot taken again."""
     stops_taking_on = time.monotonic() + TAKE_ON_SECONDS
-    while True:
-        if held_back:
-            _waiting_batches_park(subscription_id=subscription_id)
-            return True
-        if time.monotonic() >= stops_taking_on or _stopping.is_set():
-            return False
+    while time.monotonic() < stops_taking_on and not _stopping.is_set():
         # The slot outlasts the next batch, or it was lost (or Redis cannot say): its holder sends what waits.
         try:
             if not in_flight_slot_extend(slot=slot, seconds=slot_seconds()):
@@ -200,12 +196,14 @@ def _waiting_batches_run(*, subscription_id, slot: InFlightSlot, held_back: bool
         if not waiting:
             return False
         try:
-            held_back = _batch_run(subscription_id=subscription_id, delivery_ids=waiting, slot=slot)
+            if _batch_run(subscription_id=subscription_id, delivery_ids=waiting, slot=slot):
+                return True
         except Exception:
             # Not this task's own batch, so its task does not fail for it: its rows are queued still, or claimed
             # (the sweeper sends them again after the requeue grace, or takes the claim back when its lease ends).
             logger.exception("subscription %s: a batch taken on from those waiting failed", subscription_id)
             return False
+    return False
 
 
 def _waiting_batches_park(*, subscription_id) -> None:
