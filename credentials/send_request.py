@@ -5,9 +5,10 @@ import json
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from config.json_bytes import json_bytes
 from credentials.request_auth import CredentialError, request_authenticate
 from credentials.selectors import credential_for_use
-from outbound.client import send
+from outbound.client import header_value, send
 from outbound.validation import header_errors, url_errors
 from tenancy.interactive_calls import interactive_call
 from tenancy.models import Environment
@@ -17,10 +18,10 @@ def _body(body, headers: dict[str, str]) -> tuple[bytes | None, dict[str, str]]:
     """Text is sent as it is (text/plain unless said), anything else as JSON (application/json unless said)."""
     if body is None:
         return None, headers
-    has_type = any(name.lower() == "content-type" for name in headers)
+    has_type = header_value(headers, "content-type") is not None
     if isinstance(body, str):
         return body.encode(), headers if has_type else {**headers, "content-type": "text/plain; charset=utf-8"}
-    encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    encoded = json_bytes(body)
     return encoded, headers if has_type else {**headers, "content-type": "application/json"}
 
 

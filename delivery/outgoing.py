@@ -11,7 +11,7 @@ from credentials.request_auth import CredentialError, request_authenticate, requ
 from delivery.rate_limit import subscription_permit_take
 from delivery.shaping import shaped_event
 from mapping.sandbox import mapping_run_each
-from outbound.client import USER_AGENT, Exchange, send, without_headers
+from outbound.client import USER_AGENT, Exchange, header_value, send, without_headers
 from outbound.signing import signature_header
 from requestlog.services import RequestLogRow, request_log_entry
 from subscriptions.models import ExportSettings, Subscription
@@ -61,7 +61,8 @@ def _encoded(outcome, *, mapped: bool) -> bytes | None | Exception:
 
 def _content_type(headers: dict[str, str]) -> str:
     """The content type a subscription's headers name (a JSON media type, validated on save), else application/json."""
-    return next((value for name, value in headers.items() if name.lower() == "content-type"), "application/json")
+    given = header_value(headers, "content-type")
+    return given if given is not None else "application/json"
 
 
 def outgoing_headers(

@@ -25,6 +25,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from config.celery import app
+from config.json_bytes import json_bytes
 from notifications.addresses import EMAIL_CONFIRMATION, confirmation_url, emails_confirmed
 from notifications.models import Notification, NotificationSettings
 from outbound.client import USER_AGENT, send
@@ -140,7 +141,7 @@ def _next_waiting_wake(*, notification: Notification) -> None:
 
 
 def notification_body(notification: Notification) -> bytes:
-    return json.dumps(notification.payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return json_bytes(notification.payload)
 
 
 def _webhook_send(*, notification: Notification, notification_settings: NotificationSettings | None) -> Outcome:

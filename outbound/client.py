@@ -53,6 +53,12 @@ def without_headers(headers: dict[str, str], names) -> dict[str, str]:
     return {name: value for name, value in headers.items() if name.lower() not in dropped}
 
 
+def header_value(headers: dict[str, str], name: str) -> str | None:
+    """The value of the first header of this name, compared case-insensitively; None if there is none."""
+    lowered = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == lowered), None)
+
+
 @dataclass
 class Exchange:
     """What one outgoing request got back: a status, or an error message that names no secret."""
@@ -67,8 +73,7 @@ class Exchange:
 
     def header(self, name: str) -> str | None:
         """A response header's value, its name matched case-insensitively."""
-        lowered = name.lower()
-        return next((value for key, value in self.headers.items() if key.lower() == lowered), None)
+        return header_value(self.headers, name)
 
 
 class _Transfer:
