@@ -38,11 +38,12 @@ class RedisCacheClient(redis.RedisCacheClient):
         client = self.get_client(key, write=True)
         return bool(client.eval(_EXPIRE_IF_HOLDS, 1, key, self._serializer.dumps(value), timeout))
 
-    def script_run(self, script: str, keys: list[str], args: list):
-        client = self.get_client(write=True)
+    def script_run(self, script: str, keys: list[str], args: list, client=None):
+        if client is None:
+            client = self.get_client(write=True)
         registered = self._scripts.get(script)
         if registered is None:
-            registered = self._scripts.setdefault(script, client.register_script(script))
+            registered = self._scripts.setdefault(script, self.get_client(write=True).register_script(script))
         return registered(keys=keys, args=args, client=client)
 
 
@@ -59,6 +60,12 @@ class RedisCache(redis.RedisCache):
         """Set the key's time to live (seconds) only while it holds this value."""
         return self._cache.touch_if_holds(self.make_and_validate_key(key, version=version), value, timeout)
 
-    def script_run(self, script: str, *, keys: list[str], args: list):
-        """Run a Lua script atomically on the server over these cache keys (named as the cache names them)."""
-        return self._cache.script_run(script, [self.make_and_validate_key(key) for key in keys], args)
+    def script_run(self, script: str, *, keys: list[str], args: list, client=None):
+        """Run a Lua script atomically on the server over these cache keys (named as the cache names them); with a
+        `client` that is a pipeline, queue it there."""
+        return self._cache.script_run(script, [self.make_and_validate_key(key) for key in keys], args, client)
+
+    def raw_client(self):
+        """The redis-py client, for keys whose values are plain Redis values rather than the cache's serialized ones
+        (name them with `make_and_validate_key`)."""
+        return self._cache.get_client(write=True)

@@ -213,6 +213,15 @@ OUTFLOW_REQUEUE_GRACE_SECONDS = env.float("OUTFLOW_REQUEUE_GRACE_SECONDS", defau
 OUTFLOW_SWEEP_BATCH = 1000
 OUTFLOW_DELIVERY_BATCH = env.int("OUTFLOW_DELIVERY_BATCH", default=100)
 OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION = env.int("OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION", default=4)
+# How long one drain sends before it goes to the back of the queue, behind other subscriptions' drains.
+OUTFLOW_DRAIN_SLICE_SECONDS = env.float("OUTFLOW_DRAIN_SLICE_SECONDS", default=1.0)
+# Where the drains' coordination keys live (delivery/coordination/): Redis when the cache is Redis, else the cache.
+OUTFLOW_COORDINATION_BACKEND = env.str(
+    "OUTFLOW_COORDINATION_BACKEND",
+    default="delivery.coordination.redis.RedisCoordination"
+    if CACHES["default"]["BACKEND"] == "config.redis_cache.RedisCache"
+    else "delivery.coordination.local.LocalCoordination",
+)
 # A subscription's rate_limit counts permits in a window of one second plus this margin (delivery/rate_limit.py),
 # so what happens between a permit and the request's arrival cannot put one second over the limit at the receiver.
 OUTFLOW_RATE_LIMIT_MARGIN_SECONDS = env.float("OUTFLOW_RATE_LIMIT_MARGIN_SECONDS", default=0.1)
@@ -268,10 +277,6 @@ if not FIELD_ENCRYPTION_KEY:
     FIELD_ENCRYPTION_KEY = [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
 
 CELERY_BEAT_SCHEDULE = {
-    "sweep-deliveries": {
-        "task": "delivery.tasks.deliveries_sweep",
-        "schedule": OUTFLOW_SWEEP_INTERVAL_SECONDS,
-    },
     "sweep-notifications": {
         "task": "notifications.tasks.notifications_sweep",
         "schedule": OUTFLOW_SWEEP_INTERVAL_SECONDS,

@@ -16,7 +16,7 @@ from delivery import counters, error_codes
 from delivery.db_clock import database_now
 from delivery.event_validation import event_card, event_errors
 from delivery.models import Delivery, Event
-from delivery.queueing import deliveries_enqueue
+from delivery.wakes import subscriptions_wake
 from subscriptions.models import Subscription
 from subscriptions.selectors import event_type_names, export_settings_of, subscriptions_for_fanout
 from tenancy.models import Environment
@@ -43,7 +43,6 @@ class DeliveryRow(NamedTuple):
     status: str
     attempts: int
     next_attempt_at: datetime | None
-    queued: bool
     lease_expires_at: None
     last_status_code: None
     last_error: str
@@ -94,7 +93,7 @@ def _matches(subscription: Subscription, event: EventRow, include_test_events: b
 
 
 def events_ingest(*, environment: Environment, raw_events: list) -> IngestResult:
-    """Validate every event (all or nothing), store the new ones and their deliveries, enqueue after commit."""
+    """Validate every event (all or nothing), store the new ones and their deliveries, wake their subscriptions."""
     with tracing.span("outflow.ingest") as span:
         result = _ingest(environment=environment, raw_events=raw_events)
         if span.is_recording():
@@ -140,7 +139,8 @@ def _ingest(*, environment: Environment, raw_events: list) -> IngestResult:
 def _store(
     *, environment: Environment, unique: dict[str, EventRow], now: datetime, concurrent_duplicates: bool
 ) -> tuple[list, list]:
-    """Store the events not stored before and their deliveries in one transaction; tasks are sent after commit.
+    """Store the events not stored before and their deliveries in one transaction; their subscriptions are woken
+    after commit.
 
     Events already stored are looked up first, so the new ones can be written with one COPY (the insert with
     ON CONFLICT that `bulk_create(ignore_conflicts=True)` makes cost four times its CPU); that COPY fails on
@@ -163,13 +163,10 @@ def _store(
             copy_rows(Event, events)
         deliveries = _fan_out(environment=environment, events=events, now=now)
         copy_rows(Delivery, deliveries)
-        due = [
-            (delivery.subscription_id, delivery.id)
-            for delivery in deliveries
-            if delivery.status == Delivery.Status.PENDING
-        ]
+        due = [delivery for delivery in deliveries if delivery.status == Delivery.Status.PENDING]
         counters.counters_add(amounts={counters.CREATED: len(deliveries), counters.SKIPPED: len(deliveries) - len(due)})
-        transaction.on_commit(lambda: deliveries_enqueue(due=due, sweeper_may_send=True))
+        woken = list(dict.fromkeys(delivery.subscription_id for delivery in due))
+        transaction.on_commit(lambda: subscriptions_wake(subscription_ids=woken))
     return events, due
 
 
@@ -193,8 +190,8 @@ def _fan_out(*, environment: Environment, events: list[EventRow], now: datetime)
                     subscription_id=subscription.pk,
                     status=Delivery.Status.PENDING if active else Delivery.Status.SKIPPED,
                     attempts=0,
-                    next_attempt_at=now if active else None,
-                    queued=active,
+                    # Due in the order the events came in: a drain claims those due longest first.
+                    next_attempt_at=created_at if active else None,
                     lease_expires_at=None,
                     last_status_code=None,
                     last_error="" if active else "subscription paused",

@@ -5,17 +5,20 @@ keeps a monotonic deadline taken before the claim's statement, so it can never t
 row says, and checking it before a send costs no query.
 """
 
+import contextlib
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
 
+from config.shared_cache import CACHE_ERRORS
 from credentials.oauth import oauth_token_seconds
 from credentials.request_auth import request_authenticate_seconds
 from delivery.claimed import ClaimedDelivery
+from delivery.coordination import coordination
+from delivery.coordination.base import Slot
 from delivery.db_clock import datetime_read, now_sql
-from delivery.in_flight import InFlightSlot, in_flight_slot_extend
 from delivery.models import Delivery
 from subscriptions.models import Subscription
 
@@ -56,7 +59,7 @@ def slot_seconds() -> float:
 class BatchLease:
     """What a batch holds while it sends: its slot, and when its deliveries' lease runs out by `time.monotonic()`."""
 
-    slot: InFlightSlot
+    slot: Slot
     runs_out: float
 
 
@@ -70,7 +73,9 @@ def batch_lease_hold(*, lease: BatchLease, subscription: Subscription, deliverie
     if not deliveries_lease_renew(deliveries=deliveries, seconds=seconds):
         return False
     lease.runs_out = renewing_at + seconds
-    in_flight_slot_extend(slot=lease.slot, seconds=slot_seconds())
+    # The claim stands by the rows: a slot lost early only lets one more drain run.
+    with contextlib.suppress(*CACHE_ERRORS):
+        coordination().slot_extend(slot=lease.slot, seconds=slot_seconds())
     return True
 
 

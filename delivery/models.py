@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.db.models.functions import Now
 
 from config.time_ordered_ids import uuid7
 from subscriptions.models import Subscription
@@ -43,6 +44,10 @@ class Delivery(models.Model):
         FAILED = "failed"
         SKIPPED = "skipped"
 
+    # A drain may claim these (delivery/claims.py): waiting for their first attempt, or for another one.
+    CLAIMABLE = (Status.PENDING, Status.RETRYING)
+    FINAL = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED)
+
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     # No index of its own: delivery_newest_first, delivery_waiting and the status index lead with it.
@@ -50,8 +55,6 @@ class Delivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # True while a task for this delivery is believed to be in the broker (the sweeper's grace applies).
-    queued = models.BooleanField(default=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -68,10 +71,10 @@ class Delivery(models.Model):
                 condition=models.Q(status__in=["pending", "retrying"]),
             ),
             models.Index(fields=["lease_expires_at"], name="delivery_leased", condition=models.Q(status="sending")),
-            # The wake of a subscription's batches parked by its in-flight limit (delivery/attempts.py).
+            # A drain's claim of its subscription's oldest due rows, and the sweeper's look for subscriptions with any.
             models.Index(
-                fields=["subscription", "queued", "next_attempt_at"],
-                name="delivery_waiting",
+                fields=["subscription", "next_attempt_at"],
+                name="delivery_due_per_subscription",
                 condition=models.Q(status__in=["pending", "retrying"]),
             ),
             models.Index(fields=["subscription", "status", "-created_at"]),
@@ -81,6 +84,12 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+def due() -> models.Q:
+    """A delivery is due when a drain may claim it now, by the database's clock: nothing else decides whether it goes
+    (an ordered subscription's drain also stops at the first of its deliveries that is not due, delivery/claims.py)."""
+    return models.Q(status__in=Delivery.CLAIMABLE, next_attempt_at__lte=Now())
 
 
 class Recovery(models.Model):

@@ -12,8 +12,8 @@ from delivery import counters
 from delivery.claimed import ClaimedDelivery
 from delivery.db_clock import DatabaseNow, datetime_read, now_sql
 from delivery.models import Delivery
-from delivery.queueing import deliveries_enqueue
 from delivery.value_lists import one_of_sql
+from delivery.wakes import Deferral, deferral_record
 from notifications.services import delivery_failed_notify, subscription_paused_notify
 from outbound.client import Exchange
 from outbound.retry import retry_after_seconds, retry_delay
@@ -73,7 +73,7 @@ def is_success(exchange: Exchange) -> bool:
 
 def deliveries_outcome_record(*, results: list[tuple[Claimed, Exchange]]) -> dict:
     """2xx succeeds; anything else fails the attempt. One update per status code for the successes and per kind of
-    failure (same attempt, answer and Retry-After), so a batch's failures wait and come back together as one task.
+    failure (same attempt, answer and Retry-After), so a batch's failures wait and come back together.
     The failed ones' next attempt times."""
     succeeded: dict[int, list[Claimed]] = defaultdict(list)
     failed: dict[tuple, list[Claimed]] = defaultdict(list)
@@ -193,51 +193,40 @@ def _wait(
     deliveries: list[Claimed],
     status: str,
     until: datetime | DatabaseNow,
-    delay: float | None,
+    delay: float,
     changes: dict,
     counted: str | None = None,
 ) -> datetime | None:
-    """Make deliveries wait until a time: short waits ride the broker as a countdown, long ones (or with no
-    delay given) are rows only, which the sweeper sends in batches once due. The time stored, if any was."""
-    countdown = delay if delay is not None and delay <= settings.OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS else None
+    """Make deliveries wait until a time (their back-off): the rows say when they are due, and the wait is recorded
+    as a deferral of their subscription (a short one wakes it then). The time stored, if any was."""
     updated = _claimed_update(
         deliveries,
         counted=counted,
         status=status,
         next_attempt_at=until,
-        queued=countdown is not None,
         lease_expires_at=None,
         updated_at=DatabaseNow(),
         **changes,
     )
-    if updated and countdown is not None:
-        due = [(delivery.subscription_id, delivery.pk) for delivery in deliveries]
-        transaction.on_commit(lambda: deliveries_enqueue(due=due, countdown=countdown))
+    if updated:
+        subscription_id = deliveries[0].subscription_id
+        deferral = Deferral(seconds=delay, reason="back_off")
+        transaction.on_commit(lambda: deferral_record(subscription_id=subscription_id, deferral=deferral))
     return updated[0] if updated else None
 
 
-def deliveries_release(*, deliveries: list[Claimed], until: datetime | None = None, as_rows: bool = False) -> None:
-    """Hand back claimed deliveries that were not attempted (no answer, open circuit, batch out of time, lease lost).
-
-    They go again at `until` (by default now, by the database's clock) through a countdown task, or with `as_rows`
-    as rows the sweeper sends once due: what waits on an endpoint that stopped answering waits as rows, so that the
-    batches released one by one while its circuit was open do not all come back as tasks at the instant it closes,
-    ahead of other subscriptions' work in the queue.
-    """
+def deliveries_release(*, deliveries: list[Claimed]) -> None:
+    """Hand back claimed deliveries that were not attempted (no answer before them, a wait, the batch out of time, the
+    lease lost): their attempt not counted, due as they were. Whatever stopped their batch (an open circuit, a
+    slow-down, the rate limit) holds the drains that would claim them."""
     for attempts_before, group in _by_attempts_before(deliveries).items():
-        status = Delivery.Status.RETRYING if attempts_before else Delivery.Status.PENDING
-        if as_rows:
-            delay = None
-        elif until is None:
-            delay = 0.0
-        else:
-            delay = max(0.0, (until - timezone.now()).total_seconds())
-        _wait(
-            deliveries=group,
-            status=status,
-            until=DatabaseNow() if until is None else until,
-            delay=delay,
-            changes={"attempts": attempts_before},
+        _claimed_update(
+            group,
+            counted=None,
+            status=Delivery.Status.RETRYING if attempts_before else Delivery.Status.PENDING,
+            attempts=attempts_before,
+            lease_expires_at=None,
+            updated_at=DatabaseNow(),
         )
 
 

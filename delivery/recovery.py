@@ -16,8 +16,9 @@ from kombu.exceptions import KombuError
 
 from config.celery import app
 from config.errors import ApiError
+from delivery import error_codes
 from delivery.models import Delivery, Recovery
-from delivery.queueing import deliveries_enqueue
+from delivery.wakes import subscriptions_wake
 from subscriptions import error_codes as subscription_error_codes
 from subscriptions.models import Subscription
 
@@ -49,6 +50,33 @@ def deliveries_recover(*, subscription: Subscription, since: datetime) -> int:
     return matched
 
 
+def delivery_resend(*, delivery: Delivery) -> Delivery:
+    """Send a final delivery again (succeeded, failed or skipped): pending and due now, its attempts going on from
+    where they were; its subscription is woken."""
+    if delivery.subscription.status != Subscription.Status.ACTIVE:
+        raise ApiError(
+            subscription_error_codes.SUBSCRIPTION_PAUSED, "resume the subscription before resending", status_code=409
+        )
+    with transaction.atomic():
+        resent = Delivery.objects.filter(pk=delivery.pk, status__in=Delivery.FINAL).update(
+            status=Delivery.Status.PENDING,
+            next_attempt_at=Now(),
+            lease_expires_at=None,
+            completed_at=None,
+            last_error="",
+            updated_at=Now(),
+        )
+        if not resent:
+            raise ApiError(
+                error_codes.DELIVERY_NOT_FINAL,
+                f"the delivery is {delivery.status}: only a succeeded, failed or skipped one can be sent again",
+                status_code=409,
+            )
+        transaction.on_commit(lambda: subscriptions_wake(subscription_ids=[delivery.subscription_id]))
+    delivery.refresh_from_db()
+    return delivery
+
+
 def recovery_continue(*, recovery_id) -> None:
     """Recover the next batches of a recovery within a time budget; hand what is left to another task."""
     deadline = time.monotonic() + RECOVERY_BUDGET_SECONDS
@@ -61,26 +89,23 @@ def recovery_continue(*, recovery_id) -> None:
             )
             if recovery is None:
                 return
-            pairs = list(
-                _recoverable(recovery)
-                .select_for_update(skip_locked=True)
-                .values_list("subscription_id", "pk")[:RECOVERY_BATCH]
+            ids = list(
+                _recoverable(recovery).select_for_update(skip_locked=True).values_list("pk", flat=True)[:RECOVERY_BATCH]
             )
-            if not pairs:
+            if not ids:
                 Recovery.objects.filter(pk=recovery.pk).update(finished_at=Now(), updated_at=Now())
                 return
-            Delivery.objects.filter(pk__in=[pk for _, pk in pairs]).update(
+            Delivery.objects.filter(pk__in=ids).update(
                 status=Delivery.Status.PENDING,
                 attempts=0,
                 next_attempt_at=Now(),
-                queued=True,
                 last_error="",
                 last_status_code=None,
                 completed_at=None,
                 updated_at=Now(),
             )
-            Recovery.objects.filter(pk=recovery.pk).update(recovered=F("recovered") + len(pairs), updated_at=Now())
-            transaction.on_commit(lambda pairs=pairs: deliveries_enqueue(due=pairs))
+            Recovery.objects.filter(pk=recovery.pk).update(recovered=F("recovered") + len(ids), updated_at=Now())
+            transaction.on_commit(lambda ids=[recovery.subscription_id]: subscriptions_wake(subscription_ids=ids))
     recovery_continue_send(recovery_id=recovery_id)
 
 

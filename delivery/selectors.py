@@ -7,12 +7,22 @@ def deliveries_of(*, subscription, status: str | None = None):
     """A subscription's deliveries, newest first (the index delivery_newest_first serves the order)."""
     deliveries = (
         Delivery.objects.filter(subscription=subscription)
-        .select_related("event")
+        .select_related("event", "subscription")
         # The payload (up to OUTFLOW_MAX_EVENT_BYTES a row) is not shown in a list: not read either.
         .defer("event__payload")
         .order_by("-created_at", "-id")
     )
     return deliveries.filter(status=status) if status else deliveries
+
+
+def delivery_of(*, environment, pk) -> Delivery | None:
+    """One delivery of the environment (None for another environment's, as for one that does not exist)."""
+    return (
+        Delivery.objects.filter(subscription__environment=environment, pk=pk)
+        .select_related("event", "subscription")
+        .defer("event__payload")
+        .first()
+    )
 
 
 def latest_matching_event(*, subscription, include_test_events: bool) -> Event | None:

@@ -1,31 +1,80 @@
-"""Beat's safety net: take back claims whose lease ran out, and wake deliveries that are due but not queued."""
+"""The safety net: take back claims whose lease ran out, wake the subscriptions that have due deliveries and no drain,
+and resume recoveries whose task was lost.
 
-import time
-from datetime import timedelta
+Every worker process runs it (`sweeps_run`, a thread started with the worker), every
+`OUTFLOW_SWEEP_INTERVAL_SECONDS`; a PostgreSQL advisory lock lets one sweep at a time, so sweepers do no double work
+and none is a single point of failure: when the process holding the lock dies, its connection and the lock go with
+it, and the next sweeper to try takes over.
+"""
+
+import contextlib
+import logging
+import threading
+import zlib
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import close_old_connections, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Now
 
 from config import tracing
-from delivery.attempts import CLAIMABLE
-from delivery.models import Delivery
+from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
+from delivery.coordination import coordination
+from delivery.models import Delivery, due
 from delivery.outcomes import delivery_lost_record
 from delivery.outgoing import outgoing_log_entry
-from delivery.queueing import deliveries_queue
 from delivery.recovery import recoveries_stalled, recovery_continue_send
+from delivery.subscription_lock import subscriptions_kept
+from delivery.wakes import subscriptions_wake
 from outbound.client import Exchange
 from requestlog.services import request_logs_store
+from subscriptions.models import Subscription
+
+logger = logging.getLogger(__name__)
 
 LOST = "attempt lost: the worker stopped before it finished"
+_LOCK_KEY = zlib.crc32(b"outflow:deliveries-sweeper")
 
 
-def deliveries_sweep() -> dict[str, int]:
-    return {
-        "leases_recovered": _leases_recover(),
-        "enqueued": _due_enqueue(),
-        "recoveries_resumed": _recoveries_resume(),
-    }
+def deliveries_sweep() -> dict[str, int] | None:
+    """One sweep, unless another sweeper is sweeping now (None)."""
+    with _sweep_lock() as held:
+        if not held:
+            return None
+        return {
+            "leases_recovered": _leases_recover(),
+            "woken": _due_wake(),
+            "recoveries_resumed": _recoveries_resume(),
+        }
+
+
+def sweeps_run(*, stopping: threading.Event) -> None:
+    """Sweep every interval until `stopping` is set; a sweep that fails is logged and the next one tries again."""
+    while not stopping.wait(settings.OUTFLOW_SWEEP_INTERVAL_SECONDS):
+        close_old_connections()
+        try:
+            deliveries_sweep()
+        except Exception:
+            logger.exception("a sweep of deliveries failed; the next one tries again")
+            with contextlib.suppress(Exception):
+                connection.close()
+
+
+@contextlib.contextmanager
+def _sweep_lock():
+    if connection.vendor != "postgresql":
+        # SQLite: `make run`'s one machine runs one worker process.
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
 
 def _recoveries_resume() -> int:
@@ -44,41 +93,50 @@ def _leases_recover() -> int:
             status=Delivery.Status.SENDING, lease_expires_at__lt=Now()
         )[: settings.OUTFLOW_SWEEP_BATCH]
     )
-    request_logs_store(
-        entries=[
-            outgoing_log_entry(
-                subscription=delivery.subscription,
-                delivery_id=delivery.pk,
-                attempt=delivery.attempts,
-                is_test=False,
-                url=delivery.subscription.url,
-                headers={},
-                body=b"",
-                exchange=Exchange(error=LOST),
-            )
-            for delivery in expired
-        ]
-    )
-    for delivery in expired:
-        with tracing.traces_of_their_own():
-            delivery_lost_record(delivery=delivery, error=LOST)
+    with transaction.atomic():
+        kept = subscriptions_kept(subscription_ids=list({delivery.subscription_id for delivery in expired}))
+        expired = [delivery for delivery in expired if delivery.subscription_id in kept]
+        request_logs_store(
+            entries=[
+                outgoing_log_entry(
+                    subscription=delivery.subscription,
+                    delivery_id=delivery.pk,
+                    attempt=delivery.attempts,
+                    is_test=False,
+                    url=delivery.subscription.url,
+                    headers={},
+                    body=b"",
+                    exchange=Exchange(error=LOST),
+                )
+                for delivery in expired
+            ]
+        )
+        for delivery in expired:
+            with tracing.traces_of_their_own():
+                delivery_lost_record(delivery=delivery, error=LOST)
     return len(expired)
 
 
-def _due_enqueue() -> int:
-    """Due and never queued (a long wait), or queued long ago and never picked up (a lost task), by the database's
-    clock, which stamped the due times: oldest due first, a batch at a time, until none is left or half the sweep
-    interval is spent (the next sweep goes on). The tasks go round the subscriptions (deliveries_enqueue)."""
-    grace = Now() - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS)
-    due = (
-        Delivery.objects.filter(status__in=CLAIMABLE)
-        .filter(Q(queued=False, next_attempt_at__lte=Now()) | Q(queued=True, next_attempt_at__lte=grace))
-        .order_by("next_attempt_at")
+def subscriptions_due() -> list:
+    """The subscriptions that have a due delivery: one probe of the due rows' index per subscription (a subquery
+    with a limit, which the planner runs per subscription), so the cost grows with the subscriptions, never with
+    the deliveries due."""
+    first_due = Delivery.objects.filter(due(), subscription=OuterRef("pk")).values("pk")[:1]
+    return list(
+        Subscription.objects.annotate(first_due=Subquery(first_due))
+        .filter(first_due__isnull=False)
+        .values_list("pk", flat=True)
     )
-    deadline = time.monotonic() + settings.OUTFLOW_SWEEP_INTERVAL_SECONDS / 2
-    queued = 0
-    while True:
-        batch = deliveries_queue(due=due, limit=settings.OUTFLOW_SWEEP_BATCH, own_traces=True)
-        queued += batch
-        if batch < settings.OUTFLOW_SWEEP_BATCH or time.monotonic() >= deadline:
-            return queued
+
+
+def _due_wake() -> int:
+    """Wake each subscription with due deliveries whose drain is not running and whose endpoint is not resting (and
+    not woken already, within OUTFLOW_REQUEUE_GRACE_SECONDS); how many were woken."""
+    candidates = subscriptions_due()
+    if candidates and shared_cache_usable():
+        try:
+            found = coordination().keys_of(subscription_ids=candidates)
+            candidates = [pk for pk in candidates if not found[pk].slots_held and found[pk].rest is None]
+        except CACHE_ERRORS as error:
+            shared_cache_unreachable(error, what="the sweeper's look at drains (it wakes every due subscription)")
+    return len(subscriptions_wake(subscription_ids=candidates, own_traces=True))

@@ -69,6 +69,7 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
         "max_retries",
         "auto_disable",
         "rate_limit",
+        "ordered",
         "send_traceparent",
     ]
     shown_fields = ["status_shown", "created_at", "updated_at"]

@@ -83,6 +83,14 @@ class SubscriptionForm(forms.ModelForm):
         help_text="When Outflow is traced, send each request's W3C traceparent header, so your trace continues ours.",
     )
 
+    ordered = forms.BooleanField(
+        label="Deliver in order",
+        required=False,
+        initial=False,
+        help_text="One request at a time, in the order the events arrived. A delivery that fails holds back the ones"
+        " after it until it succeeds or gives up.",
+    )
+
     class Meta:
         model = Subscription
         fields = ["environment", "credential"]
@@ -124,6 +132,7 @@ class SubscriptionForm(forms.ModelForm):
             "auto_disable": data["auto_disable"],
             "rate_limit": data["rate_limit"],
             "send_traceparent": data["send_traceparent"],
+            "ordered": data["ordered"],
         }
         try:
             if self.instance._state.adding:

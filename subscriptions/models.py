@@ -68,6 +68,8 @@ class Subscription(VersionedModel):
     )
     # With tracing on, each request carries a W3C traceparent naming its span, so the receiver's trace continues ours.
     send_traceparent = models.BooleanField(default=False)
+    # Deliveries go one at a time in the order their events came in; one that fails holds those behind it.
+    ordered = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     paused_reason = models.TextField(blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)

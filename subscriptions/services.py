@@ -69,6 +69,7 @@ def subscription_create(
     auto_disable: bool = True,
     rate_limit: int | None = None,
     send_traceparent: bool = False,
+    ordered: bool = False,
 ) -> Subscription:
     headers = headers or {}
     known = _validate(url=url, headers=headers, event_types=event_types, mapping=mapping)
@@ -85,6 +86,7 @@ def subscription_create(
         auto_disable=auto_disable,
         rate_limit=rate_limit,
         send_traceparent=send_traceparent,
+        ordered=ordered,
         secret=signing_secret_new(),
     )
     subscription.full_clean(exclude=["secret"])
@@ -114,6 +116,7 @@ _EDITABLE = {
     "auto_disable",
     "rate_limit",
     "send_traceparent",
+    "ordered",
 }
 
 
@@ -148,7 +151,12 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
 
 
 def subscription_delete(*, subscription: Subscription) -> None:
-    subscription.delete()
+    """Delete the subscription with its deliveries and request log, also while some are in flight: its row is locked
+    first, so a drain recording a batch of it (which holds the row while it writes) finishes before the delete
+    collects what to remove, and a drain that records after it finds the subscription gone and stores nothing."""
+    with transaction.atomic():
+        if Subscription.objects.select_for_update().filter(pk=subscription.pk).exists():
+            subscription.delete()
 
 
 def subscription_pause(*, subscription: Subscription, reason: str) -> Subscription:

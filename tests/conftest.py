@@ -60,18 +60,13 @@ def other_api(catalog) -> APIClient:
 
 @pytest.fixture
 def attempt_pending():
-    """Attempt every pending delivery now, in this process, as a worker would (one batch per subscription)."""
-    from delivery.attempts import deliveries_attempt
-    from delivery.models import Delivery
+    """Drain every subscription with due deliveries now, in this process, as a worker would."""
+    from delivery.drain import subscription_drain
+    from delivery.sweeper import subscriptions_due
 
     def attempt() -> None:
-        batches: dict = {}
-        for subscription_id, pk in Delivery.objects.filter(status=Delivery.Status.PENDING).values_list(
-            "subscription_id", "pk"
-        ):
-            batches.setdefault(subscription_id, []).append(pk)
-        for subscription_id, delivery_ids in batches.items():
-            deliveries_attempt(subscription_id=subscription_id, delivery_ids=delivery_ids)
+        for subscription_id in subscriptions_due():
+            subscription_drain(subscription_id=subscription_id)
 
     return attempt
 

@@ -8,10 +8,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from config import tracing
-from delivery.attempts import deliveries_attempt
+from delivery.coordination import coordination
+from delivery.drain import subscription_drain
 from delivery.models import Delivery
-from delivery.queueing import ATTEMPT_TASK
 from delivery.sweeper import deliveries_sweep
+from delivery.wakes import DRAIN_TASK
 from requestlog.models import RequestLog
 from tests import secrets
 from tests.factories import event, subscription_payload
@@ -30,11 +31,11 @@ def spans():
 
 @pytest.fixture
 def published():
-    """The attempt tasks published meanwhile: (headers, args) as the broker got them."""
+    """The drain tasks published meanwhile: (headers, args) as the broker got them."""
     sent: list[tuple[dict, tuple]] = []
 
     def capture(sender=None, headers=None, body=None, **kwargs):
-        if sender == ATTEMPT_TASK:
+        if sender == DRAIN_TASK:
             sent.append((dict(headers), tuple(body[0])))
 
     signals.after_task_publish.connect(capture, weak=False)
@@ -64,13 +65,18 @@ def _ingest_committed(api, django_capture_on_commit_callbacks, spans, *events, *
 
 
 def _attempt_as_worker(published) -> None:
-    """Each published task's attempt, in the context its headers carry, as the Celery instrumentation sets it."""
-    for headers, (subscription_id, delivery_ids) in published:
+    """Each published task's drain, in the context its headers carry, as the Celery instrumentation sets it."""
+    for headers, (subscription_id,) in published:
         token = context.attach(TraceContextTextMapPropagator().extract(headers))
         try:
-            deliveries_attempt(subscription_id=subscription_id, delivery_ids=delivery_ids)
+            subscription_drain(subscription_id=subscription_id)
         finally:
             context.detach(token)
+
+
+def _wakes_forgotten() -> None:
+    for subscription_id in Delivery.objects.values_list("subscription_id", flat=True).distinct():
+        coordination().wake_clear(subscription_id=subscription_id)
 
 
 def _traceparent(span) -> str:
@@ -113,10 +119,12 @@ def test_one_trace_from_ingest_through_each_attempt_with_no_payload_or_secret(
     finished = spans.get_finished_spans()
     [ingest] = named(finished, "outflow.ingest")
     [server] = [span for span in finished if span.context.span_id == ingest.parent.span_id]
-    publishes = named(finished, f"apply_async/{ATTEMPT_TASK}")
+    publishes = named(finished, f"apply_async/{DRAIN_TASK}")
     claims, mappings = named(finished, "outflow.claim"), named(finished, "outflow.mapping")
     requests = named(finished, "outflow.request")
-    assert len(publishes) == len(claims) == len(mappings) == 4 and len(requests) == 3
+    # Each drain claims its one delivery, then finds nothing more due.
+    assert [span.attributes["outflow.claimed"] for span in claims] == [1, 0] * 4
+    assert len(publishes) == len(mappings) == 4 and len(requests) == 3
     assert server.kind == SpanKind.SERVER and server.attributes["http.method"] == "POST"
     assert {span.context.trace_id for span in [ingest, *publishes, *claims, *mappings, *requests]} == {
         server.context.trace_id
@@ -225,15 +233,15 @@ def test_tasks_the_sweeper_sends_carry_a_trace_of_their_own(
     _ingest_committed(api, django_capture_on_commit_callbacks, spans, event())
     [ingest] = named(spans.get_finished_spans(), "outflow.ingest")
     published.clear()
-    # Its task lost: due and not queued, as after a long wait, so the sweeper sends it.
-    Delivery.objects.update(queued=False)
+    # Its wake lost: the sweeper wakes the subscription again.
+    _wakes_forgotten()
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert deliveries_sweep()["enqueued"] == 1
+        assert deliveries_sweep()["woken"] == 1
     _attempt_as_worker(published)
 
     finished = spans.get_finished_spans()
-    [sweeper_sent] = named(finished, f"apply_async/{ATTEMPT_TASK}")[1:]
+    [sweeper_sent] = named(finished, f"apply_async/{DRAIN_TASK}")[1:]
     [(headers, _)] = published
     assert sweeper_sent.parent is None and sweeper_sent.context.trace_id != ingest.context.trace_id
     assert headers["traceparent"] == _traceparent(sweeper_sent)
@@ -274,11 +282,11 @@ def test_the_sweepers_wake_ups_of_two_tenants_share_no_trace(
         with django_capture_on_commit_callbacks():
             assert client.post("/api/v1/events", {"events": [event()]}, format="json").status_code == 202
     published.clear()
-    Delivery.objects.update(queued=False)
+    _wakes_forgotten()
 
-    # As beat runs it: inside the sweep task's own span.
+    # Inside a span of its own caller's, which its wakes must not join.
     with tracing.span("run/sweep"), django_capture_on_commit_callbacks(execute=True):
-        assert deliveries_sweep()["enqueued"] == 2
+        assert deliveries_sweep()["woken"] == 2
 
     [first, second] = [headers["traceparent"].split("-")[1] for headers, _ in published]
     [sweep] = named(spans.get_finished_spans(), "run/sweep")

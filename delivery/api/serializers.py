@@ -1,5 +1,6 @@
 """Serializers of the delivery API."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from delivery.models import Delivery
@@ -19,14 +20,39 @@ class RecoverResultSerializer(serializers.Serializer):
     recovered = serializers.IntegerField()
 
 
+class WaitingOnSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=[
+            "final",
+            "sending",
+            "back_off",
+            "endpoint_unreachable",
+            "endpoint_slow_down",
+            "rate_limit",
+            "in_flight_limit",
+            "ordered",
+            "paused",
+            "queued",
+        ]
+    )
+    until = serializers.DateTimeField(allow_null=True)
+    detail = serializers.CharField()
+
+
 class DeliverySerializer(serializers.ModelSerializer):
+    """A delivery; `waiting_on` comes from the view's context (`waiting_on`: explained by id, a page at once)."""
+
+    event = serializers.CharField(source="event.event_id", help_text="The event's id, as it was ingested.")
     event_id = serializers.CharField(source="event.event_id")
     event_name = serializers.CharField(source="event.name")
+    waiting_on = serializers.SerializerMethodField()
 
     class Meta:
         model = Delivery
         fields = [
             "id",
+            "subscription",
+            "event",
             "event_id",
             "event_name",
             "status",
@@ -37,7 +63,12 @@ class DeliverySerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "completed_at",
+            "waiting_on",
         ]
+
+    @extend_schema_field(WaitingOnSerializer)
+    def get_waiting_on(self, delivery: Delivery) -> dict:
+        return self.context["waiting_on"][delivery.pk].as_dict()
 
 
 class SendTestSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,10 +23,11 @@ from delivery.api.serializers import (
     RecoverSerializer,
     SendTestSerializer,
 )
+from delivery.explain import deliveries_explain
 from delivery.ingest import events_ingest
 from delivery.mapping_preview import mapping_preview
 from delivery.models import Delivery
-from delivery.recovery import deliveries_recover
+from delivery.recovery import deliveries_recover, delivery_resend
 from delivery.send_test import subscription_test_send
 from requestlog.api.serializers import RequestLogSerializer
 from subscriptions.selectors import subscriptions_of
@@ -76,6 +78,10 @@ class SubscriptionDeliveriesView(ListAPIView):
     serializer_class = DeliverySerializer
     pagination_class = NewestFirstCursor
 
+    def get_serializer(self, page, **kwargs):
+        # The page's `waiting_on`, explained together: its subscription's keys are read once.
+        return DeliverySerializer(page, context={"waiting_on": deliveries_explain(deliveries=list(page))}, **kwargs)
+
     @extend_schema(parameters=[OpenApiParameter("status", enum=Delivery.Status.values)])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -89,6 +95,31 @@ class SubscriptionDeliveriesView(ListAPIView):
                 fields={"status": [f"unknown status {status!r}"]},
             )
         return selectors.deliveries_of(subscription=_subscription(self.request, self.kwargs["pk"]), status=status)
+
+
+def _delivery(request, pk) -> Delivery:
+    delivery = selectors.delivery_of(environment=request.auth, pk=pk)
+    if delivery is None:
+        raise Http404
+    return delivery
+
+
+def _delivery_answer(delivery: Delivery) -> Response:
+    return Response(
+        DeliverySerializer(delivery, context={"waiting_on": deliveries_explain(deliveries=[delivery])}).data
+    )
+
+
+class DeliveryDetailView(APIView):
+    @extend_schema(responses=DeliverySerializer)
+    def get(self, request, pk):
+        return _delivery_answer(_delivery(request, pk))
+
+
+class DeliveryResendView(APIView):
+    @extend_schema(request=None, responses=DeliverySerializer)
+    def post(self, request, pk):
+        return _delivery_answer(delivery_resend(delivery=_delivery(request, pk)))
 
 
 class SubscriptionTestView(APIView):

@@ -58,6 +58,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     auto_disable = serializers.BooleanField(default=True)
     rate_limit = serializers.IntegerField(min_value=1, max_value=RATE_LIMIT_MAX, allow_null=True, default=None)
     send_traceparent = serializers.BooleanField(default=False)
+    ordered = serializers.BooleanField(
+        default=False,
+        help_text="Deliver one at a time in the order the events came in; a failing delivery holds those behind it.",
+    )
 
     class Meta:
         model = Subscription
@@ -75,6 +79,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "auto_disable",
             "rate_limit",
             "send_traceparent",
+            "ordered",
             "status",
             "paused_reason",
             "paused_at",

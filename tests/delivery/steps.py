@@ -1,15 +1,18 @@
-"""Steps the delivery tests share: attempt deliveries as a task would, and a subscription whose endpoint is dead."""
+"""Steps the delivery tests share: drain a subscription as its task would, and a subscription whose endpoint is dead."""
 
 import socket
 
-from delivery.attempts import deliveries_attempt
+from delivery.claims import deliveries_claim, ordered_deliveries_claim
+from delivery.drain import subscription_drain
+from delivery.leases import lease_seconds
 from delivery.models import Delivery
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
 
 
 def attempt(*deliveries: Delivery) -> None:
-    deliveries_attempt(subscription_id=deliveries[0].subscription_id, delivery_ids=[d.pk for d in deliveries])
+    """Drain the subscription of these deliveries (whatever of it is due goes, these among them)."""
+    subscription_drain(subscription_id=deliveries[0].subscription_id)
 
 
 def _closed_port() -> int:
@@ -27,3 +30,9 @@ def dead_subscription(environment, **fields) -> Subscription:
         url=f"http://127.0.0.1:{_closed_port()}/hook",
         **fields,
     )
+
+
+def claim(subscription: Subscription, limit: int = 100) -> list:
+    """Claim the subscription's due deliveries as its drain would (an ordered one's in order)."""
+    claimer = ordered_deliveries_claim if subscription.ordered else deliveries_claim
+    return claimer(subscription=subscription, limit=limit, lease_seconds=lease_seconds(subscription=subscription))

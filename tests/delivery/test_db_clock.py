@@ -8,12 +8,13 @@ from django.db import connection
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from delivery.attempts import deliveries_attempt, deliveries_claim
+from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
 from delivery.leases import lease_seconds
 from delivery.models import Delivery
 from delivery.sweeper import deliveries_sweep
 from subscriptions.services import subscription_create
+from tests.delivery.steps import claim
 from tests.factories import event
 
 # Far enough that an answer read from the process's clock could not pass for the database's.
@@ -43,7 +44,7 @@ def _process_clock(offset: timedelta):
 def test_a_claims_lease_is_the_databases_time_plus_the_lease(delivery, offset):
     before = _database_now()
     with _process_clock(offset):
-        [claimed] = deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
+        [claimed] = claim(delivery.subscription)
     after = _database_now()
     lease = timedelta(seconds=lease_seconds(subscription=delivery.subscription))
     assert before + lease <= claimed.lease_expires_at <= after + lease
@@ -52,13 +53,13 @@ def test_a_claims_lease_is_the_databases_time_plus_the_lease(delivery, offset):
 
 def test_a_worker_whose_clock_is_behind_still_claims_a_due_delivery(delivery):
     with _process_clock(-SKEW):
-        assert len(deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])) == 1
+        assert len(claim(delivery.subscription)) == 1
 
 
 def test_a_worker_whose_clock_is_ahead_does_not_claim_a_delivery_not_yet_due(delivery):
     Delivery.objects.update(status=Delivery.Status.RETRYING, next_attempt_at=Now() + timedelta(minutes=5))
     with _process_clock(SKEW):
-        assert deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk]) == []
+        assert claim(delivery.subscription) == []
 
 
 @pytest.mark.parametrize("offset", [SKEW, -SKEW])
@@ -66,7 +67,7 @@ def test_a_retrys_next_attempt_is_the_databases_time_plus_the_backoff(delivery, 
     receiver.script("/hook", statuses=[500])
     before = _database_now()
     with _process_clock(offset):
-        deliveries_attempt(subscription_id=delivery.subscription_id, delivery_ids=[delivery.pk])
+        subscription_drain(subscription_id=delivery.subscription_id)
     after = _database_now()
     retrying = Delivery.objects.get()
     assert retrying.status == Delivery.Status.RETRYING
@@ -81,39 +82,36 @@ def test_a_claim_handed_back_unattempted_is_due_at_the_databases_now(environment
     )
     receiver.script("/slow", statuses=[200], delay=0.1)
     events_ingest(environment=environment, raw_events=[event(), event()])
-    ids = list(Delivery.objects.filter(subscription=slow).order_by("created_at").values_list("pk", flat=True))
     with _process_clock(SKEW), mock.patch("delivery.attempts.batch_seconds", return_value=0.0):
-        deliveries_attempt(subscription_id=slow.pk, delivery_ids=ids)
+        subscription_drain(subscription_id=slow.pk)
     handed_back = Delivery.objects.get(status=Delivery.Status.PENDING)
     assert handed_back.next_attempt_at <= _database_now()
 
 
 def test_the_sweeper_takes_back_a_lease_the_databases_clock_says_ran_out(delivery):
-    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
+    claim(delivery.subscription)
     Delivery.objects.update(lease_expires_at=Now() - timedelta(seconds=1))
     with _process_clock(-SKEW):
         assert deliveries_sweep()["leases_recovered"] == 1
 
 
 def test_the_sweeper_leaves_a_lease_the_databases_clock_says_still_stands(delivery):
-    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
+    claim(delivery.subscription)
     with _process_clock(SKEW):
         assert deliveries_sweep()["leases_recovered"] == 0
     assert Delivery.objects.get().status == Delivery.Status.SENDING
 
 
 def test_the_sweeper_finds_due_rows_by_the_databases_clock(delivery):
-    Delivery.objects.update(status=Delivery.Status.RETRYING, queued=False, next_attempt_at=Now() - timedelta(seconds=1))
+    Delivery.objects.update(status=Delivery.Status.RETRYING, next_attempt_at=Now() - timedelta(seconds=1))
     with _process_clock(-SKEW):
-        assert deliveries_sweep()["enqueued"] == 1
-    queued = Delivery.objects.get()
-    assert queued.queued and queued.next_attempt_at <= _database_now()
+        assert deliveries_sweep()["woken"] == 1
 
 
 def test_the_sweeper_leaves_rows_the_databases_clock_says_are_not_due(delivery):
-    Delivery.objects.update(status=Delivery.Status.RETRYING, queued=False, next_attempt_at=Now() + timedelta(minutes=5))
+    Delivery.objects.update(status=Delivery.Status.RETRYING, next_attempt_at=Now() + timedelta(minutes=5))
     with _process_clock(SKEW):
-        assert deliveries_sweep()["enqueued"] == 0
+        assert deliveries_sweep()["woken"] == 0
 
 
 def test_ingest_on_a_web_host_whose_clock_runs_ahead_makes_deliveries_due_by_the_databases(environment, receiver):
@@ -125,4 +123,4 @@ def test_ingest_on_a_web_host_whose_clock_runs_ahead_makes_deliveries_due_by_the
         events_ingest(environment=environment, raw_events=[event()])
     created = Delivery.objects.get()
     assert before <= created.next_attempt_at <= _database_now()
-    assert deliveries_claim(subscription=subscription, delivery_ids=[created.pk])
+    assert claim(subscription)

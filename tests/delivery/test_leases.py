@@ -11,14 +11,15 @@ from django.db.models.functions import Now
 
 from credentials.services import credential_create
 from delivery import outgoing
-from delivery.attempts import deliveries_attempt, deliveries_claim
-from delivery.in_flight import in_flight_slot_free, in_flight_slot_take
+from delivery.coordination import coordination
+from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
 from delivery.leases import BatchLease, batch_lease_hold, lease_seconds, slot_seconds
 from delivery.models import Delivery
 from delivery.sweeper import deliveries_sweep
 from subscriptions.services import subscription_create
 from tests import secrets
+from tests.delivery.steps import claim
 from tests.factories import event
 
 
@@ -43,19 +44,18 @@ def _database_now():
 
 def _claimed_batch(environment, subscription, count: int = 1):
     events_ingest(environment=environment, raw_events=[event() for _ in range(count)])
-    ids = list(Delivery.objects.order_by("created_at").values_list("pk", flat=True))
-    return deliveries_claim(subscription=subscription, delivery_ids=ids)
+    return claim(subscription)
 
 
 @pytest.fixture
 def slot(environment):
-    taken = in_flight_slot_take(subscription_id="leases", seconds=1)
+    taken = coordination().slot_take(subscription_id="leases", slots=1, seconds=1)
     yield taken
-    in_flight_slot_free(slot=taken)
+    coordination().slot_free(slot=taken)
 
 
 def _slot_ttl(slot) -> int:
-    return caches["default"]._cache.get_client().ttl(cache.make_key(slot.key))
+    return caches["default"].raw_client().ttl(cache.make_key(f"outflow:slot:{{{slot.subscription_id}}}:{slot.index}"))
 
 
 def test_a_lease_with_time_left_is_checked_without_a_query(environment, receiver, slot, django_assert_num_queries):
@@ -105,7 +105,7 @@ def test_a_claim_taken_back_and_claimed_again_is_not_renewed_by_its_first_holder
     [first] = _claimed_batch(environment, subscription)
     Delivery.objects.update(lease_expires_at=Now() - timedelta(seconds=1))
     assert deliveries_sweep()["leases_recovered"] == 1
-    [second] = deliveries_claim(subscription=subscription, delivery_ids=[first.pk])
+    [second] = claim(subscription)
 
     assert not batch_lease_hold(lease=BatchLease(slot=slot, runs_out=0), subscription=subscription, deliveries=[first])
     assert Delivery.objects.get().lease_expires_at == second.lease_expires_at
@@ -149,7 +149,7 @@ def test_a_batch_whose_lease_runs_short_before_a_send_renews_it_and_sends_within
     watch = _SendWatch(monkeypatch)
 
     [delivery] = Delivery.objects.all()
-    deliveries_attempt(subscription_id=subscription.pk, delivery_ids=[delivery.pk])
+    subscription_drain(subscription_id=subscription.pk)
 
     assert watch.recovered == 0
     assert watch.left[0] >= settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
@@ -173,7 +173,7 @@ def test_a_batch_that_lost_its_claim_before_a_send_sends_nothing_more(
         return real_bodies(**shaping)
 
     monkeypatch.setattr("delivery.attempts.outgoing_bodies", stalled_body)
-    deliveries_attempt(subscription_id=subscription.pk, delivery_ids=[Delivery.objects.get().pk])
+    subscription_drain(subscription_id=subscription.pk)
 
     assert receiver.received("/hook") == []
     recovered = Delivery.objects.get()
@@ -199,7 +199,7 @@ def test_an_oauth_fetch_waiting_on_another_workers_lock_does_not_outlive_the_lea
     watch = _SendWatch(monkeypatch)
 
     started = time.monotonic()
-    deliveries_attempt(subscription_id=subscription.pk, delivery_ids=[Delivery.objects.get().pk])
+    subscription_drain(subscription_id=subscription.pk)
 
     assert time.monotonic() - started >= held - 1
     assert watch.recovered == 0 and watch.left[0] > 0

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from delivery import outcomes
-from delivery.attempts import deliveries_attempt
+from delivery import outcomes, wakes
+from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
 from delivery.sweeper import deliveries_sweep
@@ -23,20 +23,17 @@ def test_a_batchs_failures_of_one_kind_are_scheduled_together(
     )
     receiver.script("/hook", statuses=[500])
     events_ingest(environment=environment, raw_events=[event() for _ in range(5)])
-    enqueued: list[list] = []
-    monkeypatch.setattr(outcomes, "deliveries_enqueue", lambda *, due, countdown: enqueued.append(list(due)))
+    deferred: list = []
+    monkeypatch.setattr(outcomes, "deferral_record", lambda **kwargs: deferred.append(kwargs))
 
-    with django_capture_on_commit_callbacks() as callbacks:
-        deliveries_attempt(
-            subscription_id=subscription.pk, delivery_ids=list(Delivery.objects.values_list("pk", flat=True))
-        )
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_drain(subscription_id=subscription.pk)
 
-    for callback in callbacks:
-        callback()
     retrying = Delivery.objects.all()
     assert {delivery.status for delivery in retrying} == {Delivery.Status.RETRYING}
     assert len({delivery.next_attempt_at for delivery in retrying}) == 1
-    assert len(enqueued) == 1 and len(enqueued[0]) == 5
+    assert len(deferred) == 1 and deferred[0]["subscription_id"] == subscription.pk
+    assert deferred[0]["deferral"].reason == "back_off"
 
 
 def test_retry_after_longer_than_the_backoff_is_honoured(delivery, receiver):
@@ -46,7 +43,6 @@ def test_retry_after_longer_than_the_backoff_is_honoured(delivery, receiver):
     assert retrying.status == Delivery.Status.RETRYING and retrying.last_status_code == 429
     wait = (retrying.next_attempt_at - timezone.now()).total_seconds()
     assert 38 <= wait <= 40
-    assert retrying.queued is True
 
 
 def test_retry_after_is_read_whatever_its_case(delivery, receiver):
@@ -56,16 +52,18 @@ def test_retry_after_is_read_whatever_its_case(delivery, receiver):
     assert 38 <= wait <= 40
 
 
-def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiver):
+def test_a_long_wait_is_a_row_for_the_sweeper_not_a_broker_task(delivery, receiver, monkeypatch):
+    published: list = []
+    monkeypatch.setattr(wakes, "_publish", lambda ids, **kwargs: published.append((ids, kwargs)))
     receiver.script("/hook", statuses=[503], headers={"Retry-After": "3600"})
     attempt(delivery)
-    retrying = Delivery.objects.get()
-    assert retrying.queued is False
-    assert deliveries_sweep() == {"leases_recovered": 0, "enqueued": 0, "recoveries_resumed": 0}
+    assert Delivery.objects.get().status == Delivery.Status.RETRYING
+    assert published == []
+    assert deliveries_sweep() == {"leases_recovered": 0, "woken": 0, "recoveries_resumed": 0}
 
     Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    assert deliveries_sweep()["enqueued"] == 1
-    assert Delivery.objects.get().queued is True
+    assert deliveries_sweep()["woken"] == 1
+    assert published == [([delivery.subscription_id], {"own_traces": True})]
 
 
 def test_final_failure_pauses_once_with_the_reason(delivery, subscription, receiver):

@@ -15,13 +15,13 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from delivery.attempts import deliveries_claim
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
 from delivery.retention import events_purge
 from delivery.sweeper import deliveries_sweep
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
+from tests.delivery.steps import claim
 from tests.factories import event
 
 ROWS = 30_000
@@ -52,12 +52,12 @@ def big_tables(environment, subscription):
             [environment.pk, ROWS, ROWS],
         )
         cursor.execute(
-            "INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, next_attempt_at, queued,"
+            "INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, next_attempt_at,"
             " lease_expires_at, last_error, created_at, updated_at, completed_at)"
             " SELECT gen_random_uuid(), e.id, CASE WHEN n %% 100 = 0 THEN %s ELSE %s END,"
             " CASE WHEN n <= %s THEN 'pending' WHEN n <= %s THEN 'retrying' WHEN n <= %s THEN 'sending'"
             " WHEN n %% 20 = 1 THEN 'failed' ELSE 'succeeded' END, 1,"
-            " CASE WHEN n <= %s THEN now() + interval '1 hour' END, n <= %s,"
+            " CASE WHEN n <= %s THEN now() + interval '1 hour' END,"
             " CASE WHEN n > %s AND n <= %s THEN now() + interval '1 minute' END, '',"
             " e.received_at, e.received_at, CASE WHEN n > %s THEN e.received_at END"
             " FROM (SELECT id, received_at, row_number() OVER (ORDER BY received_at DESC) AS n FROM delivery_event) e",
@@ -68,7 +68,6 @@ def big_tables(environment, subscription):
                 2 * PENDING,
                 3 * PENDING,
                 2 * PENDING,
-                PENDING,
                 2 * PENDING,
                 3 * PENDING,
                 3 * PENDING,
@@ -171,21 +170,30 @@ def test_the_checker_sees_a_sequential_scan(big_tables):
 
 
 @pytest.mark.django_db
-def test_claim_reads_its_deliveries_and_events_by_primary_key(big_tables, subscription):
-    ids = list(
-        Delivery.objects.filter(subscription=subscription, status=Delivery.Status.PENDING).values_list("pk", flat=True)
-    )
-    assert len(ids) > 50
-    plans = plans_of(lambda: deliveries_claim(subscription=subscription, delivery_ids=ids))
-    assert_served(plans, "delivery_delivery_pkey", "delivery_event_pkey")
+def test_claim_finds_the_due_rows_of_its_subscription_by_their_index(big_tables, subscription):
+    claimed = []
+    plans = plans_of(lambda: claimed.extend(claim(subscription)))
+    assert len(claimed) > 50
+    assert_served(plans, "delivery_due_per_subscription", "delivery_delivery_pkey", "delivery_event_pkey")
 
 
 @pytest.mark.django_db
-def test_sweep_finds_leases_and_due_deliveries_by_their_partial_indexes(big_tables):
+def test_an_ordered_claim_finds_the_oldest_of_each_status_by_the_status_index(big_tables, subscription):
+    Subscription.objects.filter(pk=subscription.pk).update(ordered=True)
+    Delivery.objects.filter(status=Delivery.Status.SENDING).update(status=Delivery.Status.SUCCEEDED)
+    Delivery.objects.filter(status=Delivery.Status.RETRYING).update(next_attempt_at=timezone.now())
+    subscription.refresh_from_db()
+    claimed = []
+    plans = plans_of(lambda: claimed.extend(claim(subscription)))
+    assert claimed
+    assert_served(plans, _index_on("delivery_delivery", "subscription_id, status, created_at DESC"))
+
+
+@pytest.mark.django_db
+def test_sweep_finds_leases_and_due_subscriptions_by_their_partial_indexes(big_tables):
     Delivery.objects.filter(status=Delivery.Status.SENDING).update(lease_expires_at=timezone.now() - timedelta(1))
-    Delivery.objects.filter(status=Delivery.Status.PENDING).update(queued=False)
     plans = plans_of(deliveries_sweep)
-    assert_served(plans, "delivery_leased", "delivery_due")
+    assert_served(plans, "delivery_leased", "delivery_due_per_subscription")
 
 
 @pytest.mark.django_db
@@ -233,12 +241,30 @@ def test_a_page_touches_a_few_buffers_per_row_it_shows_however_deep(big_tables, 
         assert page.status_code == 200 and len(page.json()["results"]) == 50
 
     for kind, table in (("deliveries", "delivery_delivery"), ("requests", "requestlog_requestlog")):
-        touched = [(buffers, rows) for sql, buffers, rows in buffers_of(partial(pages, kind)) if table in sql]
+        # The page's own statement (a deliveries page also explains its rows: test_explain_of_a_page_is_bounded).
+        touched = [
+            (buffers, rows)
+            for sql, buffers, rows in buffers_of(partial(pages, kind))
+            if table in sql and "DESC" in sql and "LIMIT 51" in sql
+        ]
         assert len(touched) == 21, kind
         settled = touched[UPDATED_PAGES:]
         assert all(buffers <= BUFFERS_PER_ROW * rows for buffers, rows in settled), (kind, touched)
         # The deepest page costs what the shallowest settled one does.
         assert settled[-1][0] <= settled[0][0] + 2, (kind, touched)
+
+
+@pytest.mark.django_db
+def test_explain_of_a_page_is_a_few_bounded_statements_whatever_its_rows(big_tables, api, subscription):
+    def page():
+        assert len(api.get(f"/api/v1/subscriptions/{subscription.pk}/deliveries?limit=50").json()["results"]) == 50
+
+    explaining = [
+        (sql, buffers, rows) for sql, buffers, rows in buffers_of(page) if "LIMIT 51" not in sql and "DESC" not in sql
+    ]
+    # Its next-to-go per status (3) and the due times ahead of the page's due rows (1), however many rows it shows.
+    assert len(explaining) <= 4, explaining
+    assert all(rows <= 1000 and buffers <= 5 * max(rows, 1) + 10 for _, buffers, rows in explaining), explaining
 
 
 @pytest.mark.django_db

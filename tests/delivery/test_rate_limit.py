@@ -3,17 +3,25 @@
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache, caches
+from django.utils import timezone
 
-from delivery.in_flight import endpoint_resting_until, slow_down_key, subscription_slow_down
+from delivery.coordination import coordination
 from delivery.rate_limit import PermitRefused, RateRoom, rate_permit_take, rate_room, rate_window_seconds
 
 
 @pytest.fixture
 def subscription_id():
     return uuid.uuid4()
+
+
+def _slow_down(subscription_id, seconds: float):
+    until = timezone.now() + timedelta(seconds=seconds)
+    coordination().slow_down(subscription_id=subscription_id, until=until)
+    return until
 
 
 def _redis_unreachable(settings) -> None:
@@ -41,17 +49,6 @@ def test_the_limit_is_granted_then_refused_until_the_oldest_permit_leaves_the_wi
     assert rate_permit_take(subscription_id=subscription_id, rate_limit=3) is not None
 
 
-def test_one_refused_caller_per_wait_is_the_one_that_comes_back(subscription_id):
-    assert rate_permit_take(subscription_id=subscription_id, rate_limit=1) is None
-    first = rate_permit_take(subscription_id=subscription_id, rate_limit=1)
-    second = rate_permit_take(subscription_id=subscription_id, rate_limit=1)
-    assert first.wakes and not second.wakes
-
-    time.sleep(first.wait)
-    assert rate_permit_take(subscription_id=subscription_id, rate_limit=1) is None
-    assert rate_permit_take(subscription_id=subscription_id, rate_limit=1).wakes, "the next wait has its own waker"
-
-
 def test_the_room_counts_what_may_go_now_and_takes_no_permit(subscription_id):
     assert rate_room(subscription_id=subscription_id, rate_limit=3, ready=2) == RateRoom(requests=2, rest=None)
     assert rate_room(subscription_id=subscription_id, rate_limit=3, ready=2) == RateRoom(requests=2, rest=None)
@@ -59,9 +56,8 @@ def test_the_room_counts_what_may_go_now_and_takes_no_permit(subscription_id):
 
     room = rate_room(subscription_id=subscription_id, rate_limit=3, ready=100)
     assert room.requests == 2
-    # The rest may go once the permit just taken leaves the window; this caller is the one that comes back then.
-    assert rate_window_seconds() - 0.2 < room.rest.wait <= rate_window_seconds() and room.rest.wakes
-    assert not rate_room(subscription_id=subscription_id, rate_limit=3, ready=100).rest.wakes
+    # The rest may go once the permit just taken leaves the window.
+    assert rate_window_seconds() - 0.2 < room.rest.wait <= rate_window_seconds()
 
     assert [rate_permit_take(subscription_id=subscription_id, rate_limit=3) for _ in range(2)] == [None, None]
     full = rate_room(subscription_id=subscription_id, rate_limit=3, ready=1)
@@ -69,13 +65,13 @@ def test_the_room_counts_what_may_go_now_and_takes_no_permit(subscription_id):
 
 
 def test_no_room_while_slowed_down_or_while_redis_is_unreachable(subscription_id, settings):
-    subscription_slow_down(subscription_id=subscription_id, seconds=30)
+    _slow_down(subscription_id, 30)
     slowed = rate_room(subscription_id=subscription_id, rate_limit=10, ready=5)
     assert slowed.requests == 0 and slowed.rest.wait > 28
 
     _redis_unreachable(settings)
     assert rate_room(subscription_id=uuid.uuid4(), rate_limit=10, ready=5) == RateRoom(
-        requests=0, rest=PermitRefused(wait=7.0, wakes=True)
+        requests=0, rest=PermitRefused(wait=7.0)
     )
 
 
@@ -117,26 +113,26 @@ def test_many_threads_at_once_never_get_more_than_the_limit_in_a_window(subscrip
 
 
 def test_a_slow_down_refuses_permits_until_it_ends_and_keeps_the_later_end(subscription_id):
-    ends = subscription_slow_down(subscription_id=subscription_id, seconds=0.6)
-    subscription_slow_down(subscription_id=subscription_id, seconds=0.1)
+    ends = _slow_down(subscription_id, 0.6)
+    _slow_down(subscription_id, 0.1)
 
     refused = rate_permit_take(subscription_id=subscription_id, rate_limit=100)
     assert 0.4 < refused.wait <= 0.6
-    assert endpoint_resting_until(subscription_id=subscription_id) == ends
+    assert abs((coordination().rest(subscription_id=subscription_id).until - ends).total_seconds()) < 0.01
 
     time.sleep(refused.wait + 0.05)
     assert rate_permit_take(subscription_id=subscription_id, rate_limit=100) is None
-    assert endpoint_resting_until(subscription_id=subscription_id) is None
+    assert coordination().rest(subscription_id=subscription_id) is None
 
 
 def test_while_redis_is_unreachable_no_permit_is_granted_and_nothing_raises(subscription_id, settings):
     reachable = settings.CACHES
     _redis_unreachable(settings)
-    assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0, wakes=True)
+    assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0)
 
     # For the pause after a failure (config/shared_cache.py) the process does not try again: still refused.
     settings.CACHES = reachable
-    assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0, wakes=True)
+    assert rate_permit_take(subscription_id=subscription_id, rate_limit=5) == PermitRefused(wait=7.0)
     assert not cache.has_key(f"outflow:rate-limit:{{{subscription_id}}}")
 
 
@@ -144,14 +140,14 @@ def test_make_runs_file_cache_limits_in_the_process(subscription_id, settings, t
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
     }
+    settings.OUTFLOW_COORDINATION_BACKEND = "delivery.coordination.local.LocalCoordination"
     assert [rate_permit_take(subscription_id=subscription_id, rate_limit=2) for _ in range(2)] == [None, None]
     refused = rate_permit_take(subscription_id=subscription_id, rate_limit=2)
-    assert 0 < refused.wait <= rate_window_seconds() and refused.wakes
-    assert not rate_permit_take(subscription_id=subscription_id, rate_limit=2).wakes
+    assert 0 < refused.wait <= rate_window_seconds()
 
     other = uuid.uuid4()
-    subscription_slow_down(subscription_id=other, seconds=0.5)
-    assert cache.get(slow_down_key(other)) is not None
+    _slow_down(other, 0.5)
+    assert cache.get(f"outflow:slow-down:{{{other}}}") is not None
     assert 0.3 < rate_permit_take(subscription_id=other, rate_limit=2).wait <= 0.5
     assert rate_room(subscription_id=other, rate_limit=2, ready=1).requests == 0
 
@@ -159,4 +155,4 @@ def test_make_runs_file_cache_limits_in_the_process(subscription_id, settings, t
     assert rate_room(subscription_id=third, rate_limit=2, ready=2) == RateRoom(requests=2, rest=None)
     assert rate_permit_take(subscription_id=third, rate_limit=2) is None
     room = rate_room(subscription_id=third, rate_limit=2, ready=5)
-    assert room.requests == 1 and 0 < room.rest.wait <= rate_window_seconds() and room.rest.wakes
+    assert room.requests == 1 and 0 < room.rest.wait <= rate_window_seconds()

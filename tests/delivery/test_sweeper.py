@@ -1,86 +1,104 @@
-"""The sweeper: expired claims taken back, due deliveries woken oldest first within its budget, tasks sent round."""
+"""The sweeper: claims whose lease ran out, subscriptions with due deliveries and no drain, one sweeper at a time."""
 
+import time
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from delivery import queueing
-from delivery.attempts import deliveries_claim
+from delivery import sweeper, wakes
+from delivery.coordination import coordination
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
-from delivery.queueing import deliveries_enqueue
 from delivery.sweeper import deliveries_sweep
 from requestlog.models import RequestLog
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
+from tests.delivery.steps import claim
 from tests.factories import event
 
 
 @pytest.fixture
-def due(environment, receiver):
-    subscription_create(environment=environment, name="sink", event_types=["card-completed"], url=receiver.url("/h"))
-    events_ingest(environment=environment, raw_events=[event() for _ in range(7)])
-    deliveries = list(Delivery.objects.order_by("pk"))
-    for age, delivery in enumerate(deliveries):
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.RETRYING, queued=False, next_attempt_at=Now() - timedelta(minutes=10 + age)
-        )
-    return deliveries
+def published(monkeypatch) -> list:
+    sent: list = []
+    monkeypatch.setattr(wakes, "_publish", lambda ids, **kwargs: sent.extend(ids))
+    return sent
 
 
-def test_the_oldest_due_go_first(due, settings):
-    settings.OUTFLOW_SWEEP_BATCH = 2
-    settings.OUTFLOW_SWEEP_INTERVAL_SECONDS = 0  # no time for a second batch
-
-    assert deliveries_sweep()["enqueued"] == 2
-
-    oldest = {delivery.pk for delivery in due[-2:]}
-    assert set(Delivery.objects.filter(queued=True).values_list("pk", flat=True)) == oldest
-
-
-def test_one_sweep_goes_on_batch_after_batch_within_its_budget(due, settings):
-    settings.OUTFLOW_SWEEP_BATCH = 2
-
-    assert deliveries_sweep()["enqueued"] == 7
-    assert not Delivery.objects.filter(queued=False).exists()
+@pytest.fixture
+def two_due(environment, receiver) -> list:
+    subscriptions = [
+        subscription_create(environment=environment, name=name, event_types=["card-completed"], url=receiver.url("/h"))
+        for name in ("one", "two")
+    ]
+    events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
+    Delivery.objects.update(status=Delivery.Status.RETRYING, next_attempt_at=Now() - timedelta(minutes=10))
+    for subscription in subscriptions:
+        coordination().wake_clear(subscription_id=subscription.pk)
+    return subscriptions
 
 
-def test_tasks_go_round_the_subscriptions_a_batch_each(settings, monkeypatch):
-    settings.OUTFLOW_DELIVERY_BATCH = 2
-    sent: list[tuple] = []
-    monkeypatch.setattr(queueing.app, "send_task", lambda name, args, **options: sent.append(args))
-
-    deliveries_enqueue(due=[("a", 1), ("a", 2), ("a", 3), ("a", 4), ("a", 5), ("b", 6)])
-
-    assert sent == [("a", ["1", "2"]), ("b", ["6"]), ("a", ["3", "4"]), ("a", ["5"])]
+def test_each_subscription_with_due_deliveries_is_woken_once(two_due, published):
+    assert deliveries_sweep()["woken"] == 2
+    assert sorted(published) == sorted(subscription.pk for subscription in two_due)
+    # A wake on its way is not sent again before the grace: the sweep after finds it pending.
+    assert deliveries_sweep()["woken"] == 0
 
 
-def test_sweeper_takes_back_an_expired_claim_due_now(delivery):
-    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
+def test_a_wake_lost_on_its_way_is_sent_again_after_the_grace(two_due, published, settings):
+    settings.OUTFLOW_REQUEUE_GRACE_SECONDS = 0.2
+    deliveries_sweep()
+    published.clear()
+    time.sleep(0.5)
+    assert deliveries_sweep()["woken"] == 2
+
+
+def test_a_subscription_whose_drain_runs_or_whose_endpoint_rests_is_left_alone(two_due, published):
+    running, resting = two_due
+    coordination().slot_take(subscription_id=running.pk, slots=1, seconds=30)
+    coordination().circuit_trip(subscription_id=resting.pk, until=timezone.now() + timedelta(minutes=1))
+    assert deliveries_sweep()["woken"] == 0 and published == []
+
+
+def test_deliveries_not_yet_due_wake_nothing(two_due, published):
+    Delivery.objects.update(next_attempt_at=Now() + timedelta(minutes=5))
+    assert deliveries_sweep()["woken"] == 0
+
+
+def test_sweeper_takes_back_an_expired_claim_due_now(delivery, published):
+    claim(delivery.subscription)
     Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
 
     assert deliveries_sweep()["leases_recovered"] == 1
 
     recovered = Delivery.objects.get()
     assert recovered.status == Delivery.Status.RETRYING and recovered.attempts == 1
-    assert recovered.next_attempt_at <= timezone.now() and recovered.queued
+    assert recovered.next_attempt_at <= timezone.now()
     assert "worker stopped" in recovered.last_error
     assert "worker stopped" in RequestLog.objects.get().error
+    assert published == [delivery.subscription_id]
 
 
-def test_an_expired_claim_with_no_retries_left_fails(delivery):
+def test_an_expired_claim_with_no_retries_left_fails(delivery, published):
     Subscription.objects.update(max_retries=0, auto_disable=False)
-    deliveries_claim(subscription=delivery.subscription, delivery_ids=[delivery.pk])
+    claim(delivery.subscription)
     Delivery.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     deliveries_sweep()
     assert Delivery.objects.get().status == Delivery.Status.FAILED
 
 
-def test_sweeper_requeues_a_queued_delivery_never_picked_up(delivery, settings):
-    Delivery.objects.update(
-        next_attempt_at=timezone.now() - timedelta(seconds=settings.OUTFLOW_REQUEUE_GRACE_SECONDS + 1)
+def test_a_second_sweeper_sweeps_nothing_while_one_sweeps(two_due, published):
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        host=settings_dict["HOST"], port=settings_dict["PORT"], user=settings_dict["USER"], dbname=settings_dict["NAME"]
     )
-    assert deliveries_sweep()["enqueued"] == 1
-    assert deliveries_sweep()["enqueued"] == 0
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [sweeper._LOCK_KEY])
+        assert deliveries_sweep() is None and published == []
+        other.execute("SELECT pg_advisory_unlock(%s)", [sweeper._LOCK_KEY])
+        assert deliveries_sweep()["woken"] == 2
+    finally:
+        other.close()

@@ -15,7 +15,7 @@ from tests.worker import ROOT, CeleryProcesses
 
 pytestmark = pytest.mark.e2e
 
-ATTEMPT_DONE = "delivery.tasks.deliveries_attempt["
+DRAIN_DONE = "delivery.tasks.subscription_drain["
 
 
 @pytest.fixture
@@ -34,8 +34,8 @@ def _most_in_one_second(times: list[float]) -> int:
     return max(sum(1 for later in times[index:] if later < at + 1.0) for index, at in enumerate(times))
 
 
-def _attempts_run(processes: CeleryProcesses, since: int) -> int:
-    return (processes.directory / "worker.log").read_text()[since:].count(ATTEMPT_DONE)
+def _drains_run(processes: CeleryProcesses, since: int) -> int:
+    return (processes.directory / "worker.log").read_text()[since:].count(DRAIN_DONE)
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_forty_events_limited_to_five_a_second_arrive_with_no_second_over_five_f
     assert max(times) - min(times) >= 6.0
     # Waiting on the limit is no attempt: each delivery was attempted once.
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
-    assert all(_attempts_run(processes, offset) > 0 for processes, offset in zip(logs, offsets, strict=True))
+    assert all(_drains_run(processes, offset) > 0 for processes, offset in zip(logs, offsets, strict=True))
 
 
 def test_a_429_with_retry_after_holds_the_whole_subscription_for_that_long(worker, api, receiver):

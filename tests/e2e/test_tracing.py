@@ -4,7 +4,7 @@ on loopback (decoded with opentelemetry-proto), and the traceparent at the real 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from delivery.queueing import ATTEMPT_TASK
+from delivery.wakes import DRAIN_TASK
 from tests import leak_watch, secrets
 from tests.e2e.steps import ingest, subscribe, wait_until
 from tests.factories import event
@@ -15,7 +15,6 @@ from tests.worker import CeleryProcesses
 pytestmark = pytest.mark.e2e
 
 PAYLOAD_MARKER = "pl-Wq61-payload-marker"
-SWEEP_TASK = "delivery.tasks.deliveries_sweep"
 
 
 @pytest.fixture
@@ -102,15 +101,18 @@ def test_one_trace_from_ingest_to_each_attempt_and_traceparent_only_where_asked(
     ingested = spans.get_finished_spans()
     [ingest_span] = named(ingested, "outflow.ingest")
     trace_id = ingest_span.context.trace_id.to_bytes(16, "big")
-    publishes = {span.context.span_id.to_bytes(8, "big") for span in named(ingested, f"apply_async/{ATTEMPT_TASK}")}
+    publishes = {span.context.span_id.to_bytes(8, "big") for span in named(ingested, f"apply_async/{DRAIN_TASK}")}
     assert len(publishes) == 2
 
     exported = _exported(collector)
-    runs = [span for span in exported if span.name == f"run/{ATTEMPT_TASK}" and span.trace_id == trace_id]
+    runs = [span for span in exported if span.name == f"run/{DRAIN_TASK}" and span.trace_id == trace_id]
     assert {run.parent_span_id for run in runs} == publishes
     run_ids = {run.span_id for run in runs}
     in_trace = [span for span in exported if span.trace_id == trace_id and span.parent_span_id in run_ids]
+    # Each drain claims its delivery, then finds nothing more due (the failed one waits its back-off).
     assert sorted(span.name for span in in_trace if span.name.startswith("outflow.")) == [
+        "outflow.claim",
+        "outflow.claim",
         "outflow.claim",
         "outflow.claim",
         "outflow.mapping",
@@ -134,17 +136,15 @@ def test_one_trace_from_ingest_to_each_attempt_and_traceparent_only_where_asked(
     assert (version, header_trace, header_parent) == ("00", trace_id.hex(), traced_request.span_id.hex())
     assert "traceparent" not in first.headers and "traceparent" not in retried.headers
 
-    # The retry waited as a row: the sweeper sent it in a trace of that task's own, not the sweep's (the sweep wakes
-    # many tenants' deliveries) and not its ingest's.
+    # The retry waited as a row: the sweeper woke its subscription in a trace of that wake's own (the sweeper wakes
+    # many tenants' subscriptions), not its ingest's.
     [retry_request] = [span for span in _requests(collector) if _attribute(span, "outflow.attempt") == 2]
     assert retry_request.trace_id != trace_id
     root = retry_request
     while root.parent_span_id:
         wait_until(lambda parent=root.parent_span_id: parent in {span.span_id for span in _exported(collector)})
         root = next(span for span in _exported(collector) if span.span_id == root.parent_span_id)
-    assert root.name == f"apply_async/{ATTEMPT_TASK}"
-    sweeps = [span for span in _exported(collector) if span.name == f"run/{SWEEP_TASK}"]
-    assert sweeps and all(sweep.trace_id != root.trace_id for sweep in sweeps)
+    assert root.name == f"apply_async/{DRAIN_TASK}" and root.trace_id != trace_id
 
     text = "\n".join(str(ExportTraceServiceRequest.FromString(request.body)) for request in collector.received())
     for needle in [

@@ -267,4 +267,4 @@ def test_a_subscription_url_is_masked_in_the_payload_and_the_mail(environment, r
 def test_notification_tasks_go_to_their_own_queue():
     for task in (sending.SEND_TASK, "notifications.tasks.notifications_sweep"):
         assert app.amqp.router.route({}, task)["queue"].name == "outflow-notifications"
-    assert app.amqp.router.route({}, "delivery.tasks.deliveries_attempt")["queue"].name == "outflow"
+    assert app.amqp.router.route({}, "delivery.tasks.subscription_drain")["queue"].name == "outflow"

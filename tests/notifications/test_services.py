@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from delivery.attempts import deliveries_attempt
+from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
 from notifications.models import Notification, NotificationDigest
@@ -30,10 +30,7 @@ def _failing_subscription(environment, receiver, **fields) -> Subscription:
 
 
 def _deliver_all(subscription: Subscription) -> None:
-    deliveries_attempt(
-        subscription_id=subscription.pk,
-        delivery_ids=list(Delivery.objects.filter(subscription=subscription).values_list("pk", flat=True)),
-    )
+    subscription_drain(subscription_id=subscription.pk)
 
 
 def test_settings_are_made_on_first_use_with_a_signing_secret(environment):

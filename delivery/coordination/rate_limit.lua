@@ -2,27 +2,19 @@
 -- A sliding-window log: the times of the permits granted (a sorted set, microseconds by this server's clock), so
 -- that no window of ARGV[2] microseconds holds more than ARGV[1] of them; and none while the endpoint asked to be
 -- left alone (KEYS[2]: the end of a 429's slow-down, Unix milliseconds).
--- A caller told to wait also learns whether it is the one batch that comes back when the wait ends (KEYS[3] marks
--- that one is due then); the others wait as rows, so the batches of a subscription over its limit do not all circle.
--- KEYS: the log, the slow-down, the waker.
+-- KEYS: the log, the slow-down.
 -- ARGV: the limit, the window, then either 'take' and a member unique to this call, or 'room' and how many requests
 -- the caller has ready (nothing is taken: the caller claims only what may go, then takes a permit per request).
--- Returns {permits taken or requests that may go now, microseconds until more may (0 if none is asked for), 1 if
--- the caller comes back then}.
+-- Returns {permits taken or requests that may go now, microseconds until more may (0 if none is asked for)}.
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local mode = ARGV[3]
 
-local function told_to_wait(granted, wait)
-  local wakes = redis.call('SET', KEYS[3], 1, 'PX', math.ceil(wait / 1000), 'NX') and 1 or 0
-  return {granted, wait, wakes}
-end
-
 local slow_until = tonumber(redis.call('GET', KEYS[2]))
 if slow_until and slow_until * 1000 > now then
-  return told_to_wait(0, slow_until * 1000 - now)
+  return {0, slow_until * 1000 - now}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local held = redis.call('ZCARD', KEYS[1])
@@ -40,14 +32,14 @@ end
 
 if mode == 'take' then
   if free == 0 then
-    return told_to_wait(0, until_more())
+    return {0, until_more()}
   end
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
-  return {1, 0, 0}
+  return {1, 0}
 end
 local wanted = tonumber(ARGV[4])
 if free >= wanted then
-  return {wanted, 0, 0}
+  return {wanted, 0}
 end
-return told_to_wait(free, until_more())
+return {free, until_more()}

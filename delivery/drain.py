@@ -1,0 +1,156 @@
+"""A subscription's drain: the only thing that sends. It carries no delivery ids and may run any number of times.
+
+It takes one of its subscription's in-flight slots (one for an ordered subscription), or returns: a drain already
+runs in each. Holding it, it loops: check what holds the endpoint (an open circuit, a slow-down, the rate limit) →
+claim the oldest due deliveries (delivery/claims.py) → send and record them (delivery/attempts.py), until nothing is
+due or its time slice is spent. Then it frees the slot, and publishes its successor if work is left or a wake came in
+while it ran: the successor waits behind every other subscription's drain already queued, which keeps subscriptions
+and tenants fair.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from config import tracing
+from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
+from delivery import claims
+from delivery.attempts import batch_attempt
+from delivery.coordination import coordination
+from delivery.coordination.base import Slot
+from delivery.leases import BatchLease, lease_seconds, slot_seconds
+from delivery.rate_limit import rate_room
+from delivery.wakes import Deferral, deferral_record, subscription_wake_again, subscriptions_wake
+from subscriptions.delivery_cache import subscription_for_delivery
+from subscriptions.models import Subscription
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainEnd:
+    """Why a drain stopped: nothing was due, a wait holds the subscription (`deferral`), or work is left (`more`:
+    its time slice was spent, or a batch was cut short)."""
+
+    more: bool = False
+    deferral: Deferral | None = None
+
+
+def subscription_drain(*, subscription_id) -> DrainEnd | None:
+    """Drain the subscription's due deliveries for one time slice; None when no slot was free (or it is gone)."""
+    subscription = subscription_for_delivery(subscription_id=subscription_id)
+    if subscription is None:
+        return None
+    slot = _slot_take(subscription)
+    if slot is None:
+        return None
+    try:
+        end = _drain(subscription_id=subscription.pk, slot=slot)
+    finally:
+        woken = _slot_free(slot)
+    if end.more or woken:
+        subscription_wake_again(subscription_id=subscription.pk)
+    elif end.deferral is not None:
+        deferral_record(subscription_id=subscription.pk, deferral=end.deferral)
+    return end
+
+
+def drain_slots(subscription: Subscription) -> int:
+    """How many drains of the subscription may run at once."""
+    return 1 if subscription.ordered else settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION
+
+
+def _drain(*, subscription_id, slot: Slot) -> DrainEnd:
+    slice_ends = time.monotonic() + settings.OUTFLOW_DRAIN_SLICE_SECONDS
+    first = True
+    while True:
+        # Read again each batch (cached by version): a pause or an edit applies from the next batch on.
+        subscription = subscription_for_delivery(subscription_id=subscription_id)
+        if subscription is None:
+            return DrainEnd()
+        if deferral := _held(subscription):
+            return DrainEnd(deferral=deferral)
+        limit = settings.OUTFLOW_DELIVERY_BATCH
+        if subscription.rate_limit is not None and subscription.status == Subscription.Status.ACTIVE:
+            room = rate_room(subscription_id=subscription.pk, rate_limit=subscription.rate_limit, ready=limit)
+            if room.requests == 0:
+                return DrainEnd(deferral=Deferral(seconds=room.rest.wait, reason="rate_limit"))
+            limit = room.requests
+        # Taken before the claim's statement, so the batch's deadline is never later than the lease the row holds.
+        claimed_at = time.monotonic()
+        deliveries = _claim(subscription, limit=limit)
+        if not deliveries:
+            return DrainEnd()
+        if first and len(deliveries) == settings.OUTFLOW_DELIVERY_BATCH and drain_slots(subscription) > 1:
+            # A backlog: another drain may join this one, up to the in-flight limit (each one that starts asks again).
+            subscriptions_wake(subscription_ids=[subscription.pk])
+        first = False
+        lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
+        end = batch_attempt(subscription=subscription, deliveries=deliveries, lease=lease)
+        if end.deferral is not None:
+            return DrainEnd(deferral=end.deferral)
+        if not end.go_on or time.monotonic() >= slice_ends or not _slot_extend(slot):
+            return DrainEnd(more=True)
+
+
+def _claim(subscription: Subscription, *, limit: int) -> list:
+    claim = claims.ordered_deliveries_claim if subscription.ordered else claims.deliveries_claim
+    with tracing.span("outflow.claim") as span:
+        deliveries = claim(
+            subscription=subscription, limit=limit, lease_seconds=lease_seconds(subscription=subscription)
+        )
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "outflow.subscription_id": str(subscription.pk),
+                    "outflow.ordered": subscription.ordered,
+                    "outflow.claimed": len(deliveries),
+                }
+            )
+    return deliveries
+
+
+def _held(subscription: Subscription) -> Deferral | None:
+    """The wait that holds the subscription's endpoint now (its circuit is open, or it asked for a slow-down)."""
+    if not shared_cache_usable():
+        return None
+    try:
+        rest = coordination().rest(subscription_id=subscription.pk)
+    except CACHE_ERRORS as error:
+        shared_cache_unreachable(error, what="circuits and slow-downs (drains try their endpoints)")
+        return None
+    if rest is None:
+        return None
+    return Deferral(seconds=(rest.until.timestamp() - time.time()), reason=rest.reason)
+
+
+def _slot_take(subscription: Subscription) -> Slot | None:
+    if not shared_cache_usable():
+        return None
+    try:
+        return coordination().slot_take(
+            subscription_id=subscription.pk, slots=drain_slots(subscription), seconds=slot_seconds()
+        )
+    except CACHE_ERRORS as error:
+        # No slot, no drain: the rows wait (the sweeper wakes them once the cache answers).
+        shared_cache_unreachable(error, what="in-flight slots (deliveries wait for the cache)")
+        return None
+
+
+def _slot_extend(slot: Slot) -> bool:
+    try:
+        return coordination().slot_extend(slot=slot, seconds=slot_seconds())
+    except CACHE_ERRORS as error:
+        shared_cache_unreachable(error, what="in-flight slots")
+        return False
+
+
+def _slot_free(slot: Slot) -> bool:
+    """Free the slot; whether a wake came in that no drain has started for (or the cache cannot say)."""
+    try:
+        return coordination().slot_free(slot=slot)
+    except CACHE_ERRORS as error:
+        shared_cache_unreachable(error, what="in-flight slots")
+        return True

@@ -1,0 +1,173 @@
+"""The drain, called directly against a real receiver and real Redis: its slot, its time slice, its successor, wakes
+that come in while it runs, ordered subscriptions, and a subscription deleted while it records."""
+
+import threading
+
+import pytest
+
+from delivery import wakes
+from delivery.coordination import coordination
+from delivery.drain import subscription_drain
+from delivery.ingest import events_ingest
+from delivery.models import Delivery
+from requestlog.models import RequestLog
+from subscriptions.models import Subscription
+from subscriptions.services import subscription_create, subscription_delete
+from tests.factories import event
+
+
+@pytest.fixture
+def published(monkeypatch) -> list:
+    """The wakes published, as (subscription ids, countdown), instead of tasks: these tests run the drains."""
+    sent: list = []
+    monkeypatch.setattr(wakes, "_publish", lambda ids, countdown=None, **kwargs: sent.append((list(ids), countdown)))
+    return sent
+
+
+def _subscription(environment, receiver, path="/hook", **fields) -> Subscription:
+    return subscription_create(
+        environment=environment, name=path, event_types=["card-completed"], url=receiver.url(path), **fields
+    )
+
+
+def _ingest(environment, count: int) -> None:
+    events_ingest(environment=environment, raw_events=[event() for _ in range(count)])
+
+
+def test_a_drain_sends_every_due_delivery_of_its_subscription_in_batches(environment, receiver, published, settings):
+    settings.OUTFLOW_DELIVERY_BATCH = 3
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 8)
+
+    end = subscription_drain(subscription_id=subscription.pk)
+
+    assert end.more is False and end.deferral is None
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
+    assert len(receiver.received("/hook")) == 8
+
+
+def test_a_drain_whose_slice_is_spent_publishes_its_successor_after_freeing_its_slot(
+    environment, receiver, published, settings
+):
+    settings.OUTFLOW_DELIVERY_BATCH = 2
+    settings.OUTFLOW_DRAIN_SLICE_SECONDS = 0
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 5)
+    published.clear()
+
+    end = subscription_drain(subscription_id=subscription.pk)
+
+    assert end.more is True
+    assert Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == 2
+    # The successor goes to the back of the queue; the slot is free for it.
+    assert ([subscription.pk], None) in published
+    assert coordination().keys_of(subscription_ids=[subscription.pk])[subscription.pk].slots_held == 0
+
+
+def test_a_drain_finds_no_free_slot_and_leaves_the_subscription_to_the_drains_running(
+    environment, receiver, published, settings
+):
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 2)
+    for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION):
+        coordination().slot_take(subscription_id=subscription.pk, slots=4, seconds=30)
+
+    assert subscription_drain(subscription_id=subscription.pk) is None
+    assert receiver.received() == [] and Delivery.objects.filter(status=Delivery.Status.PENDING).count() == 2
+
+
+def test_a_wake_that_lands_while_the_drain_runs_is_not_lost(
+    transactional_db, environment, receiver, published, settings
+):
+    """A wake whose task ran while every slot was taken: the drain that frees its slot publishes again."""
+    settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 1)
+    receiver.script("/hook", statuses=[204], delay=0.5)
+    published.clear()
+
+    running = threading.Thread(target=subscription_drain, kwargs={"subscription_id": subscription.pk})
+    running.start()
+    receiver.wait_for(1, "/hook")
+    # Rows come in and their wake's drain finds the slot taken.
+    _ingest(environment, 1)
+    assert subscription_drain(subscription_id=subscription.pk) is None
+    running.join()
+
+    assert published[-1] == ([subscription.pk], None)
+    subscription_drain(subscription_id=subscription.pk)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
+
+
+def test_a_backlog_invites_another_drain_up_to_the_in_flight_limit(environment, receiver, published, settings):
+    settings.OUTFLOW_DELIVERY_BATCH = 2
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 5)
+    coordination().wake_clear(subscription_id=subscription.pk)
+    published.clear()
+
+    subscription_drain(subscription_id=subscription.pk)
+
+    assert ([subscription.pk], None) in published
+
+
+def test_an_ordered_subscription_sends_one_at_a_time_and_a_failure_holds_those_behind_it(
+    environment, receiver, published
+):
+    receiver.script("/hook", statuses=[204, 500, 204])
+    subscription = _subscription(environment, receiver, ordered=True)
+    _ingest(environment, 4)
+    first, second, third, fourth = Delivery.objects.order_by("created_at")
+
+    subscription_drain(subscription_id=subscription.pk)
+
+    statuses = dict(Delivery.objects.values_list("pk", "status"))
+    assert statuses[first.pk] == Delivery.Status.SUCCEEDED
+    assert statuses[second.pk] == Delivery.Status.RETRYING
+    assert statuses[third.pk] == statuses[fourth.pk] == Delivery.Status.PENDING
+    assert Delivery.objects.get(pk=third.pk).attempts == 0
+    assert [request.headers["webhook-id"] for request in receiver.received("/hook")] == [str(first.pk), str(second.pk)]
+
+    # Due again: the failed one goes first, then the rest, in order.
+    Delivery.objects.filter(pk=second.pk).update(next_attempt_at=first.created_at)
+    subscription_drain(subscription_id=subscription.pk)
+    order = [request.headers["webhook-id"] for request in receiver.received("/hook")]
+    assert order == [str(first.pk), str(second.pk), str(second.pk), str(third.pk), str(fourth.pk)]
+
+
+def test_an_ordered_claim_finds_nothing_while_one_of_its_deliveries_is_being_sent(environment, receiver, published):
+    subscription = _subscription(environment, receiver, ordered=True)
+    _ingest(environment, 2)
+    head = Delivery.objects.order_by("created_at").first()
+    Delivery.objects.filter(pk=head.pk).update(status=Delivery.Status.SENDING)
+
+    subscription_drain(subscription_id=subscription.pk)
+
+    assert receiver.received() == []
+
+
+def test_a_final_failure_of_an_ordered_subscription_lets_the_next_go(environment, receiver, published):
+    receiver.script("/hook", statuses=[500, 204])
+    subscription = _subscription(environment, receiver, ordered=True, max_retries=0, auto_disable=False)
+    _ingest(environment, 2)
+
+    subscription_drain(subscription_id=subscription.pk)
+
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["failed", "succeeded"]
+
+
+def test_a_subscription_deleted_while_its_drain_sends_is_deleted_and_the_drain_stores_nothing(
+    transactional_db, environment, receiver, published
+):
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 3)
+    receiver.script("/hook", statuses=[204], delay=0.3)
+
+    running = threading.Thread(target=subscription_drain, kwargs={"subscription_id": subscription.pk})
+    running.start()
+    receiver.wait_for(1, "/hook")
+    subscription_delete(subscription=subscription)
+    running.join()
+
+    assert not Subscription.objects.filter(pk=subscription.pk).exists()
+    assert not Delivery.objects.exists() and not RequestLog.objects.exists()
