@@ -117,26 +117,28 @@ def _leases_recover() -> int:
     return len(expired)
 
 
-def subscriptions_due() -> list:
-    """The subscriptions that have a due delivery: one probe of the due rows' index per subscription (a subquery
-    with a limit, which the planner runs per subscription), so the cost grows with the subscriptions, never with
-    the deliveries due."""
+def subscriptions_due() -> dict:
+    """The subscriptions that have a due delivery, with how many drains each may run: one probe of the due rows'
+    index per subscription (a subquery with a limit, which the planner runs per subscription), so the cost grows with
+    the subscriptions, never with the deliveries due."""
     first_due = Delivery.objects.filter(due(), subscription=OuterRef("pk")).values("pk")[:1]
-    return list(
+    found = (
         Subscription.objects.annotate(first_due=Subquery(first_due))
         .filter(first_due__isnull=False)
-        .values_list("pk", flat=True)
+        .values_list("pk", "ordered")
     )
+    return {pk: 1 if ordered else settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION for pk, ordered in found}
 
 
 def _due_wake() -> int:
-    """Wake each subscription with due deliveries whose drain is not running and whose endpoint is not resting (and
+    """Wake each subscription with due deliveries that has a free slot and whose endpoint is not resting (and was
     not woken already, within OUTFLOW_REQUEUE_GRACE_SECONDS); how many were woken."""
-    candidates = subscriptions_due()
+    slots = subscriptions_due()
+    candidates = list(slots)
     if candidates and shared_cache_usable():
         try:
             found = coordination().keys_of(subscription_ids=candidates)
-            candidates = [pk for pk in candidates if not found[pk].slots_held and found[pk].rest is None]
+            candidates = [pk for pk in candidates if found[pk].slots_held < slots[pk] and found[pk].rest is None]
         except CACHE_ERRORS as error:
             shared_cache_unreachable(error, what="the sweeper's look at drains (it wakes every due subscription)")
     return len(subscriptions_wake(subscription_ids=candidates, own_traces=True))

@@ -56,11 +56,18 @@ def test_a_wake_lost_on_its_way_is_sent_again_after_the_grace(two_due, published
     assert deliveries_sweep()["woken"] == 2
 
 
-def test_a_subscription_whose_drain_runs_or_whose_endpoint_rests_is_left_alone(two_due, published):
+def test_a_subscription_whose_drains_fill_its_slots_or_whose_endpoint_rests_is_left_alone(two_due, published, settings):
     running, resting = two_due
-    coordination().slot_take(subscription_id=running.pk, slots=1, seconds=30)
+    for _ in range(settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION):
+        coordination().slot_take(subscription_id=running.pk, slots=4, seconds=30)
     coordination().circuit_trip(subscription_id=resting.pk, until=timezone.now() + timedelta(minutes=1))
     assert deliveries_sweep()["woken"] == 0 and published == []
+
+
+def test_a_subscription_with_a_free_slot_is_woken_though_a_drain_runs(two_due, published):
+    running, _ = two_due
+    coordination().slot_take(subscription_id=running.pk, slots=4, seconds=30)
+    assert deliveries_sweep()["woken"] == 2
 
 
 def test_deliveries_not_yet_due_wake_nothing(two_due, published):
