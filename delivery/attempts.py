@@ -27,6 +27,7 @@ from delivery.outcomes import (
     deliveries_skip,
     delivery_failure_record,
     is_success,
+    mapping_failures_record,
 )
 from delivery.outgoing import (
     outgoing_authenticate,
@@ -96,6 +97,8 @@ class BatchResult:
     untried: list[ClaimedDelivery] = field(default_factory=list)
     deferral: Deferral | None = None
     log_entries: list[RequestLogRow] = field(default_factory=list)
+    # For each delivery whose body was built or whose mapping failed, in claim order: whether it was mapped.
+    mapped: list[bool] = field(default_factory=list)
 
     @property
     def unanswered(self) -> Sent | None:
@@ -120,11 +123,14 @@ def _batch_send(
         if isinstance(body, Exception):
             unsent = _not_built(delivery, body)
             result.unsent.append(unsent)
+            if unsent.final:
+                result.mapped.append(False)
             result.log_entries.append(_unsent_entry(subscription, unsent))
             if subscription.ordered and not unsent.final:
                 result.untried = deliveries[index + 1 :]
                 break
             continue
+        result.mapped.append(True)
         if body is None:
             result.skipped.append(delivery)
             continue
@@ -186,6 +192,8 @@ def _batch_record(*, subscription: Subscription, result: BatchResult) -> BatchEn
         next_attempts = deliveries_outcome_record(results=[(sent.delivery, sent.exchange) for sent in result.sent])
         for unsent in result.unsent:
             delivery_failure_record(delivery=unsent.delivery, error=unsent.error, final=unsent.final)
+        if subscription.mapping:
+            _mapping_failures_record(subscription, result)
         if result.skipped:
             deliveries_skip(deliveries=result.skipped, reason="skipped by mapping: it returned null or undefined")
         if result.untried:
@@ -199,6 +207,24 @@ def _batch_record(*, subscription: Subscription, result: BatchResult) -> BatchEn
     # Out of time, a claim lost, or no answer on a last attempt: the drain goes to the back of the queue. An ordered
     # subscription's drain goes on: its next claim stops at the delivery that failed, unless that one is final.
     return BatchEnd(go_on=not result.untried or (subscription.ordered and result.unanswered is None))
+
+
+def _mapping_failures_record(subscription: Subscription, result: BatchResult) -> None:
+    """The batch's deliveries failed by the mapping, and how many of them in a row after the last it mapped."""
+    if not result.mapped:
+        return
+    failed = result.mapped.count(False)
+    in_a_row = len(result.mapped) - (
+        max(i for i, mapped in enumerate(result.mapped) if mapped) + 1 if any(result.mapped) else 0
+    )
+    errors = [unsent.error for unsent in result.unsent if unsent.final]
+    mapping_failures_record(
+        subscription=subscription,
+        failed=failed,
+        in_a_row=in_a_row,
+        mapped=any(result.mapped),
+        error=errors[-1] if errors else "",
+    )
 
 
 def _seconds_until(moment: datetime) -> float:

@@ -17,6 +17,7 @@ from delivery.wakes import Deferral, deferral_record
 from notifications.services import delivery_failed_notify, subscription_paused_notify
 from outbound.client import Exchange
 from outbound.retry import retry_after_seconds, retry_delay
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_pause_by_id
 
 logger = logging.getLogger(__name__)
@@ -140,14 +141,19 @@ def deliveries_failure_record(
     None also when the claims were no longer this worker's)."""
     first = deliveries[0]
     subscription = first.subscription
-    if final or first.attempts > subscription.max_retries:
+    if final:
+        # The mapping failed on these events: final for them, and counted for the subscription by the batch
+        # (mapping_failures_record), so one odd event does not pause it.
+        _finish(deliveries, status=Delivery.Status.FAILED, last_status_code=status_code, last_error=error)
+        return None
+    if first.attempts > subscription.max_retries:
         # The failure, the pause and the notification that tells of either commit together (an outbox).
         with transaction.atomic():
             failed = _finish(deliveries, status=Delivery.Status.FAILED, last_status_code=status_code, last_error=error)
             if failed and subscription.auto_disable:
                 attempts = first.attempts
                 retries = f"retries exhausted after {attempts} attempt{'' if attempts == 1 else 's'}"
-                _pause(delivery=first, reason=f"{error} (not retried)" if final else f"{retries}: {error}")
+                _pause(subscription=subscription, reason=f"{retries}: {error}")
             elif failed:
                 delivery_failed_notify(subscription=subscription, count=failed, error=error)
         return None
@@ -182,10 +188,45 @@ def delivery_lost_record(*, delivery: Claimed, error: str) -> None:
     )
 
 
-def _pause(*, delivery: Claimed, reason: str) -> None:
-    if subscription_pause_by_id(subscription_id=delivery.subscription_id, reason=reason):
-        logger.warning("subscription %s paused: its deliveries fail for good", delivery.subscription_id)
-        subscription_paused_notify(subscription=delivery.subscription, reason=reason)
+def _pause(*, subscription: Subscription, reason: str) -> None:
+    if subscription_pause_by_id(subscription_id=subscription.pk, reason=reason):
+        logger.warning("subscription %s paused: its deliveries fail for good", subscription.pk)
+        subscription_paused_notify(subscription=subscription, reason=reason)
+
+
+def mapping_failures_record(
+    *, subscription: Subscription, failed: int, in_a_row: int, mapped: bool, error: str
+) -> None:
+    """A batch's deliveries failed by the mapping (`failed`, the last `in_a_row` of them after the last one it
+    mapped; `mapped`: whether it mapped any): the subscription's run of them goes on, or starts again after one
+    mapped. Past OUTFLOW_MAPPING_ERRORS_TO_PAUSE in a row an auto-disable subscription pauses; short of it, or
+    without auto-disable, the customer is told with delivery.failed (at most one an interval, with a count)."""
+    table = Subscription._meta.db_table
+    with connection.cursor() as cursor:
+        if not failed:
+            cursor.execute(
+                f"UPDATE {table} SET mapping_failures = 0 WHERE id = %s AND mapping_failures > 0", [_id(subscription)]
+            )
+            return
+        cursor.execute(
+            f"UPDATE {table} SET mapping_failures = CASE WHEN %s THEN %s ELSE mapping_failures + %s END"
+            f" WHERE id = %s RETURNING mapping_failures",
+            [mapped, in_a_row, in_a_row, _id(subscription)],
+        )
+        row = cursor.fetchone()
+    in_a_row_now = row[0] if row else 0
+    limit = settings.OUTFLOW_MAPPING_ERRORS_TO_PAUSE
+    if subscription.auto_disable and in_a_row_now >= limit:
+        _pause(
+            subscription=subscription,
+            reason=f"{in_a_row_now} deliveries in a row failed by the mapping; the last: {error}",
+        )
+        return
+    delivery_failed_notify(subscription=subscription, count=failed, error=error)
+
+
+def _id(subscription: Subscription):
+    return Subscription._meta.pk.get_db_prep_value(subscription.pk, connection)
 
 
 def _wait(

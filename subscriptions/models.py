@@ -70,6 +70,9 @@ class Subscription(VersionedModel):
     send_traceparent = models.BooleanField(default=False)
     # Deliveries go one at a time in the order their events came in; one that fails holds those behind it.
     ordered = models.BooleanField(default=False)
+    # Consecutive deliveries its mapping failed (delivery/outcomes.py); written by .update(), so updated_at (the
+    # version workers cache the subscription by) does not move.
+    mapping_failures = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     paused_reason = models.TextField(blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)

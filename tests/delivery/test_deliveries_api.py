@@ -58,12 +58,15 @@ def test_the_list_shows_each_deliverys_waiting_on(api, subscription_id, publishe
     assert [result["waiting_on"]["reason"] for result in results] == ["queued", "final"]
 
 
-def test_resend_sends_a_final_delivery_again_with_its_attempts_going_on(api, subscription_id, receiver, published):
+def test_resend_sends_a_final_delivery_again_with_its_attempts_going_on(
+    api, subscription_id, receiver, published, django_capture_on_commit_callbacks
+):
     delivery = _one_delivery(api)
     subscription_drain(subscription_id=subscription_id)
     published.clear()
 
-    response = api.post(f"/api/v1/deliveries/{delivery.pk}/resend")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/deliveries/{delivery.pk}/resend")
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "pending" and response.json()["attempts"] == 1

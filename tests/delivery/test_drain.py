@@ -4,6 +4,7 @@ that come in while it runs, ordered subscriptions, and a subscription deleted wh
 import threading
 
 import pytest
+from django.db import connection
 
 from delivery import wakes
 from delivery.coordination import coordination
@@ -28,6 +29,18 @@ def _subscription(environment, receiver, path="/hook", **fields) -> Subscription
     return subscription_create(
         environment=environment, name=path, event_types=["card-completed"], url=receiver.url(path), **fields
     )
+
+
+def _drain_in_a_thread(subscription_id) -> threading.Thread:
+    def drain() -> None:
+        try:
+            subscription_drain(subscription_id=subscription_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    return thread
 
 
 def _ingest(environment, count: int) -> None:
@@ -86,8 +99,7 @@ def test_a_wake_that_lands_while_the_drain_runs_is_not_lost(
     receiver.script("/hook", statuses=[204], delay=0.5)
     published.clear()
 
-    running = threading.Thread(target=subscription_drain, kwargs={"subscription_id": subscription.pk})
-    running.start()
+    running = _drain_in_a_thread(subscription.pk)
     receiver.wait_for(1, "/hook")
     # Rows come in and their wake's drain finds the slot taken.
     _ingest(environment, 1)
@@ -163,8 +175,7 @@ def test_a_subscription_deleted_while_its_drain_sends_is_deleted_and_the_drain_s
     _ingest(environment, 3)
     receiver.script("/hook", statuses=[204], delay=0.3)
 
-    running = threading.Thread(target=subscription_drain, kwargs={"subscription_id": subscription.pk})
-    running.start()
+    running = _drain_in_a_thread(subscription.pk)
     receiver.wait_for(1, "/hook")
     subscription_delete(subscription=subscription)
     running.join()

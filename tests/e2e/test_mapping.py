@@ -40,5 +40,5 @@ def test_a_throwing_mapping_fails_at_once_with_its_message_in_the_request_log(wo
     entry = RequestLog.objects.get()
     assert "line 2" in entry.error and "no" in entry.error and entry.response_status is None
     assert receiver.received() == []
-    paused = Subscription.objects.get()
-    assert paused.status == Subscription.Status.PAUSED and "mapping error" in paused.paused_reason
+    # One odd event fails its own delivery, not the subscription (OUTFLOW_MAPPING_ERRORS_TO_PAUSE in a row do).
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
