@@ -39,7 +39,7 @@ def totp_device_confirm(*, device: TotpDevice, token: str) -> bool:
 def totp_uri(device: TotpDevice) -> str:
     """The Key URI Format authenticator apps read (Google Authenticator's, which the others follow)."""
     issuer = settings.OUTFLOW_TOTP_ISSUER
-    label = quote(f"{issuer}:{device.user.get_username()}")
+    label = f"{quote(issuer)}:{quote(device.user.get_username())}"
     secret = base64.b32encode(bytes.fromhex(device.key)).decode().rstrip("=")
     parameters = {"secret": secret, "issuer": issuer, "algorithm": "SHA1"}
     parameters.update(digits=device.DIGITS, period=device.STEP_SECONDS)
