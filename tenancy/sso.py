@@ -41,11 +41,15 @@ class MemberSsoBackend(OIDCAuthenticationBackend):
     def get_settings(attr, *args):
         return mozilla_oidc_setting(attr, *args)
 
+    def provider_read(self) -> None:
+        """mozilla-django-oidc's settings, the provider's endpoints among them (raises ProviderUnavailable)."""
+        super().__init__()
+
     def authenticate(self, request, **kwargs):
         if request is None or set(kwargs) != self.CALLBACK_ARGUMENTS or not sso_configured():
             return None
         try:
-            super().__init__()
+            self.provider_read()
             return super().authenticate(request, **kwargs)
         except _REFUSALS as error:
             logger.warning("single sign-on refused: %s: %s", type(error).__name__, str(error)[:200])
