@@ -24,6 +24,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Before the admin, so that tenancy's admin/base_site.html (the Two-factor link) extends the admin's.
+    "tenancy",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -33,7 +35,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "tenancy",
     "subscriptions",
     "credentials",
     "mapping",
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "tenancy.sign_in.RequireMfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -272,6 +275,30 @@ OUTFLOW_NOTIFICATION_CONFIRMATION_MAX_AGE_SECONDS = env.int(
 )
 # Where the web is reached from outside: the confirmation links in mails start with it.
 OUTFLOW_PUBLIC_URL = env.str("OUTFLOW_PUBLIC_URL", default="http://127.0.0.1:8000")
+
+# Workbench sign-in (tenancy/sign_in.py, tenancy/sso.py). Passwords, then a TOTP code where the member has a device
+# (where OUTFLOW_REQUIRE_MFA is on, every member must add one); or single sign-on through an OpenID Connect provider.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "tenancy.sso.MemberSsoBackend"]
+OUTFLOW_REQUIRE_MFA = env.bool("OUTFLOW_REQUIRE_MFA", default=False)
+# A code of the step before or after the current one is accepted too (clocks drift); each wrong code doubles the wait
+# before the next try (django-otp's throttling), starting at this many seconds.
+OUTFLOW_TOTP_TOLERANCE_STEPS = 1
+OUTFLOW_TOTP_THROTTLE_FACTOR = 1
+OUTFLOW_TOTP_ISSUER = "Outflow Workbench"
+OUTFLOW_OIDC_ISSUER = env.str("OUTFLOW_OIDC_ISSUER", default="").rstrip("/")
+OUTFLOW_OIDC_CLIENT_ID = env.str("OUTFLOW_OIDC_CLIENT_ID", default="")
+OUTFLOW_OIDC_CLIENT_SECRET = env.str("OUTFLOW_OIDC_CLIENT_SECRET", default="")
+# The provider's discovery document is fetched when first needed and kept this long.
+OUTFLOW_OIDC_DISCOVERY_TTL_SECONDS = 3600
+# mozilla-django-oidc's own settings; the endpoints come from the discovery document (tenancy/oidc_discovery.py).
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False
+OIDC_TIMEOUT = env.float("OUTFLOW_OIDC_TIMEOUT_SECONDS", default=5.0)
+OIDC_AUTHENTICATION_CALLBACK_URL = "workbench-sso-callback"
+LOGIN_REDIRECT_URL = "admin:index"
+LOGIN_REDIRECT_URL_FAILURE = "admin:login"
 
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
 if not FIELD_ENCRYPTION_KEY:

@@ -20,6 +20,7 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
         name="docs",
     ),
+    path("admin/", include("tenancy.urls")),
     path("admin/", admin.site.urls),
     path("notifications/", include("notifications.urls")),
     path("", include("delivery.api.operations_urls")),

@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from tenancy.models import ApiKey, Environment, Member
+from tenancy.sign_in import WorkbenchLoginForm
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -33,3 +34,8 @@ class EnvironmentAdmin(admin.ModelAdmin):
 class MemberAdmin(admin.ModelAdmin):
     list_display = ["user", "environment", "role", "created_at"]
     list_filter = ["role", "environment"]
+
+
+# The Workbench's login asks for a two-factor code and offers single sign-on (tenancy/sign_in.py, tenancy/sso.py).
+admin.site.login_form = WorkbenchLoginForm
+admin.site.login_template = "tenancy/login.html"

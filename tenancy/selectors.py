@@ -3,6 +3,8 @@
 import hashlib
 import uuid
 
+from django.contrib.auth import get_user_model
+
 from tenancy.models import ApiKey, Environment, Member
 
 
@@ -22,3 +24,13 @@ def environment_by_id_or_name(*, value: str) -> Environment | None:
 def member_roles(*, user) -> dict[uuid.UUID, str]:
     """Environment id → the user's role there."""
     return dict(Member.objects.filter(user=user).values_list("environment_id", "role"))
+
+
+def sso_members_by_email(*, email: str):
+    """The Workbench members single sign-on may sign in for this email: active, with a membership, not operators."""
+    return (
+        get_user_model()
+        .objects.filter(email__iexact=email, is_active=True, is_staff=True, is_superuser=False)
+        .filter(memberships__isnull=False)
+        .distinct()
+    )

@@ -5,6 +5,7 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from tenancy.models import ApiKey, Environment, Member
@@ -30,14 +31,19 @@ def api_key_create(*, environment: Environment) -> str:
     return key
 
 
-def member_set(*, environment: Environment, username: str, role: str = Member.Role.EDITOR) -> tuple[Member, str | None]:
+def member_set(
+    *, environment: Environment, username: str, role: str = Member.Role.EDITOR, email: str | None = None
+) -> tuple[Member, str | None]:
     """Make a user a member of an environment with a role (or change the role); a new user's password is returned.
+    The email, where given, is the one single sign-on matches (tenancy/sso.py).
 
     Members are staff so that they can sign in to the admin, with no model permissions: what they see and change
     is decided by their memberships (tenancy/workbench.py), never by Django's global permissions.
     """
     if role not in Member.Role.values:
         raise ValidationError({"role": [f"must be one of {', '.join(Member.Role.values)}"]})
+    if email is not None:
+        validate_email(email)
     with transaction.atomic():
         user, created = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True})
         password = None
@@ -54,5 +60,8 @@ def member_set(*, environment: Environment, username: str, role: str = Member.Ro
             if not user.is_staff:
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
+        if email is not None and user.email != email:
+            user.email = email
+            user.save(update_fields=["email"])
         member, _ = Member.objects.update_or_create(user=user, environment=environment, defaults={"role": role})
     return member, password
