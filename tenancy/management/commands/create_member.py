@@ -5,13 +5,14 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from tenancy.actors import acting_as, actor_of_command
 from tenancy.models import Member
 from tenancy.selectors import environment_by_id_or_name
 from tenancy.services import member_set
 
 
 class Command(BaseCommand):
-    help = "Add a user to an environment (id or name) as editor or viewer; prints the membership as JSON."
+    help = "Add a user to an environment (id or name) as owner, editor or viewer; prints the membership as JSON."
 
     def add_arguments(self, parser):
         parser.add_argument("environment")
@@ -23,7 +24,8 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"no environment {environment!r}")
         try:
-            member, password = member_set(environment=found, username=username, role=role)
+            with acting_as(actor_of_command("create_member")):
+                member, password = member_set(environment=found, username=username, role=role)
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
         line = {"username": member.user.username}
