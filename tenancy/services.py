@@ -104,6 +104,8 @@ def member_set(*, environment: Environment, username: str, role: str = Member.Ro
 
 def member_remove(*, member: Member) -> None:
     with transaction.atomic():
+        # As it is now: the caller's copy may hold a role changed since.
+        member = Member.objects.select_for_update().select_related("user", "environment").get(pk=member.pk)
         _announce(
             environment=member.environment,
             action="member.removed",

@@ -161,6 +161,7 @@ def pytest_runtest_teardown(item, nextitem):
     if {"db", "transactional_db"} & set(item.fixturenames):
         with item.config.stash[blocking_manager_key].unblock():
             leak_watch.record_request_log()
+            leak_watch.record_audit_log()
             if "transactional_db" in item.fixturenames:
                 # Nothing to roll back: close what this read opened, which a browser test's event loop
                 # would otherwise keep from the test database's teardown.

@@ -7,7 +7,7 @@ from tenancy.actors import TYPES
 
 
 class ActorSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=TYPES, source="actor_type")
+    type = serializers.CharField(source="actor_type", help_text="api_key, member, operator or system")
     id = serializers.CharField(source="actor_id")
     name = serializers.CharField(source="actor_name")
 
