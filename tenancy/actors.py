@@ -50,7 +50,7 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
         _current.reset(token)
 
 
-def actor_set(actor: Actor) -> None:
+def actor_set(actor: Actor | Callable[[], Actor]) -> None:
     """For API key authentication, inside the request's context that ActorMiddleware resets afterwards."""
     _current.set(actor)
 
