@@ -14,7 +14,7 @@ from tenancy.workbench import EnvironmentScopedAdmin
 @admin.register(AuditEntry)
 class AuditEntryAdmin(EnvironmentScopedAdmin):
     list_display = ["created_at", "environment_name", "actor_shown", "action", "object_name"]
-    list_filter = ["object_type", "actor_type", "action"]
+    list_filter = [("environment", admin.RelatedOnlyFieldListFilter), "object_type", "actor_type", "action"]
     list_select_related = ["environment"]
     search_fields = ["object_name", "object_id", "actor_name"]
     ordering = ["-created_at", "-id"]
