@@ -22,6 +22,7 @@ _WRITE_METHODS = _BODY_METHODS | {"delete"}
 _DESCRIPTIONS = {
     "400": "Invalid input: malformed JSON, wrong types, values out of range, unknown query values.",
     "401": "No API key, or one that is not valid.",
+    "403": "Outside the API key's scope (code `scope`): an ingest key only posts events, a read key only reads.",
     "404": "No such object in the key's environment.",
     "409": "In conflict with the current state (a limit reached, a credential in use, a paused subscription).",
     "413": "The body or an event is larger than the limits.",
@@ -32,7 +33,7 @@ _DESCRIPTIONS = {
 
 
 def _statuses(path: str, method: str) -> list[str]:
-    statuses = ["400", "401", "429", "503"]
+    statuses = ["400", "401", "403", "429", "503"]
     if "{" in path:
         statuses.append("404")
     if method in _WRITE_METHODS:

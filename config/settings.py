@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "mapping",
     "requestlog",
     "notifications",
+    "audit",
     "delivery",
 ]
 
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "tenancy.sign_in.RequireMfaMiddleware",
+    "tenancy.actors.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -126,7 +128,7 @@ LOGGING = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenancy.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["tenancy.authentication.HasEnvironment"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenancy.authentication.HasEnvironment", "tenancy.scopes.ApiKeyScope"],
     "DEFAULT_PARSER_CLASSES": ["config.json_parser.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffset",
@@ -201,6 +203,7 @@ OUTFLOW_MAPPING_ERRORS_TO_PAUSE = env.int("OUTFLOW_MAPPING_ERRORS_TO_PAUSE", def
 OUTFLOW_MAPPING_PROCESSES = env.int("OUTFLOW_MAPPING_PROCESSES", default=2)
 OUTFLOW_REQUEST_LOG_RETENTION_DAYS = env.int("OUTFLOW_REQUEST_LOG_RETENTION_DAYS", default=30)
 OUTFLOW_EVENT_RETENTION_DAYS = env.int("OUTFLOW_EVENT_RETENTION_DAYS", default=30)
+OUTFLOW_AUDIT_LOG_RETENTION_DAYS = env.int("OUTFLOW_AUDIT_LOG_RETENTION_DAYS", default=365)
 OUTFLOW_MAX_EVENT_BYTES = env.int("OUTFLOW_MAX_EVENT_BYTES", default=262144)
 OUTFLOW_MAX_BATCH = env.int("OUTFLOW_MAX_BATCH", default=500)
 # Retry-After of a 503 `unavailable` answered while the database is unreachable (config/errors.py).

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("credentials.api.urls")),
     path("api/v1/", include("requestlog.api.urls")),
     path("api/v1/", include("notifications.api.urls")),
+    path("api/v1/", include("audit.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path(
         "api/docs/",

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html_join
 
+from audit.admin_history import AuditHistoryAdmin
 from credentials import services
 from credentials.forms import TYPE_LABELS, CredentialForm
 from credentials.models import Credential
@@ -12,7 +13,8 @@ from tenancy.workbench import EnvironmentScopedAdmin
 
 
 @admin.register(Credential)
-class CredentialAdmin(EnvironmentScopedAdmin):
+class CredentialAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
+    audit_object_type = "credential"
     form = CredentialForm
     list_display = ["name", "type_shown", "environment", "created_at"]
     list_filter = ["type", ("environment", admin.RelatedOnlyFieldListFilter)]

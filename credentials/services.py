@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.changes import changes_between, secret_shown
+from audit.services import audit_record
 from config.errors import ApiError
 from credentials import error_codes
 from credentials.models import Credential
@@ -20,13 +22,32 @@ def _checked(credential_type: str, values: dict, *, partial: bool) -> tuple[dict
     return split_values(credential_type, values)
 
 
+def _audited(credential: Credential) -> tuple[dict, dict]:
+    """Its name and values as stored, and how the audit log shows them: every secret value as a fact, never itself."""
+    values = {"name": credential.name, "type": credential.type, **credential.settings, **credential.secrets}
+    return values, dict.fromkeys(credential.secrets, secret_shown)
+
+
+def _audit(credential: Credential, action: str, before: dict, after: dict, shown: dict) -> None:
+    audit_record(
+        environment_id=credential.environment_id,
+        action=action,
+        object_id=credential.pk,
+        object_name=credential.name,
+        changes=changes_between(before, after, shown=shown),
+    )
+
+
 def credential_create(*, environment: Environment, name: str, type: str, values: dict) -> Credential:
     public, secret = _checked(type, values, partial=False)
     credential = Credential(
         environment=environment, name=name, type=type, settings={**DEFAULTS.get(type, {}), **public}, secrets=secret
     )
     credential.full_clean()
-    credential.save()
+    with transaction.atomic():
+        credential.save()
+        after, shown = _audited(credential)
+        _audit(credential, "credential.created", {}, after, shown)
     return credential
 
 
@@ -46,12 +67,17 @@ def credential_update(
                 f"changing {origin} requires {secret_name} again",
                 fields={secret_name: [f"required when {origin} changes"]},
             )
+    before, shown_before = _audited(credential)
     if name is not None:
         credential.name = name
     credential.settings = {**credential.settings, **public}
     credential.secrets = {**credential.secrets, **secret}
     credential.full_clean()
-    credential.save()
+    with transaction.atomic():
+        credential.save()
+        after, shown = _audited(credential)
+        if after != before:
+            _audit(credential, "credential.updated", before, after, {**shown_before, **shown})
     return credential
 
 
@@ -64,4 +90,6 @@ def credential_delete(*, credential: Credential) -> None:
                 f"the credential is used by {len(users)} subscription(s): {', '.join(sorted(users))}",
                 status_code=409,
             )
+        before, shown = _audited(credential)
+        _audit(credential, "credential.deleted", before, {}, shown)
         credential.delete()

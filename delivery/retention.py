@@ -1,6 +1,6 @@
-"""Retention: events past OUTFLOW_EVENT_RETENTION_DAYS with their finished deliveries, notifications that old, and
-request log rows past theirs, removed in small batches, each its own short transaction (no long lock, ingest never
-waits on it)."""
+"""Retention: events past OUTFLOW_EVENT_RETENTION_DAYS with their finished deliveries, notifications that old,
+request log rows and audit log entries past theirs, removed in small batches, each its own short transaction (no
+long lock, ingest never waits on it)."""
 
 import time
 from dataclasses import asdict, dataclass
@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.retention import audit_entries_purge
 from delivery.models import Delivery, Event
 from notifications.retention import notifications_purge
 from requestlog.services import request_logs_purge
@@ -24,6 +25,7 @@ class PurgeCounts:
     deliveries: int
     request_logs: int
     notifications: int
+    audit_entries: int
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -43,7 +45,16 @@ def expired_purge(*, now: datetime | None = None, time_budget_seconds: float | N
     notifications = notifications_purge(
         older_than=now - timedelta(days=settings.OUTFLOW_EVENT_RETENTION_DAYS), deadline=deadline
     )
-    return PurgeCounts(events=events, deliveries=deliveries, request_logs=request_logs, notifications=notifications)
+    audit_entries = audit_entries_purge(
+        older_than=now - timedelta(days=settings.OUTFLOW_AUDIT_LOG_RETENTION_DAYS), deadline=deadline
+    )
+    return PurgeCounts(
+        events=events,
+        deliveries=deliveries,
+        request_logs=request_logs,
+        notifications=notifications,
+        audit_entries=audit_entries,
+    )
 
 
 def events_purge(*, older_than: datetime, deadline: float | None = None, batch_size: int = BATCH_EVENTS):

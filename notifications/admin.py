@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.urls import path, reverse
 
+from audit.admin_history import AuditHistoryAdmin
 from notifications.addresses import email_states
 from notifications.forms import NotificationSettingsForm
 from notifications.models import Notification, NotificationSettings
@@ -16,10 +17,11 @@ from tenancy.workbench import EnvironmentScopedAdmin, ReadOnlyScopedAdmin, edita
 
 
 @admin.register(NotificationSettings)
-class NotificationSettingsAdmin(EnvironmentScopedAdmin):
+class NotificationSettingsAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
     """One page per environment: where operational notifications go. Editors see the secret, as the API shows it,
     and rotate it as a subscription's (Rotate secret, notificationsettings/change_form.html)."""
 
+    audit_object_type = "notifications"
     form = NotificationSettingsForm
     list_display = ["__str__", "webhook_url", "email_count"]
     list_select_related = ["environment"]

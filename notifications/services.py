@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.changes import MASK, changes_between
+from audit.services import audit_record
 from notifications.addresses import emails_checked, emails_confirmed
 from notifications.confirmation import confirmations_request
 from notifications.digests import digest_notify, digests_flush
@@ -54,10 +56,31 @@ def notification_settings_update(*, environment: Environment, **changes) -> Noti
             confirmations_request(notification_settings=notification_settings, emails=changes["emails"])
             listed = {email.lower() for email in changes["emails"]}
             changes["confirmed_emails"] = [email for email in notification_settings.confirmed_emails if email in listed]
+        before = _audited(notification_settings)
         for name, value in changes.items():
             setattr(notification_settings, name, value)
         notification_settings.save(update_fields=[*changes, "updated_at"])
+        if audited := changes_between(before, _audited(notification_settings), shown=_AUDIT_SHOWN):
+            _audit(notification_settings, "notifications.updated", audited)
     return notification_settings
+
+
+# The webhook URL as the request log shows URLs: a token in its query stays out of the audit log.
+_AUDIT_SHOWN = {"webhook_url": lambda url: masked_url(url) if url else url}
+
+
+def _audited(notification_settings: NotificationSettings) -> dict:
+    return {"webhook_url": notification_settings.webhook_url, "emails": list(notification_settings.emails)}
+
+
+def _audit(notification_settings: NotificationSettings, action: str, changes: dict) -> None:
+    audit_record(
+        environment_id=notification_settings.environment_id,
+        action=action,
+        object_id=notification_settings.pk,
+        object_name=str(notification_settings),
+        changes=changes,
+    )
 
 
 def notification_secret_rotate(*, environment: Environment) -> NotificationSettings:
@@ -71,6 +94,7 @@ def notification_secret_rotate(*, environment: Environment) -> NotificationSetti
             notification_settings, now=timezone.now(), grace=timedelta(hours=settings.OUTFLOW_SECRET_ROTATION_HOURS)
         )
         notification_settings.save(update_fields=[*ROTATION_FIELDS, "updated_at"])
+        _audit(notification_settings, "notifications.secret_rotated", {"secret": [MASK, MASK]})
     return notification_settings
 
 

@@ -10,6 +10,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from audit.admin_history import AuditHistoryAdmin
 from credentials.models import Credential
 from subscriptions import services
 from subscriptions.forms import ExportSettingsForm, SubscriptionForm
@@ -25,8 +26,10 @@ class EventTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExportSettings)
-class ExportSettingsAdmin(EnvironmentScopedAdmin):
+class ExportSettingsAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
     """One page per environment: what of each event is delivered."""
+
+    audit_object_type = "export_settings"
 
     form = ExportSettingsForm
     list_display = ["__str__", "include_test_events", "include_request_payload", "include_card_response_data"]
@@ -44,7 +47,7 @@ class ExportSettingsAdmin(EnvironmentScopedAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(EnvironmentScopedAdmin):
+class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
     """A subscription's own page: its fields, pause, resume and the secret's rotation.
 
     delivery/admin.py registers its subclass in this one's place (Django's way to extend another app's admin, as for
@@ -52,6 +55,7 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
     import delivery or requestlog, which import subscriptions.
     """
 
+    audit_object_type = "subscription"
     form = SubscriptionForm
     list_display = ["name", "environment", "status_shown", "url"]
     list_filter = ["status", "event_types", ("environment", admin.RelatedOnlyFieldListFilter)]

@@ -8,23 +8,40 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.changes import MASK, changes_between, mapping_shown
+from audit.services import audit_record
 from config.errors import ApiError
 from credentials.selectors import credential_for_use
 from mapping.sandbox import mapping_syntax_error
-from outbound.masking import headers_unmasked
+from outbound.masking import headers_unmasked, masked_headers, masked_url
 from outbound.signing_secrets import ROTATION_FIELDS, signing_secret_new, signing_secret_rotate, signing_secrets_active
 from outbound.validation import header_errors, url_errors
 from subscriptions import error_codes
 from subscriptions.models import EventType, ExportSettings, Subscription
 from subscriptions.signals import subscription_resumed
+from tenancy.actors import SYSTEM
 from tenancy.models import Environment
+
+_EXPORT_SETTINGS_FIELDS = ("include_test_events", "include_request_payload", "include_card_response_data")
 
 
 def export_settings_update(*, environment: Environment, **changes: bool) -> ExportSettings:
-    export_settings, _ = ExportSettings.objects.get_or_create(environment=environment)
-    for name, value in changes.items():
-        setattr(export_settings, name, value)
-    export_settings.save()
+    with transaction.atomic():
+        export_settings, _ = ExportSettings.objects.select_for_update().get_or_create(environment=environment)
+        before = {name: getattr(export_settings, name) for name in _EXPORT_SETTINGS_FIELDS}
+        for name, value in changes.items():
+            setattr(export_settings, name, value)
+        export_settings.save()
+        if audited := changes_between(
+            before, {name: getattr(export_settings, name) for name in _EXPORT_SETTINGS_FIELDS}
+        ):
+            audit_record(
+                environment_id=environment.pk,
+                action="export_settings.updated",
+                object_id=export_settings.pk,
+                object_name=str(export_settings),
+                changes=audited,
+            )
     return export_settings
 
 
@@ -100,6 +117,7 @@ def subscription_create(
             )
         subscription.save()
         subscription.event_types.set(known)
+        _audit(subscription, "subscription.created", {}, _audited(subscription))
     return subscription
 
 
@@ -118,6 +136,40 @@ _EDITABLE = {
     "send_traceparent",
     "ordered",
 }
+
+
+# How the audit log shows a subscription's values: header values and URL query values under secret-looking names
+# masked (as the API and the request log show them), the mapping by its size and hash.
+_AUDIT_SHOWN = {
+    "headers": lambda headers: masked_headers(headers) if headers is not None else None,
+    "url": lambda url: masked_url(url) if url is not None else None,
+    "mapping": mapping_shown,
+}
+
+
+def _audited(subscription: Subscription) -> dict:
+    """The editable fields' values as stored (a foreign key as its id, the event types as sorted names)."""
+    values = {}
+    for name in sorted(_EDITABLE):
+        field = Subscription._meta.get_field(name)
+        if field.many_to_many:
+            values[name] = sorted(getattr(subscription, name).values_list("pk", flat=True))
+        elif field.is_relation:
+            value = getattr(subscription, field.attname)
+            values[name] = None if value is None else str(value)
+        else:
+            values[name] = getattr(subscription, name)
+    return values
+
+
+def _audit(subscription: Subscription, action: str, before: dict, after: dict) -> None:
+    audit_record(
+        environment_id=subscription.environment_id,
+        action=action,
+        object_id=subscription.pk,
+        object_name=subscription.name,
+        changes=changes_between(before, after, shown=_AUDIT_SHOWN),
+    )
 
 
 def subscription_update(*, subscription: Subscription, **changes) -> Subscription:
@@ -139,6 +191,7 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
         changes["credential"] = credential_for_use(
             environment=subscription.environment, credential_id=changes["credential"]
         )
+    before = _audited(subscription)
     for name, value in changes.items():
         setattr(subscription, name, value)
     subscription.full_clean(exclude=["secret"])
@@ -147,6 +200,9 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
         subscription.save(update_fields=[*changes, "updated_at"])
         if known is not None:
             subscription.event_types.set(known)
+        after = _audited(subscription)
+        if after != before:
+            _audit(subscription, "subscription.updated", before, after)
     return subscription
 
 
@@ -156,27 +212,55 @@ def subscription_delete(*, subscription: Subscription) -> None:
     collects what to remove, and a drain that records after it finds the subscription gone and stores nothing."""
     with transaction.atomic():
         if Subscription.objects.select_for_update().filter(pk=subscription.pk).exists():
+            _audit(subscription, "subscription.deleted", _audited(subscription), {})
             subscription.delete()
 
 
+def _pause_changes(before: Subscription.Status, reason_before: str, reason: str) -> dict:
+    return changes_between(
+        {"status": before, "paused_reason": reason_before},
+        {"status": Subscription.Status.PAUSED, "paused_reason": reason},
+    )
+
+
 def subscription_pause(*, subscription: Subscription, reason: str) -> Subscription:
+    changes = _pause_changes(subscription.status, subscription.paused_reason, reason)
     subscription.status = Subscription.Status.PAUSED
     subscription.paused_reason = reason
     subscription.paused_at = timezone.now()
-    subscription.save(update_fields=["status", "paused_reason", "paused_at", "updated_at"])
+    with transaction.atomic():
+        subscription.save(update_fields=["status", "paused_reason", "paused_at", "updated_at"])
+        audit_record(
+            environment_id=subscription.environment_id,
+            action="subscription.paused",
+            object_id=subscription.pk,
+            object_name=subscription.name,
+            changes=changes,
+        )
     return subscription
 
 
 def subscription_pause_by_id(*, subscription_id, reason: str) -> bool:
-    """Pause from a worker: a conditional update, so concurrent final failures pause once."""
-    return bool(
-        Subscription.objects.filter(pk=subscription_id, status=Subscription.Status.ACTIVE).update(
+    """Pause from a worker (Outflow's own doing, audited as the system): a conditional update, so concurrent final
+    failures pause once. Call it inside the transaction that records the failure, so the entry commits with it."""
+    with transaction.atomic():
+        paused = Subscription.objects.filter(pk=subscription_id, status=Subscription.Status.ACTIVE).update(
             status=Subscription.Status.PAUSED,
             paused_reason=reason,
             paused_at=timezone.now(),
             updated_at=timezone.now(),
         )
-    )
+        if paused:
+            environment_id, name = Subscription.objects.values_list("environment_id", "name").get(pk=subscription_id)
+            audit_record(
+                environment_id=environment_id,
+                action="subscription.paused",
+                object_id=subscription_id,
+                object_name=name,
+                changes=_pause_changes(Subscription.Status.ACTIVE, "", reason),
+                actor=SYSTEM,
+            )
+    return bool(paused)
 
 
 def subscription_resume(*, subscription: Subscription) -> Subscription:
@@ -188,6 +272,13 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
         subscription.refresh_from_db(fields=["status", "paused_reason", "paused_at", "updated_at"])
         if was_paused:
             subscription_resumed.send(sender=Subscription, subscription=subscription)
+            audit_record(
+                environment_id=subscription.environment_id,
+                action="subscription.resumed",
+                object_id=subscription.pk,
+                object_name=subscription.name,
+                changes={"status": [Subscription.Status.PAUSED, Subscription.Status.ACTIVE]},
+            )
     return subscription
 
 
@@ -196,7 +287,15 @@ def subscription_secret_rotate(*, subscription: Subscription) -> Subscription:
     signing_secret_rotate(
         subscription, now=timezone.now(), grace=timedelta(hours=settings.OUTFLOW_SECRET_ROTATION_HOURS)
     )
-    subscription.save(update_fields=[*ROTATION_FIELDS, "updated_at"])
+    with transaction.atomic():
+        subscription.save(update_fields=[*ROTATION_FIELDS, "updated_at"])
+        audit_record(
+            environment_id=subscription.environment_id,
+            action="subscription.secret_rotated",
+            object_id=subscription.pk,
+            object_name=subscription.name,
+            changes={"secret": [MASK, MASK]},
+        )
     return subscription
 
 

@@ -2,3 +2,4 @@
 
 RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
+SCOPE = "scope"

@@ -33,11 +33,18 @@ class Environment(models.Model):
 
 
 class ApiKey(models.Model):
-    """An API key, stored as its SHA-256; the key itself is shown once, when it is made."""
+    """An API key, stored as its SHA-256; the key itself is shown once, when it is made. Its scope says what it may
+    call (tenancy/scopes.py)."""
+
+    class Scope(models.TextChoices):
+        FULL = "full", "Full: everything"
+        INGEST = "ingest", "Ingest: only sending events"
+        READ = "read", "Read: only reading"
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="api_keys")
     prefix = models.CharField(max_length=12)
     key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.FULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -48,9 +55,11 @@ class ApiKey(models.Model):
 
 
 class Member(models.Model):
-    """A Workbench user's place in one environment: editors create, change and delete; viewers read."""
+    """A Workbench user's place in one environment: owners also manage its API keys; editors create, change and
+    delete; viewers read."""
 
     class Role(models.TextChoices):
+        OWNER = "owner"
         EDITOR = "editor"
         VIEWER = "viewer"
 

@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from tenancy.models import ApiKey, Environment, Member
 
 
-def api_key_environment(*, key: str) -> Environment | None:
+def api_key_of(*, key: str) -> ApiKey | None:
+    """The key (with its environment) whose SHA-256 this key has."""
     digest = hashlib.sha256(key.encode()).hexdigest()
-    api_key = ApiKey.objects.select_related("environment").filter(key_hash=digest).first()
-    return api_key.environment if api_key else None
+    return ApiKey.objects.select_related("environment").filter(key_hash=digest).first()
 
 
 def environment_by_id_or_name(*, value: str) -> Environment | None:

@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from tenancy.models import ApiKey, Environment, Member
-from tenancy.signals import environment_created
+from tenancy.signals import configuration_changed, environment_created
 
 API_KEY_PREFIX = "of_"
 
@@ -25,10 +25,47 @@ def environment_create(*, name: str) -> tuple[Environment, str]:
     return environment, key
 
 
-def api_key_create(*, environment: Environment) -> str:
+def _announce(*, environment: Environment, action: str, obj, name: str, changes: dict) -> None:
+    """Tell the audit log of a change, inside its transaction (tenancy may not import audit)."""
+    configuration_changed.send(
+        sender=type(obj),
+        environment=environment,
+        action=action,
+        object_id=str(obj.pk),
+        object_name=name,
+        changes=changes,
+    )
+
+
+def api_key_create(*, environment: Environment, scope: str = ApiKey.Scope.FULL) -> str:
+    """A new key of a scope (ApiKey.Scope); returned in clear, once: only its hash is kept."""
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    ApiKey.objects.create(environment=environment, prefix=key[:10], key_hash=hashlib.sha256(key.encode()).hexdigest())
+    api_key = ApiKey(
+        environment=environment, prefix=key[:10], key_hash=hashlib.sha256(key.encode()).hexdigest(), scope=scope
+    )
+    api_key.full_clean()
+    with transaction.atomic():
+        api_key.save()
+        _announce(
+            environment=environment,
+            action="api_key.created",
+            obj=api_key,
+            name=str(api_key),
+            changes={"prefix": [None, api_key.prefix], "scope": [None, api_key.scope]},
+        )
     return key
+
+
+def api_key_delete(*, api_key: ApiKey) -> None:
+    with transaction.atomic():
+        _announce(
+            environment=api_key.environment,
+            action="api_key.deleted",
+            obj=api_key,
+            name=str(api_key),
+            changes={"prefix": [api_key.prefix, None], "scope": [api_key.scope, None]},
+        )
+        api_key.delete()
 
 
 def member_set(
@@ -63,5 +100,26 @@ def member_set(
         if email is not None and user.email != email:
             user.email = email
             user.save(update_fields=["email"])
+        before = Member.objects.filter(user=user, environment=environment).values_list("role", flat=True).first()
         member, _ = Member.objects.update_or_create(user=user, environment=environment, defaults={"role": role})
+        if before is None:
+            changes = {"username": [None, username], "role": [None, role]}
+            _announce(environment=environment, action="member.added", obj=member, name=username, changes=changes)
+        elif before != role:
+            changes = {"role": [before, role]}
+            _announce(environment=environment, action="member.updated", obj=member, name=username, changes=changes)
     return member, password
+
+
+def member_remove(*, member: Member) -> None:
+    with transaction.atomic():
+        # As it is now: the caller's copy may hold a role changed since.
+        member = Member.objects.select_for_update().select_related("user", "environment").get(pk=member.pk)
+        _announce(
+            environment=member.environment,
+            action="member.removed",
+            obj=member,
+            name=member.user.get_username(),
+            changes={"username": [member.user.get_username(), None], "role": [member.role, None]},
+        )
+        member.delete()

@@ -15,6 +15,8 @@ from django.http import Http404
 from tenancy.models import Member
 from tenancy.selectors import member_roles
 
+_EDITING_ROLES = (Member.Role.OWNER, Member.Role.EDITOR)
+
 
 def roles_of(request) -> dict[uuid.UUID, str]:
     """The signed-in user's roles by environment id, read once per request."""
@@ -24,7 +26,11 @@ def roles_of(request) -> dict[uuid.UUID, str]:
 
 
 def editable_environment_ids(request) -> list[uuid.UUID]:
-    return [environment_id for environment_id, role in roles_of(request).items() if role == Member.Role.EDITOR]
+    return [environment_id for environment_id, role in roles_of(request).items() if role in _EDITING_ROLES]
+
+
+def owned_environment_ids(request) -> list[uuid.UUID]:
+    return [environment_id for environment_id, role in roles_of(request).items() if role == Member.Role.OWNER]
 
 
 class EnvironmentScopedAdmin(admin.ModelAdmin):

@@ -15,6 +15,7 @@ APPS = (
     "mapping",
     "requestlog",
     "notifications",
+    "audit",
 )
 
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from config import shared_cache
 from subscriptions.event_catalog import PLATFORM_EVENT_TYPES
 from subscriptions.models import EventType
+from tenancy.actors import OPERATOR, Actor, acting_as
 from tenancy.services import environment_create
 from tests import leak_watch
 from tests.moto_server import MotoServer
@@ -25,6 +26,16 @@ def shared_cache_fresh(monkeypatch):
     """Each test starts with the shared cache tried at once, and its next failure warned about."""
     monkeypatch.setattr(shared_cache, "_retry_at", 0.0)
     monkeypatch.setattr(shared_cache, "_last_warning", 0.0)
+
+
+TEST_ACTOR = Actor(type=OPERATOR, id="", name="the test suite")
+
+
+@pytest.fixture(autouse=True)
+def test_actor():
+    """Services a test calls directly act as an operator (a request, a command or a worker sets its own actor)."""
+    with acting_as(TEST_ACTOR):
+        yield TEST_ACTOR
 
 
 @pytest.fixture
@@ -145,6 +156,7 @@ def pytest_runtest_teardown(item, nextitem):
     if {"db", "transactional_db"} & set(item.fixturenames):
         with item.config.stash[blocking_manager_key].unblock():
             leak_watch.record_request_log()
+            leak_watch.record_audit_log()
             if "transactional_db" in item.fixturenames:
                 # Nothing to roll back: close what this read opened, which a browser test's event loop
                 # would otherwise keep from the test database's teardown.

@@ -6,7 +6,12 @@ from pathlib import Path
 
 from rest_framework.test import APIClient
 
-PRODUCED: dict[str, list[str]] = {"api responses": [], "log records": [], "request log rows": []}
+PRODUCED: dict[str, list[str]] = {
+    "api responses": [],
+    "log records": [],
+    "request log rows": [],
+    "audit log entries": [],
+}
 _LOG_DIRECTORIES: list[Path] = []
 
 
@@ -46,3 +51,11 @@ def record_request_log() -> None:
 
     for row in RequestLog.objects.values():
         PRODUCED["request log rows"].append(json.dumps(row, default=str))
+
+
+def record_audit_log() -> None:
+    """Copy the audit log entries visible now, as record_request_log does the request log."""
+    from audit.models import AuditEntry
+
+    for row in AuditEntry.objects.values():
+        PRODUCED["audit log entries"].append(json.dumps(row, default=str))

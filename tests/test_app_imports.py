@@ -62,6 +62,15 @@ def test_notifications_sits_between_delivery_and_subscriptions():
     assert "subscriptions" in edges["notifications"] and "notifications" in edges["delivery"]
 
 
+def test_audit_sits_under_the_apps_whose_changes_it_records_and_over_tenancy():
+    """The services of subscriptions, credentials and notifications write its entries; tenancy announces its changes
+    with a signal (tenancy/signals.py: configuration_changed) that audit/receivers.py records."""
+    edges = app_imports()
+    assert set(edges["audit"]) <= {"config", "tenancy"}
+    assert {"subscriptions", "credentials", "notifications"} <= {app for app, uses in edges.items() if "audit" in uses}
+    assert "audit" not in edges.get("tenancy", {})
+
+
 def test_outbound_imports_nothing_of_ours():
     assert app_imports().get("outbound", {}) == {}
 

@@ -1,4 +1,5 @@
-"""No secret the suite used appears in any API response, log record or request log row it produced."""
+"""No secret the suite used appears in any API response, log record, request log row or audit log entry it
+produced."""
 
 import pytest
 
@@ -42,12 +43,14 @@ def _exercise_every_credential(api, environment, receiver) -> None:
 def test_no_secret_appears_in_anything_the_suite_produced(api, environment, receiver):
     _exercise_every_credential(api, environment, receiver)
     leak_watch.record_request_log()
+    leak_watch.record_audit_log()
     produced = {
         **leak_watch.PRODUCED,
         "worker and beat logs": [path.read_text() for path in leak_watch.process_logs()],
     }
 
     assert len(produced["api responses"]) >= 9 and len(produced["request log rows"]) >= 3
+    assert len(produced["audit log entries"]) >= 6
     leaks = [
         (kind, secret) for kind, texts in produced.items() for text in texts for secret in secrets.ALL if secret in text
     ]

@@ -36,6 +36,7 @@ from tenancy.throttling import IngestRateThrottle
 
 class EventIngestView(APIView):
     throttle_classes = [IngestRateThrottle]
+    accepts_ingest_keys = True  # tenancy.scopes: the one call an `ingest` key may make
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={202: IngestResultSerializer})
     def post(self, request):

@@ -52,11 +52,11 @@ def test_old_events_and_their_finished_deliveries_are_purged_and_nothing_else(en
     RequestLog.objects.create(subscription=subscription, method="POST", url="http://x")
     RequestLog.objects.filter(pk=RequestLog.objects.first().pk).update(created_at=Now() - timedelta(days=31))
 
-    assert _purge() == {"events": 2, "deliveries": 2, "request_logs": 1, "notifications": 0}
+    assert _purge() == {"events": 2, "deliveries": 2, "request_logs": 1, "notifications": 0, "audit_entries": 0}
     # The retrying delivery (and its event) stay until it finishes; the young event is within its time.
     assert set(Event.objects.values_list("event_id", flat=True)) == {old_ids[2], young["id"]}
     assert RequestLog.objects.count() == 1
-    assert _purge() == {"events": 0, "deliveries": 0, "request_logs": 0, "notifications": 0}
+    assert _purge() == {"events": 0, "deliveries": 0, "request_logs": 0, "notifications": 0, "audit_entries": 0}
 
 
 def test_an_event_id_is_deduplicated_for_the_retention_period_only(environment, subscription, settings):
@@ -70,7 +70,13 @@ def test_an_event_id_is_deduplicated_for_the_retention_period_only(environment, 
     assert events_ingest(environment=environment, raw_events=[sent]).duplicates == 1
 
     _age(8)
-    assert expired_purge_task() == {"events": 1, "deliveries": 1, "request_logs": 0, "notifications": 0}
+    assert expired_purge_task() == {
+        "events": 1,
+        "deliveries": 1,
+        "request_logs": 0,
+        "notifications": 0,
+        "audit_entries": 0,
+    }
     again = events_ingest(environment=environment, raw_events=[sent])
     assert (again.accepted, again.duplicates) == (1, 0)
 

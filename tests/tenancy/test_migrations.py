@@ -16,7 +16,7 @@ from delivery.models import Event
 from notifications.models import NotificationSettings
 from subscriptions.models import ExportSettings, Subscription
 from tenancy.models import ApiKey, Environment, Member
-from tenancy.selectors import api_key_environment
+from tenancy.selectors import api_key_of
 
 KEY = "of_before-the-move"
 
@@ -84,7 +84,7 @@ def test_rows_foreign_keys_and_permissions_survive_the_move(before_the_move):
 
     environment = Environment.objects.get(pk=before["environment"])
     assert environment.name == "acme"
-    assert api_key_environment(key=KEY) == environment
+    assert api_key_of(key=KEY).environment == environment
     member = Member.objects.select_related("user", "environment").get(pk=before["member"])
     assert (member.user.username, member.environment, member.role) == ("operator", environment, "viewer")
     subscription = Subscription.objects.select_related("environment").get(pk=before["subscription"])

@@ -10,7 +10,8 @@ from delivery.retention import expired_purge
 class Command(BaseCommand):
     help = (
         "Delete events (with their finished deliveries) and notifications older than OUTFLOW_EVENT_RETENTION_DAYS and"
-        " request log rows older than OUTFLOW_REQUEST_LOG_RETENTION_DAYS, in small batches; print the counts as JSON."
+        " request log rows older than OUTFLOW_REQUEST_LOG_RETENTION_DAYS and audit log entries older than"
+        " OUTFLOW_AUDIT_LOG_RETENTION_DAYS, in small batches; print the counts as JSON."
     )
 
     def handle(self, *args, **options):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from tenancy.actors import acting_as, actor_of_command
 from tenancy.services import environment_create
 
 
@@ -18,7 +19,8 @@ class Command(BaseCommand):
         if path.exists():
             demo = json.loads(path.read_text())
         else:
-            environment, key = environment_create(name="demo")
+            with acting_as(actor_of_command("bootstrap_demo")):
+                environment, key = environment_create(name="demo")
             password = secrets.token_urlsafe(12)
             User = get_user_model()
             admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})

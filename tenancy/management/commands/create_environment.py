@@ -4,6 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from tenancy.actors import acting_as, actor_of_command
 from tenancy.services import environment_create
 
 
@@ -14,5 +15,6 @@ class Command(BaseCommand):
         parser.add_argument("name")
 
     def handle(self, *args, name, **options):
-        environment, key = environment_create(name=name)
+        with acting_as(actor_of_command("create_environment")):
+            environment, key = environment_create(name=name)
         self.stdout.write(json.dumps({"environment": str(environment.pk), "name": environment.name, "api_key": key}))

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from tenancy.actors import acting_as, actor_of_command
 from tenancy.models import Member
 from tenancy.selectors import environment_by_id_or_name
 from tenancy.services import member_set
@@ -14,8 +15,8 @@ from tenancy.totp import totp_device_replace, totp_uri
 
 class Command(BaseCommand):
     help = (
-        "Add a user to an environment (id or name) as editor or viewer, optionally with an email and a TOTP device; "
-        "prints the membership as JSON."
+        "Add a user to an environment (id or name) as owner, editor or viewer, optionally with an email and a TOTP"
+        " device; prints the membership as JSON."
     )
 
     def add_arguments(self, parser):
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"no environment {environment!r}")
         try:
-            with transaction.atomic():
+            with acting_as(actor_of_command("create_member")), transaction.atomic():
                 member, password = member_set(environment=found, username=username, role=role, email=email)
                 device = totp_device_replace(user=member.user) if totp else None
         except ValidationError as error:

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ('tenancy', '0002_apikey_scope_member_owner'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

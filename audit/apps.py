@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from audit import receivers  # noqa: F401  (connects them)
