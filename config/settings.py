@@ -4,6 +4,7 @@ import base64
 import hashlib
 import re
 import sqlite3
+import ssl
 from pathlib import Path
 
 import environ
@@ -158,6 +159,12 @@ if CELERY_BROKER_URL == "filesystem://":
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A broker that is down or hung fails a publish fast; above the consumer's 1 s BRPOP, so idle workers are fine.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+    # kombu's Redis transport with a guard that keeps a worker alive when Redis dies under load (config/redis_broker.py)
+    CELERY_BROKER_TRANSPORT = "config.redis_broker:Transport"
+    if CELERY_BROKER_URL.startswith("rediss://"):
+        # Named by class, the transport no longer gets kombu's default for the rediss scheme (TLS without checking the
+        # certificate): TLS with the certificate checked against the system's CAs.
+        CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 # A publish retries once, quickly (Celery's default is three times); ingest tries once and leaves the rest to the
 # sweeper (delivery/queueing.py), the rows being stored.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
