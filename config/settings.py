@@ -77,11 +77,21 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'o
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with every wait on the server bounded in web, worker and beat (config/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
     # A database host that does not answer (a partition, a frozen server) is a quick 503, not a thread held for the
     # kernel's TCP timeout of minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=3)
     )
+# statement_timeout of the web's connections; a server that does not answer at all is given up a second later, so an
+# API call meets a frozen database with a 503 within about 5 s.
+DATABASE_STATEMENT_TIMEOUT_SECONDS = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=4.0)
+# The same for the worker's and beat's connections: above the longest batch a task runs (a purge batch, a recovery
+# batch, a request log COPY), which a web request never does.
+DATABASE_TASK_STATEMENT_TIMEOUT_SECONDS = env.float("DATABASE_TASK_STATEMENT_TIMEOUT_SECONDS", default=30.0)
+# The longest the health check of a kept connection (SELECT 1) waits before the connection is replaced.
+DATABASE_HEALTH_CHECK_TIMEOUT_SECONDS = env.float("DATABASE_HEALTH_CHECK_TIMEOUT_SECONDS", default=1.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if sqlite3.sqlite_version_info < (3, 35):
         # A batch is claimed with UPDATE ... RETURNING (delivery/attempts.py).
