@@ -29,7 +29,7 @@ def _database_waits_bound(**kwargs) -> None:
 
     from config.postgresql.base import waits_bound
 
-    waits_bound(settings.DATABASE_TASK_STATEMENT_TIMEOUT_SECONDS)
+    waits_bound(answer_timeout=settings.DATABASE_TASK_ANSWER_TIMEOUT_SECONDS)
 
 
 @signals.task_prerun.connect

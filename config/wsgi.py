@@ -9,7 +9,7 @@ from config.postgresql.base import waits_bound
 from config.tracing import tracing_start
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-waits_bound(settings.DATABASE_STATEMENT_TIMEOUT_SECONDS)
+waits_bound(answer_timeout=settings.DATABASE_ANSWER_TIMEOUT_SECONDS)
 # Before the application loads its middleware, which tracing adds to.
 tracing_start(service_name="outflow-web")
 application = get_wsgi_application()

@@ -2,14 +2,15 @@
 
 A server that stops answering (frozen, or a partition that leaves the port open) otherwise holds a request or a task
 for as long as it lasts: the kernel still acknowledges what is sent, so neither TCP keepalives nor libpq's
-tcp_user_timeout notice, and libpq has no query timeout of its own. Once `waits_bound(statement_timeout)` is called
+tcp_user_timeout notice, and libpq has no query timeout of its own. Once `waits_bound(answer_timeout=...)` is called
 (by config/wsgi.py and config/celery.py, each with its setting):
-- each new connection asks the server to cancel its statements after `statement_timeout` seconds: a statement that
-  is only slow fails cleanly (QueryCanceled, an OperationalError) and the connection stays usable;
-- the client gives up one second after that on a server that does not answer at all, closes the connection and
-  raises OperationalError (the API's 503 `unavailable`);
-- the health check of a kept connection (`SELECT 1`) waits DATABASE_HEALTH_CHECK_TIMEOUT_SECONDS at most, so a request
-  on a kept connection meets a frozen server no later than a new connection would (DATABASE_CONNECT_TIMEOUT_SECONDS).
+- each wait for the server (a statement's answer, one chunk of a COPY) lasts at most `answer_timeout`; past it the
+  connection is closed and OperationalError raised (the API's 503 `unavailable`). A long COPY is many waits, each
+  short while the server reads;
+- the health check of a kept connection (`SELECT 1`) waits DATABASE_HEALTH_CHECK_TIMEOUT_SECONDS at most, so a
+  request on a kept connection meets a frozen server little later than a new one would (the connect timeout);
+- each new connection has DATABASE_STATEMENT_TIMEOUT_SECONDS as statement_timeout, which bounds what the server goes
+  on doing for a client that gave up.
 Commands an operator runs (migrate, purge_expired, shell) do not call it: a migration may run as long as it takes.
 """
 
@@ -19,15 +20,13 @@ import psycopg
 from django.conf import settings
 from django.db.backends.postgresql import base
 
-# The grace a server gets past its own statement_timeout before the client takes it for gone.
-_ANSWER_GRACE_SECONDS = 1.0
-_statement_timeout: float | None = None
+_answer_timeout: float | None = None
 
 
-def waits_bound(statement_timeout: float) -> None:
+def waits_bound(*, answer_timeout: float) -> None:
     """From here on, this process's new database connections bound their waits (see the module's docstring)."""
-    global _statement_timeout
-    _statement_timeout = statement_timeout
+    global _answer_timeout
+    _answer_timeout = answer_timeout
 
 
 class DeadlineConnection(psycopg.Connection):
@@ -49,8 +48,7 @@ class DeadlineConnection(psycopg.Connection):
 
 def _connect(*args, **kwargs) -> psycopg.Connection:
     connection = DeadlineConnection.connect(*args, **kwargs)
-    if _statement_timeout is not None:
-        connection.answer_timeout = _statement_timeout + _ANSWER_GRACE_SECONDS
+    connection.answer_timeout = _answer_timeout
     return connection
 
 
@@ -62,8 +60,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_connection_params(self):
         params = super().get_connection_params()
-        if _statement_timeout is not None:
-            timeout = f"-c statement_timeout={round(_statement_timeout * 1000)}"
+        if _answer_timeout is not None:
+            timeout = f"-c statement_timeout={round(settings.DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000)}"
             params["options"] = f"{params['options']} {timeout}" if params.get("options") else timeout
         return params
 
