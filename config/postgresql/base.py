@@ -3,7 +3,7 @@
 A server that stops answering (frozen, or a partition that leaves the port open) otherwise holds a request or a task
 for as long as it lasts: the kernel still acknowledges what is sent, so neither TCP keepalives nor libpq's
 tcp_user_timeout notice, and libpq has no query timeout of its own. Once `waits_bound(answer_timeout=...)` is called
-(by config/wsgi.py and config/celery.py, each with its setting):
+(by config/gunicorn.py in each web worker and config/celery.py in worker and beat, each with its setting):
 - each wait for the server (a statement's answer, one chunk of a COPY) lasts at most `answer_timeout`; past it the
   connection is closed and OperationalError raised (the API's 503 `unavailable`). A long COPY is many waits, each
   short while the server reads;
