@@ -21,6 +21,17 @@ def _tracing_start(**kwargs) -> None:
     tracing_start(service_name="outflow-worker")
 
 
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _database_waits_bound(**kwargs) -> None:
+    """A task's database waits are bounded, with room for the longest batch a task runs (config/postgresql/base.py)."""
+    from django.conf import settings
+
+    from config.postgresql.base import waits_bound
+
+    waits_bound(answer_timeout=settings.DATABASE_TASK_ANSWER_TIMEOUT_SECONDS)
+
+
 @signals.task_prerun.connect
 @signals.task_postrun.connect
 def _database_connections_refresh(**kwargs) -> None:

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import re
 import sqlite3
+import ssl
 from pathlib import Path
 
 import environ
@@ -81,11 +82,23 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'o
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with every wait on the server bounded in web, worker and beat (config/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
     # A database host that does not answer (a partition, a frozen server) is a quick 503, not a thread held for the
     # kernel's TCP timeout of minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=3)
     )
+# The longest the web waits for one answer of the database (a statement, or one chunk of a COPY): an API call meets a
+# server that stopped answering with a 503 within about this long (config/postgresql/base.py).
+DATABASE_ANSWER_TIMEOUT_SECONDS = env.float("DATABASE_ANSWER_TIMEOUT_SECONDS", default=5.0)
+# The same for the worker and beat: above the longest batch statement a task runs (purge, recovery, request log COPY).
+DATABASE_TASK_ANSWER_TIMEOUT_SECONDS = env.float("DATABASE_TASK_ANSWER_TIMEOUT_SECONDS", default=30.0)
+# statement_timeout of those processes' connections: what the server goes on doing for a client that gave up is
+# bounded too, above ingest's COPY of its largest batch (50,000 deliveries: 2.3-4.2 s measured on a loaded machine).
+DATABASE_STATEMENT_TIMEOUT_SECONDS = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=60.0)
+# The longest the health check of a kept connection (SELECT 1) waits before the connection is replaced.
+DATABASE_HEALTH_CHECK_TIMEOUT_SECONDS = env.float("DATABASE_HEALTH_CHECK_TIMEOUT_SECONDS", default=1.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if sqlite3.sqlite_version_info < (3, 35):
         # A batch is claimed with UPDATE ... RETURNING (delivery/attempts.py).
@@ -163,6 +176,12 @@ if CELERY_BROKER_URL == "filesystem://":
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A broker that is down or hung fails a publish fast; above the consumer's 1 s BRPOP, so idle workers are fine.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+    # kombu's Redis transport with a guard that keeps a worker alive when Redis dies under load (config/redis_broker.py)
+    CELERY_BROKER_TRANSPORT = "config.redis_broker:Transport"
+    if CELERY_BROKER_URL.startswith("rediss://"):
+        # Named by class, the transport no longer gets kombu's default for the rediss scheme (TLS without checking the
+        # certificate): TLS with the certificate checked against the system's CAs.
+        CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 # A publish retries once, quickly (Celery's default is three times); ingest tries once and leaves the rest to the
 # sweeper (delivery/queueing.py), the rows being stored.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}

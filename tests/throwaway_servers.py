@@ -67,7 +67,30 @@ class ThrowawayPostgres:
         """As a crash or a failover would look to clients: connections cut at once."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
+    def _server_processes(self) -> list[int]:
+        """The postmaster and every process it started (backends, checkpointer, WAL writer...)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                # The parent's pid is the second field after the command name, which is in parentheses.
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> None:
+        """SIGSTOP the server and all its processes: the port still takes connections, nothing answers (a storage
+        stall, or a partition that leaves the port open)."""
+        for pid in self._server_processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._server_processes():
+            os.kill(pid, signal.SIGCONT)
+
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.thaw()
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)

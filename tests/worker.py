@@ -34,6 +34,9 @@ class CeleryProcesses:
     def start(self) -> None:
         self.start_worker()
         self.start_notifier()
+        self.start_beat()
+
+    def start_beat(self) -> None:
         self.beat = self._spawn("beat", ["beat", "--schedule", str(self.directory / "beat-schedule")])
 
     def start_worker(self, timeout: float = 30.0) -> None:
