@@ -53,13 +53,13 @@ READ_SECONDS_PER_BYTE = 0.02 / CHUNK_BYTES
 # environment's script cannot hold a sandbox that every other environment's batches wait for.
 REQUEST_BUDGET_RUNS = 40
 REQUEST_TIMEOUTS = 3
-# After a request, an environment's isolate holding more V8 heap than this is collected, and dropped if it still does.
-ISOLATE_KEEP_BYTES = 8 * 1024 * 1024
-# What a kept isolate may add to the process (its heap up to ISOLATE_KEEP_BYTES, V8's own structures, its threads).
-ISOLATE_ALLOWANCE_BYTES = 12 * 1024 * 1024
-# A process still holding more than its baseline, the allowance of the isolates it keeps and this after a request is
-# replaced rather than lent again.
-RECYCLE_ABOVE_BYTES = 32 * 1024 * 1024
+# What each isolate a process keeps may add to it, on average (V8's structures, its threads, garbage not yet
+# collected): one used isolate holds ~3.5 MiB.
+ISOLATE_ALLOWANCE_BYTES = 8 * 1024 * 1024
+# A process holding more than its baseline, its isolates' allowance and this after a request has the isolate the
+# request used collected (V8 collects an old generation lazily: a busy isolate's garbage grows ~0.3 MiB a batch),
+# then dropped; still holding more, it is replaced rather than lent again.
+TRIM_ABOVE_BYTES = 32 * 1024 * 1024
 # Besides the V8 heap a run may use, a process holds its own baseline (Python, V8, ICU) and this much slack for
 # garbage not yet collected and V8's young generation.
 MEMORY_SLACK_BYTES = 64 * 1024 * 1024
@@ -145,9 +145,6 @@ class Context:
             raise TimeoutError from None
         return context._value_handle_to_python(answer_handle)
 
-    def heap_bytes(self) -> int:
-        return self.racer.heap_stats()["total_physical_size"]
-
     def close(self) -> None:
         self._context_manager.__exit__(None, None, None)
 
@@ -162,10 +159,6 @@ class Sandbox:
         self._environment = ""
         # Made at start, before any request, so the first environment to come need not wait for its isolate.
         self._spare: Context | None = Context()
-
-    @property
-    def isolates(self) -> int:
-        return len(self._contexts)
 
     def use(self, environment: str) -> None:
         self._environment = environment
@@ -187,14 +180,21 @@ class Sandbox:
         if context is not None:
             context.close()
 
-    def trim(self) -> None:
-        """After a request: the garbage its environment's isolate keeps is collected, or the isolate dropped."""
+    def allowed_bytes(self, baseline: int) -> int:
+        return baseline + len(self._contexts) * ISOLATE_ALLOWANCE_BYTES + TRIM_ABOVE_BYTES
+
+    def trim(self, *, baseline: int) -> bool:
+        """After a request: whether the process holds no more than it is allowed, once the garbage of the request's
+        isolate is collected, or failing that, the isolate dropped."""
+        if _rss_bytes() <= self.allowed_bytes(baseline):
+            return True
         context = self._contexts.get(self._environment)
-        if context is None or context.stuck or context.heap_bytes() <= ISOLATE_KEEP_BYTES:
-            return
-        context.racer.low_memory_notification()
-        if context.heap_bytes() > ISOLATE_KEEP_BYTES:
+        if context is not None:
+            context.racer.low_memory_notification()
+            if _rss_bytes() <= self.allowed_bytes(baseline):
+                return True
             self.discard()
+        return _rss_bytes() <= self.allowed_bytes(baseline)
 
     def check(self, script: str) -> dict:
         context = self.context()
@@ -511,10 +511,8 @@ def serve(requests, answers, *, isolates: int) -> None:
                     answers.flush()
 
                 sandbox.run_all(header["script"], events, Request(limits), send)
-                sandbox.trim()
                 # Garbage left resident would count against the next request's allowance, maybe another tenant's.
-                kept = baseline + sandbox.isolates * ISOLATE_ALLOWANCE_BYTES + RECYCLE_ABOVE_BYTES
-                answers.write(answer({"done": True, "recycle": _rss_bytes() > kept}))
+                answers.write(answer({"done": True, "recycle": not sandbox.trim(baseline=baseline)}))
             answers.flush()
         finally:
             watch.disarm()
