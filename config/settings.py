@@ -193,7 +193,7 @@ OUTFLOW_MAPPING_OUTPUT_BYTES = 256 * 1024
 OUTFLOW_MAPPING_LOG_CHARS = 64 * 1024
 OUTFLOW_MAPPING_SCRIPT_BYTES = 64 * 1024
 OUTFLOW_MAPPING_PROCESSES = env.int("OUTFLOW_MAPPING_PROCESSES", default=2)
-# Environments whose V8 isolates a sandbox process keeps (least recently used dropped): ~3.5 MiB each once used.
+# Environments whose V8 isolates a sandbox process keeps (least recently used dropped): ~2.6 MiB each once used.
 OUTFLOW_MAPPING_ISOLATES = env.int("OUTFLOW_MAPPING_ISOLATES", default=50)
 OUTFLOW_REQUEST_LOG_RETENTION_DAYS = env.int("OUTFLOW_REQUEST_LOG_RETENTION_DAYS", default=30)
 OUTFLOW_EVENT_RETENTION_DAYS = env.int("OUTFLOW_EVENT_RETENTION_DAYS", default=30)

@@ -54,7 +54,7 @@ READ_SECONDS_PER_BYTE = 0.02 / CHUNK_BYTES
 REQUEST_BUDGET_RUNS = 40
 REQUEST_TIMEOUTS = 3
 # What each isolate a process keeps may add to it, on average (V8's structures, its threads, garbage not yet
-# collected): one used isolate holds ~3.5 MiB.
+# collected): one used isolate adds ~2.6 MiB (`python -m bench.mapping_cost --memory`).
 ISOLATE_ALLOWANCE_BYTES = 8 * 1024 * 1024
 # A process holding more than its baseline, its isolates' allowance and this after a request has the isolate the
 # request used collected (V8 collects an old generation lazily: a busy isolate's garbage grows ~0.3 MiB a batch),
