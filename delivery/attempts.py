@@ -262,7 +262,7 @@ def _bodies(*, subscription: Subscription, deliveries: list[ClaimedDelivery], ex
                 payloads=[delivery.payload for delivery in deliveries],
                 export=export,
                 mapping=subscription.mapping,
-                tenant=subscription.environment_id,
+                environment_id=subscription.environment_id,
             )
         except Exception as error:
             logger.exception("subscription %s: building a batch's payloads failed", subscription.pk)

@@ -32,7 +32,7 @@ def _preview(*, subscription: Subscription, script: str | None, event: dict | No
     example = export_shaped(payload=event, export=export)
     script = script if script is not None else subscription.mapping or IDENTITY
     try:
-        result = mapping_run(script=script, event=example, tenant=subscription.environment_id)
+        result = mapping_run(script=script, event=example, environment_id=subscription.environment_id)
     except MappingError as error:
         return {
             "example": example,

@@ -29,7 +29,7 @@ def export_shaped(*, payload: dict, export: ExportSettings) -> dict:
 
 
 def outgoing_bodies(
-    *, payloads: list[dict], export: ExportSettings, mapping: str | None, tenant: object = None
+    *, payloads: list[dict], export: ExportSettings, mapping: str | None, environment_id: object
 ) -> list[bytes | None | Exception]:
     """Each event shaped and mapped, as compact UTF-8 JSON; None where the mapping skips it, else the error.
 
@@ -37,13 +37,15 @@ def outgoing_bodies(
     other exception is the sandbox's (the delivery is retried).
     """
     shaped = [export_shaped(payload=payload, export=export) for payload in payloads]
-    outcomes = mapping_run_each(script=mapping, events=shaped, tenant=tenant) if mapping else shaped
+    outcomes = mapping_run_each(script=mapping, events=shaped, environment_id=environment_id) if mapping else shaped
     return [_encoded(outcome, mapped=bool(mapping)) for outcome in outcomes]
 
 
-def outgoing_body(*, payload: dict, export: ExportSettings, mapping: str | None, tenant: object = None) -> bytes | None:
+def outgoing_body(
+    *, payload: dict, export: ExportSettings, mapping: str | None, environment_id: object
+) -> bytes | None:
     """One event shaped, mapped and encoded; None when the mapping skips it. Raises MappingError."""
-    (body,) = outgoing_bodies(payloads=[payload], export=export, mapping=mapping, tenant=tenant)
+    (body,) = outgoing_bodies(payloads=[payload], export=export, mapping=mapping, environment_id=environment_id)
     if isinstance(body, Exception):
         raise body
     return body

@@ -28,7 +28,7 @@ def _test_send(*, subscription: Subscription, event: dict | None) -> RequestLog:
             payload={**event, "test": True},
             export=export,
             mapping=subscription.mapping,
-            tenant=subscription.environment_id,
+            environment_id=subscription.environment_id,
         )
     except MappingError as error:
         return _not_sent(subscription, f"mapping error: {error}")

@@ -119,11 +119,14 @@
   };
 
   // A frozen built-in data property makes `obj.name = ...` throw on objects inheriting it (the "override mistake");
-  // turning the common ones into accessors lets such assignments create an own property as usual.
+  // turning the common ones into accessors lets such assignments create an own property as usual. The values their
+  // getters return are no longer reachable as properties, so the freezing below is told of them.
+  const overridden = [];
   const allowOverride = (proto, key) => {
     const descriptor = getOwnPropertyDescriptor(proto, key);
     if (!descriptor || !('value' in descriptor)) return;
     const value = descriptor.value;
+    overridden.push(value);
     defineProperty(proto, key, {
       get() {
         return value;
@@ -335,6 +338,10 @@
   visitProperties(G);
   // The global object's own prototype is no built-in a name reaches, but a script reaches it all the same.
   visit(getPrototypeOf(G));
+  // Objects only made at run time, yet the same each time (tests/mapping/reachable.js finds them): the functions the
+  // getters above return, and the getter and setter of the `stack` accessor V8 puts on every error.
+  for (const value of overridden) visit(value);
+  visitProperties(new ErrorConstructor());
   for (const value of [
     function* () {}, async function () {}, async function* () {}, async () => {},
     [][Symbol.iterator](), new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ''[Symbol.iterator](),

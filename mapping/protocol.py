@@ -37,14 +37,21 @@ def frame_length(header: bytes) -> int:
 FRAME_HEADER_BYTES = _LENGTH.size
 
 
-def run_request(*, script: str, events: list[bytes], limits: MappingLimits) -> bytes:
-    """Map each event (compact JSON) with the script: the header line, then the events back to back."""
-    header = {"op": "run", "script": script, "limits": asdict(limits), "sizes": [len(event) for event in events]}
+def run_request(*, script: str, events: list[bytes], environment: str, limits: MappingLimits) -> bytes:
+    """Map each event (compact JSON) with the environment's script: the header line, then the events back to back."""
+    header = {
+        "op": "run",
+        "environment": environment,
+        "script": script,
+        "limits": asdict(limits),
+        "sizes": [len(event) for event in events],
+    }
     return frame(json.dumps(header).encode() + b"\n" + b"".join(events))
 
 
-def check_request(*, script: str, limits: MappingLimits) -> bytes:
-    return frame(json.dumps({"op": "check", "script": script, "limits": asdict(limits)}).encode() + b"\n")
+def check_request(*, script: str, environment: str, limits: MappingLimits) -> bytes:
+    header = {"op": "check", "environment": environment, "script": script, "limits": asdict(limits)}
+    return frame(json.dumps(header).encode() + b"\n")
 
 
 def request_parse(payload: bytes) -> tuple[dict, list[str]]:

@@ -2,8 +2,10 @@
 
 A process maps a whole batch of events in one round trip and answers each run as it ends. Each run must answer
 within twice its time limit plus a margin, or its process is killed and replaced; a process that holds more memory
-than a run may ends itself. Nothing of a run outlives it: the prelude freezes every object a script can reach but
-the global object, whose additions are swept after each run.
+than a run may ends itself. Every call names the environment whose script it runs: a process keeps a V8 isolate per
+environment, so runs of different environments never share an object. Within an environment nothing of a run
+outlives it either: the prelude freezes every object a script can reach but the global object, whose additions are
+swept after each run.
 """
 
 from __future__ import annotations
@@ -107,21 +109,22 @@ _ERRORS = {
 
 
 def mapping_run(
-    *, script: str, event: dict, limits: MappingLimits | None = None, tenant: object = None
+    *, script: str, event: dict, environment_id: object, limits: MappingLimits | None = None
 ) -> MappingResult:
     """Run the script as the body of `function (event)`; its return value is the payload (null/undefined skip)."""
-    (outcome,) = mapping_run_each(script=script, events=[event], limits=limits, tenant=tenant)
+    (outcome,) = mapping_run_each(script=script, events=[event], environment_id=environment_id, limits=limits)
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
 
 
 def mapping_run_each(
-    *, script: str, events: list[dict], limits: MappingLimits | None = None, tenant: object = None
+    *, script: str, events: list[dict], environment_id: object, limits: MappingLimits | None = None
 ) -> list[MappingResult | MappingError | SandboxFailure]:
     """Run the script once per event, in one round trip; each event's result or error, in order.
 
-    `tenant` (an environment's id) is who asks: one tenant holds at most all but one of the sandbox processes.
+    `environment_id` is whose script it is: the runs get that environment's isolate, and one environment holds at
+    most all but one of the sandbox processes.
     """
     limits = limits or default_limits()
     if too_large := _script_too_large(script, limits):
@@ -134,20 +137,24 @@ def mapping_run_each(
             # Each stop costs a process; the rest wait for a retry rather than hold a sandbox others need.
             deferred = SandboxFailure(f"not run: {stopped} earlier runs of this script in the batch had to be stopped")
             return outcomes + [deferred] * (len(encoded) - len(outcomes))
-        with _pool.process(tenant=tenant) as process:
-            answered = process.run(script=script, events=encoded[len(outcomes) :], limits=limits)
+        with _pool.process(environment_id=environment_id) as process:
+            answered = process.run(
+                script=script, events=encoded[len(outcomes) :], environment_id=environment_id, limits=limits
+            )
             stopped += not process.alive
         outcomes.extend(answered)
     return outcomes
 
 
-def mapping_syntax_error(*, script: str, limits: MappingLimits | None = None) -> MappingError | None:
+def mapping_syntax_error(
+    *, script: str, environment_id: object, limits: MappingLimits | None = None
+) -> MappingError | None:
     """Compile the script without running it; the error (with its line) if it does not compile, else None."""
     limits = limits or default_limits()
     if too_large := _script_too_large(script, limits):
         return too_large
-    with _pool.process() as process:
-        return process.check(script=script, limits=limits)
+    with _pool.process(environment_id=environment_id) as process:
+        return process.check(script=script, environment_id=environment_id, limits=limits)
 
 
 def _script_too_large(script: str, limits: MappingLimits) -> MappingError | None:
@@ -176,11 +183,12 @@ class _Died(Exception):
 
 
 class SandboxProcess:
-    """One sandbox process and its pipes; used by one thread at a time."""
+    """One sandbox process and its pipes; used by one thread at a time. It keeps an isolate for each of at most
+    `isolates` environments."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, isolates: int) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "mapping.sandbox_process"],
+            [sys.executable, "-m", "mapping.sandbox_process", "--isolates", str(isolates)],
             cwd=_ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -191,6 +199,9 @@ class SandboxProcess:
         os.set_blocking(self._process.stdin.fileno(), False)
         self._killed = False
         self._buffer = bytearray()
+        self._isolates = isolates
+        # The environments this process last ran, as it keeps their isolates (it may have dropped some since).
+        self._environments: collections.OrderedDict[str, None] = collections.OrderedDict()
         try:
             ready, _ = self._read(deadline=time.monotonic() + START_TIMEOUT_SECONDS, waiting_for="start")
         except _Died as died:
@@ -205,12 +216,25 @@ class SandboxProcess:
     def alive(self) -> bool:
         return not self._killed and self._process.poll() is None
 
-    def run(self, *, script: str, events: list[bytes], limits: MappingLimits) -> list:
+    def holds(self, environment_id: object) -> bool:
+        """Whether this process likely keeps the environment's isolate (lending it again saves making one)."""
+        return str(environment_id) in self._environments
+
+    def _ran(self, environment_id: object) -> str:
+        environment = str(environment_id)
+        self._environments[environment] = None
+        self._environments.move_to_end(environment)
+        while len(self._environments) > self._isolates:
+            self._environments.popitem(last=False)
+        return environment
+
+    def run(self, *, script: str, events: list[bytes], environment_id: object, limits: MappingLimits) -> list:
         """Outcomes for a prefix of the events: all of them, unless a run killed the process (its outcome is last).
 
         Answers must come in order, one per event, then the request's end: anything else kills the process.
         """
-        request = run_request(script=script, events=events, limits=limits)
+        environment = self._ran(environment_id)
+        request = run_request(script=script, events=events, environment=environment, limits=limits)
         run_seconds = 2 * limits.timeout_ms / 1000 + KILL_MARGIN_SECONDS
         outcomes: list = []
         try:
@@ -236,9 +260,10 @@ class SandboxProcess:
                 outcomes.append(died.outcome)
         return outcomes
 
-    def check(self, *, script: str, limits: MappingLimits) -> MappingError | None:
+    def check(self, *, script: str, environment_id: object, limits: MappingLimits) -> MappingError | None:
+        request = check_request(script=script, environment=self._ran(environment_id), limits=limits)
         try:
-            self._write(check_request(script=script, limits=limits), deadline=time.monotonic() + 1)
+            self._write(request, deadline=time.monotonic() + 1)
             report, _ = self._read(deadline=time.monotonic() + 2, waiting_for="check", limits=limits)
         except _Died as died:
             if isinstance(died.outcome, MappingError):
@@ -330,44 +355,51 @@ def _outcome(report: dict, output: bytes) -> MappingResult | MappingError | Sand
 
 class SandboxPool:
     """At most `size` sandbox processes (idle, lent or starting), each lent to one thread at a time and started when
-    first needed; one tenant holds at most `size - 1` of them at once (all, when there is one)."""
+    first needed; one environment holds at most `size - 1` of them at once (all, when there is one). An idle process
+    that already keeps the environment's isolate is lent first. Each keeps at most `isolates` environments' isolates."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, isolates: int) -> None:
         self._size = size
-        self._per_tenant = max(1, size - 1)
+        self._isolates = isolates
+        self._per_environment = max(1, size - 1)
         self._idle: list[SandboxProcess] = []
         self._live = 0
         self._lent: collections.Counter = collections.Counter()
         self._changed = threading.Condition()
 
     @contextmanager
-    def process(self, *, tenant: object = None):
+    def process(self, *, environment_id: object):
         with self._changed:
             self._changed.wait_for(
-                lambda: (
-                    (self._idle or self._live < self._size)
-                    and (tenant is None or self._lent[tenant] < self._per_tenant)
-                )
+                lambda: (self._idle or self._live < self._size) and self._lent[environment_id] < self._per_environment
             )
-            self._lent[tenant] += 1
-            process = self._idle.pop() if self._idle else None
+            self._lent[environment_id] += 1
+            process = self._take_idle(environment_id)
             if process is None:
                 self._live += 1
         try:
             if process is None:
-                process = SandboxProcess()
+                process = SandboxProcess(isolates=self._isolates)
         except BaseException:
-            self._give_back(tenant, None)
+            self._give_back(environment_id, None)
             raise
         try:
             yield process
         finally:
-            self._give_back(tenant, process)
+            self._give_back(environment_id, process)
 
-    def _give_back(self, tenant: object, process: SandboxProcess | None) -> None:
+    def _take_idle(self, environment_id: object) -> SandboxProcess | None:
+        for index, process in enumerate(self._idle):
+            if process.holds(environment_id):
+                return self._idle.pop(index)
+        return self._idle.pop() if self._idle else None
+
+    def _give_back(self, environment_id: object, process: SandboxProcess | None) -> None:
         replace = False
         with self._changed:
-            self._lent[tenant] -= 1
+            self._lent[environment_id] -= 1
+            if not self._lent[environment_id]:
+                del self._lent[environment_id]
             if process is not None and process.alive:
                 self._idle.append(process)
             else:
@@ -382,7 +414,7 @@ class SandboxPool:
 
     def _replace(self) -> None:
         try:
-            process = SandboxProcess()
+            process = SandboxProcess(isolates=self._isolates)
         except Exception:
             logger.exception("starting a mapping sandbox process failed; the next run starts one")
             process = None
@@ -401,10 +433,10 @@ class SandboxPool:
             self._idle.clear()
 
 
-def _pool_size() -> int:
+def _pool_settings() -> tuple[int, int]:
     from django.conf import settings
 
-    return settings.OUTFLOW_MAPPING_PROCESSES
+    return settings.OUTFLOW_MAPPING_PROCESSES, settings.OUTFLOW_MAPPING_ISOLATES
 
 
 class _LazyPool:
@@ -417,11 +449,12 @@ class _LazyPool:
     def _get(self) -> SandboxPool:
         with self._lock:
             if self._pool is None:
-                self._pool = SandboxPool(_pool_size())
+                size, isolates = _pool_settings()
+                self._pool = SandboxPool(size, isolates=isolates)
             return self._pool
 
-    def process(self, *, tenant: object = None):
-        return self._get().process(tenant=tenant)
+    def process(self, *, environment_id: object):
+        return self._get().process(environment_id=environment_id)
 
     def after_fork(self) -> None:
         if self._pool is not None:

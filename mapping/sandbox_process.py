@@ -1,13 +1,16 @@
 """A mapping sandbox process: runs customers' scripts in V8 (mini-racer) for its parent, one request at a time.
 
 Started by mapping/sandbox.py as `python -m mapping.sandbox_process`; it reads requests on stdin and answers each
-run on stdout as soon as it ends. It imports no Django and holds no data between requests but V8's frozen built-ins.
-A run V8 cannot stop (inside one built-in call) is its parent's to end: the parent kills the whole process. A
-thread here ends the process the moment it holds more memory than a run may, whatever V8 is doing.
+run on stdout as soon as it ends. It imports no Django. Each environment's runs have a V8 isolate of their own (the
+least recently used dropped past `--isolates`), so runs of different environments never share an object; between
+requests an isolate holds nothing but its frozen built-ins. A run V8 cannot stop (inside one built-in call) is its
+parent's to end: the parent kills the whole process. A thread here ends the process the moment it holds more memory
+than a run may, whatever V8 is doing.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import queue
@@ -16,6 +19,7 @@ import secrets
 import sys
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,8 +53,13 @@ READ_SECONDS_PER_BYTE = 0.02 / CHUNK_BYTES
 # environment's script cannot hold a sandbox that every other environment's batches wait for.
 REQUEST_BUDGET_RUNS = 40
 REQUEST_TIMEOUTS = 3
-# A process still holding more than its baseline plus this after a request is replaced rather than lent again.
-RECYCLE_ABOVE_BYTES = 32 * 1024 * 1024
+# What each isolate a process keeps may add to it, on average (V8's structures, its threads, garbage not yet
+# collected): one used isolate adds ~2.6 MiB (`python -m bench.mapping_cost --memory`).
+ISOLATE_ALLOWANCE_BYTES = 8 * 1024 * 1024
+# A process holding more than its baseline, its isolates' allowance and this after a request has the isolate the
+# request used collected (V8 collects an old generation lazily: a busy isolate's garbage grows ~0.3 MiB a batch),
+# then dropped; still holding more, it is replaced rather than lent again.
+TRIM_ABOVE_BYTES = 32 * 1024 * 1024
 # Besides the V8 heap a run may use, a process holds its own baseline (Python, V8, ICU) and this much slack for
 # garbage not yet collected and V8's young generation.
 MEMORY_SLACK_BYTES = 64 * 1024 * 1024
@@ -93,7 +102,8 @@ class MemoryWatch:
 
 
 class Context:
-    """A V8 context prepared by the prelude; replaced whenever a run may have left it in an unknown state."""
+    """A V8 isolate with one context prepared by the prelude (mini-racer makes an isolate per MiniRacer); one
+    environment's, replaced whenever a run may have left it in an unknown state."""
 
     def __init__(self) -> None:
         self._context_manager = mini_racer()
@@ -140,20 +150,51 @@ class Context:
 
 
 class Sandbox:
-    """The process's one context, made on first use and after each discard, and the request it runs."""
+    """The process's isolates, one per environment (the least recently used dropped past `isolates`), each made on its
+    environment's first use and after each discard; and the request it runs, for the environment last `use`d."""
 
-    def __init__(self) -> None:
-        self._context: Context | None = None
+    def __init__(self, *, isolates: int) -> None:
+        self._isolates = max(1, isolates)
+        self._contexts: OrderedDict[str, Context] = OrderedDict()
+        self._environment = ""
+        # Made at start, before any request, so the first environment to come need not wait for its isolate.
+        self._spare: Context | None = Context()
+
+    def use(self, environment: str) -> None:
+        self._environment = environment
+        if environment in self._contexts:
+            self._contexts.move_to_end(environment)
 
     def context(self) -> Context:
-        if self._context is None:
-            self._context = Context()
-        return self._context
+        context = self._contexts.get(self._environment)
+        if context is None:
+            while len(self._contexts) >= self._isolates:
+                _, least_recent = self._contexts.popitem(last=False)
+                least_recent.close()
+            context, self._spare = self._spare or Context(), None
+            self._contexts[self._environment] = context
+        return context
 
     def discard(self) -> None:
-        if self._context is not None:
-            self._context.close()
-            self._context = None
+        context = self._contexts.pop(self._environment, None)
+        if context is not None:
+            context.close()
+
+    def allowed_bytes(self, baseline: int) -> int:
+        return baseline + len(self._contexts) * ISOLATE_ALLOWANCE_BYTES + TRIM_ABOVE_BYTES
+
+    def trim(self, *, baseline: int) -> bool:
+        """After a request: whether the process holds no more than it is allowed, once the garbage of the request's
+        isolate is collected, or failing that, the isolate dropped."""
+        if _rss_bytes() <= self.allowed_bytes(baseline):
+            return True
+        context = self._contexts.get(self._environment)
+        if context is not None:
+            context.racer.low_memory_notification()
+            if _rss_bytes() <= self.allowed_bytes(baseline):
+                return True
+            self.discard()
+        return _rss_bytes() <= self.allowed_bytes(baseline)
 
     def check(self, script: str) -> dict:
         context = self.context()
@@ -201,9 +242,9 @@ class Sandbox:
     def settle(self, limits: MappingLimits) -> list[str]:
         """Wait out the promise jobs the runs left, within a share of a run's limit, so they cannot reach the next
         request. What they logged, if they ended."""
-        if self._context is None:
+        context = self._contexts.get(self._environment)
+        if context is None:
             return []
-        context = self._context
         try:
             text = context.evaluate(
                 f"{_RUNNER}.settle({context.token})", timeout=limits.timeout_ms * SETTLE_SHARE / 1000
@@ -444,10 +485,9 @@ def _read_exactly(stream, size: int) -> bytes | None:
     return data if data is not None and len(data) == size else None
 
 
-def serve(requests, answers) -> None:
+def serve(requests, answers, *, isolates: int) -> None:
     """Answer requests until the parent closes our stdin; a request's runs are answered one by one as they end."""
-    sandbox = Sandbox()
-    sandbox.context()
+    sandbox = Sandbox(isolates=isolates)
     watch = MemoryWatch()
     baseline = _rss_bytes()
     answers.write(answer({"ready": True, "rss": baseline}))
@@ -458,7 +498,9 @@ def serve(requests, answers) -> None:
             return
         header, events = request_parse(payload)
         limits = MappingLimits(**header["limits"])
-        watch.arm(baseline + 2 * limits.memory_bytes + MEMORY_SLACK_BYTES)
+        sandbox.use(header["environment"])
+        # The isolates other environments keep are part of the process, not of this request's allowance.
+        watch.arm(_rss_bytes() + 2 * limits.memory_bytes + MEMORY_SLACK_BYTES)
         try:
             if header["op"] == "check":
                 answers.write(answer({"i": 0, **sandbox.check(header["script"])}))
@@ -469,16 +511,19 @@ def serve(requests, answers) -> None:
                     answers.flush()
 
                 sandbox.run_all(header["script"], events, Request(limits), send)
-                # Garbage a request left resident would count against the next request, maybe another tenant's.
-                answers.write(answer({"done": True, "recycle": _rss_bytes() > baseline + RECYCLE_ABOVE_BYTES}))
+                # Garbage left resident would count against the next request's allowance, maybe another tenant's.
+                answers.write(answer({"done": True, "recycle": not sandbox.trim(baseline=baseline)}))
             answers.flush()
         finally:
             watch.disarm()
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="A mapping sandbox process (started by mapping/sandbox.py).")
+    parser.add_argument("--isolates", type=int, default=1, help="environments' isolates kept at most")
+    arguments = parser.parse_args()
     init_mini_racer(ignore_duplicate_init=True)
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    serve(sys.stdin.buffer, sys.stdout.buffer, isolates=arguments.isolates)
 
 
 if __name__ == "__main__":

@@ -46,10 +46,15 @@ def export_settings_update(*, environment: Environment, **changes: bool) -> Expo
 
 
 def _validate(
-    *, url: str | None, headers: dict | None, event_types: list[str] | None, mapping: str | None = None
+    *,
+    environment: Environment,
+    url: str | None,
+    headers: dict | None,
+    event_types: list[str] | None,
+    mapping: str | None = None,
 ) -> list[EventType] | None:
     errors: dict[str, list[str]] = {}
-    if mapping and (problem := mapping_syntax_error(script=mapping)):
+    if mapping and (problem := mapping_syntax_error(script=mapping, environment_id=environment.pk)):
         errors["mapping"] = [str(problem)]
     if url is not None:
         if problems := url_errors(url, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS):
@@ -89,7 +94,7 @@ def subscription_create(
     ordered: bool = False,
 ) -> Subscription:
     headers = headers or {}
-    known = _validate(url=url, headers=headers, event_types=event_types, mapping=mapping)
+    known = _validate(environment=environment, url=url, headers=headers, event_types=event_types, mapping=mapping)
     subscription = Subscription(
         environment=environment,
         name=name,
@@ -183,7 +188,11 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
     if changes.get("headers") is not None:
         changes["headers"] = headers_unmasked(changes["headers"], stored=subscription.headers)
     known = _validate(
-        url=changes.get("url"), headers=changes.get("headers"), event_types=event_types, mapping=changes.get("mapping")
+        environment=subscription.environment,
+        url=changes.get("url"),
+        headers=changes.get("headers"),
+        event_types=event_types,
+        mapping=changes.get("mapping"),
     )
     if "mapping" in changes:
         changes["mapping"] = changes["mapping"] or None

@@ -70,6 +70,41 @@ def test_a_setter_one_environment_leaves_collects_nothing_of_another(worker, api
     assert attacker_bodies == [{"collected": []}] * 6
 
 
+def test_a_trap_on_has_own_property_catches_no_event_of_another_environment(worker, api, other_api, receiver):
+    # The attack: the function behind Object.prototype's hasOwnProperty getter was shared, unfrozen, by every
+    # run in the one sandbox process of the e2e worker. Now it is frozen, and each environment has its own isolate.
+    trap = (
+        "const f = Object.prototype.hasOwnProperty;\n"
+        "const caught = Array.isArray(f.caught) ? [...f.caught] : [];\n"
+        "try {\n"
+        "  const stash = [];\n"
+        "  Object.defineProperty(f, 'caught', {value: stash});\n"
+        "  const call = function (self, ...args) {\n"
+        "    stash.push(JSON.stringify(self));\n"
+        "    return Reflect.apply(f, self, args);\n"
+        "  };\n"
+        "  Object.setPrototypeOf(f, Object.create(Function.prototype, {call: {value: call}}));\n"
+        "} catch {}\n"
+        "return {caught};"
+    )
+    idiom = "return {user: event.endUserId, known: Object.prototype.hasOwnProperty.call(event, 'endUserId')};"
+    subscribe(api, receiver, "/attacker", mapping=trap)
+    subscribe(other_api, receiver, "/victim", mapping=idiom)
+
+    ingest(api, *[event() for _ in range(3)])
+    receiver.wait_for(3, "/attacker")
+    victims = [event(endUserId=f"victim-user-{n}") for n in range(3)]
+    for victim in victims:
+        ingest(other_api, victim)
+    victim_bodies = [json.loads(request.body) for request in receiver.wait_for(3, "/victim")]
+    ingest(api, *[event() for _ in range(3)])
+    attacker_bodies = [json.loads(request.body) for request in receiver.wait_for(6, "/attacker")]
+
+    assert sorted(body["user"] for body in victim_bodies) == sorted(victim["endUserId"] for victim in victims)
+    assert {body["known"] for body in victim_bodies} == {True}
+    assert attacker_bodies == [{"caught": []}] * 6
+
+
 @pytest.mark.parametrize(
     ("bomb", "error"),
     [

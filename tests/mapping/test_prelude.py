@@ -9,10 +9,15 @@ import pytest
 from mapping import sandbox
 from mapping.sandbox import MappingLimits, MappingRuntimeError
 
+# The environment whose isolate these runs get (tests of isolation between environments name their own).
+ENVIRONMENT = "environment-under-test"
+
 
 def mapping_run(*, script: str, event: dict):
     """A time limit no scheduler hiccup on a loaded machine can reach: these tests are about what the script gets."""
-    return sandbox.mapping_run(script=script, event=event, limits=MappingLimits(timeout_ms=2000)).output
+    return sandbox.mapping_run(
+        environment_id=ENVIRONMENT, script=script, event=event, limits=MappingLimits(timeout_ms=2000)
+    ).output
 
 
 @pytest.mark.parametrize("length", [0, 1, 2, 3, 4, 5, 300])

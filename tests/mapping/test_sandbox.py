@@ -22,13 +22,18 @@ from mapping.sandbox import (
     MappingTimeout,
     mapping_syntax_error,
 )
-from tests.memory_peak import PeakMemory
+from tests.memory_peak import PeakMemory, rss_bytes
+
+# The environment whose isolate these runs get (tests of isolation between environments name their own).
+ENVIRONMENT = "environment-under-test"
 
 
 def mapping_run(*, script: str, event: dict, **limits):
     """Tests about what a script does get a time limit no scheduler hiccup on a loaded machine can reach;
     the tests about the limit itself pass theirs."""
-    return sandbox.mapping_run(script=script, event=event, limits=MappingLimits(**{"timeout_ms": 2000, **limits}))
+    return sandbox.mapping_run(
+        environment_id=ENVIRONMENT, script=script, event=event, limits=MappingLimits(**{"timeout_ms": 2000, **limits})
+    )
 
 
 EVENT = {
@@ -112,7 +117,7 @@ def test_reading_a_missing_property_is_a_runtime_error_with_its_line():
 
 
 def test_syntax_check_gives_the_line_of_the_error():
-    error = mapping_syntax_error(script="const a = 1;\nconst b = ;\nreturn a;")
+    error = mapping_syntax_error(environment_id=ENVIRONMENT, script="const a = 1;\nconst b = ;\nreturn a;")
 
     assert isinstance(error, MappingSyntaxError)
     assert error.kind == "syntax_error"
@@ -121,7 +126,7 @@ def test_syntax_check_gives_the_line_of_the_error():
 
 
 def test_syntax_check_finds_errors_inside_inner_functions():
-    error = mapping_syntax_error(script="return 1;\nfunction f() {\n  let a; let a;\n}")
+    error = mapping_syntax_error(environment_id=ENVIRONMENT, script="return 1;\nfunction f() {\n  let a; let a;\n}")
 
     assert error is not None
     assert error.line == 3
@@ -129,11 +134,11 @@ def test_syntax_check_finds_errors_inside_inner_functions():
 
 
 def test_syntax_check_accepts_a_valid_script_without_running_it():
-    assert mapping_syntax_error(script="while (true) {}\nreturn event.id") is None
+    assert mapping_syntax_error(environment_id=ENVIRONMENT, script="while (true) {}\nreturn event.id") is None
 
 
 def test_an_unclosed_brace_is_reported_at_the_end_of_the_script():
-    error = mapping_syntax_error(script="return {\n  id: event.id,\n")
+    error = mapping_syntax_error(environment_id=ENVIRONMENT, script="return {\n  id: event.id,\n")
 
     assert error is not None
     assert error.line == 3
@@ -419,7 +424,7 @@ def test_a_batch_maps_each_event_apart_in_one_call():
         "return [event.n, seen];"
     )
 
-    outcomes = sandbox.mapping_run_each(script=script, events=[{"n": n} for n in range(5)])
+    outcomes = sandbox.mapping_run_each(environment_id=ENVIRONMENT, script=script, events=[{"n": n} for n in range(5)])
 
     assert [outcome.output for outcome in outcomes if not isinstance(outcome, Exception)] == [
         [0, 1],
@@ -496,10 +501,10 @@ print("finished")
 )
 def test_a_built_in_call_v8_cannot_stop_still_ends_within_the_limits(warm_context, script):
     limits = MappingLimits(timeout_ms=50, memory_bytes=32 * 1024 * 1024)
-    with sandbox._pool.process() as process:
+    with sandbox._pool.process(environment_id=ENVIRONMENT) as process:
         watched = PeakMemory(lambda: [process.pid])
         started = time.monotonic()
-        [outcome] = process.run(script=script, events=[b"{}"], limits=limits)
+        [outcome] = process.run(environment_id=ENVIRONMENT, script=script, events=[b"{}"], limits=limits)
         elapsed = time.monotonic() - started
         peak = watched.stop()
         baseline = process.baseline_rss
@@ -524,7 +529,7 @@ def test_a_run_the_machine_kept_from_the_cpu_is_run_again_with_more_time(warm_co
         script="let n = 0;\nconst until = Date.now() + 60;\nwhile (Date.now() < until) n++;\nreturn n;", event={}
     ).output
     script = f"let n = 0;\nfor (let i = 0; i < {iterations}; i++) if (Date.now() < 0) n++;\nreturn 'done';"
-    with sandbox._pool.process() as process:
+    with sandbox._pool.process(environment_id=ENVIRONMENT) as process:
         before = _cpu_ticks(process.pid)
 
         def stall() -> None:
@@ -537,7 +542,9 @@ def test_a_run_the_machine_kept_from_the_cpu_is_run_again_with_more_time(warm_co
 
         stopper = threading.Thread(target=stall)
         stopper.start()
-        [outcome] = process.run(script=script, events=[b"{}"], limits=MappingLimits(timeout_ms=200))
+        [outcome] = process.run(
+            environment_id=ENVIRONMENT, script=script, events=[b"{}"], limits=MappingLimits(timeout_ms=200)
+        )
         stopper.join()
 
     assert isinstance(outcome, sandbox.MappingResult), repr(outcome)
@@ -559,7 +566,7 @@ def test_a_request_gets_one_second_run_at_most():
 
 
 def test_a_script_over_the_size_limit_is_refused_unchecked():
-    error = mapping_syntax_error(script="return 1;\n" + "// padding\n" * 10_000)
+    error = mapping_syntax_error(environment_id=ENVIRONMENT, script="return 1;\n" + "// padding\n" * 10_000)
 
     assert isinstance(error, MappingSyntaxError)
     assert "larger than the limit" in error.message
@@ -568,7 +575,9 @@ def test_a_script_over_the_size_limit_is_refused_unchecked():
 def test_a_batch_of_large_events_maps_every_one(warm_context):
     events = [{"n": n, "blob": "x" * 100_000} for n in range(100)]
 
-    outcomes = sandbox.mapping_run_each(script="return event", events=events, limits=MappingLimits(timeout_ms=50))
+    outcomes = sandbox.mapping_run_each(
+        environment_id=ENVIRONMENT, script="return event", events=events, limits=MappingLimits(timeout_ms=50)
+    )
 
     assert [outcome.output["n"] for outcome in outcomes] == list(range(100))
 
@@ -577,14 +586,18 @@ def test_a_run_that_returns_after_its_limit_fails(warm_context):
     # It ends (by the clock) before V8's deadline for its slice (a quarter more), but after its own limit.
     script = "const until = Date.now() + 560;\nwhile (Date.now() < until) {}\nreturn 1;"
 
-    [outcome] = sandbox.mapping_run_each(script=script, events=[{}], limits=MappingLimits(timeout_ms=500))
+    [outcome] = sandbox.mapping_run_each(
+        environment_id=ENVIRONMENT, script=script, events=[{}], limits=MappingLimits(timeout_ms=500)
+    )
 
     assert isinstance(outcome, MappingTimeout)
 
 
 def test_a_script_that_keeps_timing_out_has_the_rest_of_its_batch_put_off(warm_context):
     started = time.monotonic()
-    outcomes = sandbox.mapping_run_each(script="while (true) {}", events=[{}] * 20, limits=MappingLimits(timeout_ms=50))
+    outcomes = sandbox.mapping_run_each(
+        environment_id=ENVIRONMENT, script="while (true) {}", events=[{}] * 20, limits=MappingLimits(timeout_ms=50)
+    )
     elapsed = time.monotonic() - started
 
     assert all(isinstance(outcome, MappingTimeout) for outcome in outcomes[: sandbox_process.REQUEST_TIMEOUTS])
@@ -593,18 +606,18 @@ def test_a_script_that_keeps_timing_out_has_the_rest_of_its_batch_put_off(warm_c
 
 
 def test_one_tenant_holds_all_but_one_sandbox_and_the_pool_never_grows_past_its_size():
-    pool = sandbox.SandboxPool(2)
+    pool = sandbox.SandboxPool(2, isolates=4)
     held = threading.Event()
     release = threading.Event()
     waiting_done = threading.Event()
 
     def hold_one() -> None:
-        with pool.process(tenant="a"):
+        with pool.process(environment_id="a"):
             held.set()
             release.wait(10)
 
     def second_for_a() -> None:
-        with pool.process(tenant="a"):
+        with pool.process(environment_id="a"):
             waiting_done.set()
 
     holder = threading.Thread(target=hold_one)
@@ -613,17 +626,27 @@ def test_one_tenant_holds_all_but_one_sandbox_and_the_pool_never_grows_past_its_
     waiter = threading.Thread(target=second_for_a)
     waiter.start()
     try:
-        with pool.process(tenant="b") as process:
-            assert process.run(script="return 1", events=[b"{}"], limits=MappingLimits())[0].output == 1
+        with pool.process(environment_id="b") as process:
+            assert (
+                process.run(environment_id=ENVIRONMENT, script="return 1", events=[b"{}"], limits=MappingLimits())[
+                    0
+                ].output
+                == 1
+            )
         assert not waiting_done.wait(0.2)
     finally:
         release.set()
         holder.join(10)
         waiter.join(10)
     assert waiting_done.is_set()
-    with pool.process(tenant="b") as process:
-        process.run(script="return new Array(2**26).fill(1.5).length", events=[b"{}"], limits=MappingLimits())
-    with pool.process(tenant="b"), pool.process(tenant="c"):
+    with pool.process(environment_id="b") as process:
+        process.run(
+            environment_id=ENVIRONMENT,
+            script="return new Array(2**26).fill(1.5).length",
+            events=[b"{}"],
+            limits=MappingLimits(),
+        )
+    with pool.process(environment_id="b"), pool.process(environment_id="c"):
         assert pool._live <= 2
     pool_processes = [process for process in pool._idle if process.alive]
     assert len(pool_processes) <= 2
@@ -631,17 +654,26 @@ def test_one_tenant_holds_all_but_one_sandbox_and_the_pool_never_grows_past_its_
         process.kill()
 
 
-def test_a_process_left_holding_much_memory_is_replaced_before_it_is_lent_again(warm_context):
-    pool = sandbox.SandboxPool(1)
-    with pool.process() as process:
-        first = process.pid
+def test_garbage_a_request_leaves_is_collected_or_its_process_replaced_before_it_is_lent_again(warm_context):
+    pool = sandbox.SandboxPool(1, isolates=4)
+    with pool.process(environment_id=ENVIRONMENT) as process:
+        baseline = process.baseline_rss
         process.run(
-            script="globalThis.keep = Array.from({length: 400000}, (_, i) => ({i, s: 'x' + i}));\nreturn 1;",
+            environment_id=ENVIRONMENT,
+            script="globalThis.keep = Array.from({length: 1500000}, (_, i) => ({i, s: 'x' + i}));\nreturn 1;",
             events=[b"{}"],
-            limits=MappingLimits(timeout_ms=5000),
+            limits=MappingLimits(timeout_ms=10_000, memory_bytes=256 * 2**20),
         )
-    with pool.process() as process:
-        assert process.pid != first
-        assert process.run(script="return 2", events=[b"{}"], limits=MappingLimits())[0].output == 2
+    with pool.process(environment_id="another-environment") as process:
+        held = rss_bytes(process.pid)
+        assert (
+            process.run(
+                environment_id="another-environment", script="return 2", events=[b"{}"], limits=MappingLimits()
+            )[0].output
+            == 2
+        )
     for process in pool._idle:
         process.kill()
+
+    # Without the collection (or the replacement) the 1,500,000 objects' ~100 MiB stay resident.
+    assert held <= baseline + sandbox_process.ISOLATE_ALLOWANCE_BYTES + sandbox_process.TRIM_ABOVE_BYTES
