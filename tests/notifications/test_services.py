@@ -99,7 +99,8 @@ def test_retries_exhausted_pause_writes_one_notification_per_channel(environment
     assert payload["timestamp"].endswith("Z") and len(payload["timestamp"]) == 20
 
 
-def test_a_mapping_error_pause_is_notified(environment, receiver):
+def test_a_mapping_error_pause_is_notified(environment, receiver, settings):
+    settings.OUTFLOW_MAPPING_ERRORS_TO_PAUSE = 1
     _notified(environment, webhook_url=receiver.url("/ops"))
     subscription = _failing_subscription(environment, receiver, mapping="throw new Error('bad shape');")
     events_ingest(environment=environment, raw_events=[event()])
