@@ -16,6 +16,7 @@ from outbound.signing_secrets import ROTATION_FIELDS, signing_secret_new, signin
 from outbound.validation import header_errors, url_errors
 from subscriptions import error_codes
 from subscriptions.models import EventType, ExportSettings, Subscription
+from subscriptions.payload_filters import FilterError, FilterLimits, filter_compile
 from subscriptions.signals import subscription_resumed
 from tenancy.models import Environment
 
@@ -28,12 +29,35 @@ def export_settings_update(*, environment: Environment, **changes: bool) -> Expo
     return export_settings
 
 
+def filter_errors(spec: object) -> list[str]:
+    """Why a payload filter is refused (each problem naming its path), or nothing; null is no filter."""
+    if spec is None:
+        return []
+    limits = FilterLimits(
+        max_bytes=settings.OUTFLOW_FILTER_MAX_BYTES,
+        max_depth=settings.OUTFLOW_FILTER_MAX_DEPTH,
+        max_paths=settings.OUTFLOW_FILTER_MAX_PATHS,
+    )
+    try:
+        filter_compile(spec, limits=limits)
+    except FilterError as error:
+        return error.problems
+    return []
+
+
 def _validate(
-    *, url: str | None, headers: dict | None, event_types: list[str] | None, mapping: str | None = None
+    *,
+    url: str | None,
+    headers: dict | None,
+    event_types: list[str] | None,
+    mapping: str | None = None,
+    payload_filter: object = None,
 ) -> list[EventType] | None:
     errors: dict[str, list[str]] = {}
     if mapping and (problem := mapping_syntax_error(script=mapping)):
         errors["mapping"] = [str(problem)]
+    if problems := filter_errors(payload_filter):
+        errors["filter"] = problems
     if url is not None:
         if problems := url_errors(url, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS):
             errors["url"] = problems
@@ -65,13 +89,14 @@ def subscription_create(
     headers: dict[str, str] | None = None,
     credential: uuid.UUID | None = None,
     mapping: str | None = None,
+    filter: dict | None = None,
     max_retries: int = 23,
     auto_disable: bool = True,
     rate_limit: int | None = None,
     send_traceparent: bool = False,
 ) -> Subscription:
     headers = headers or {}
-    known = _validate(url=url, headers=headers, event_types=event_types, mapping=mapping)
+    known = _validate(url=url, headers=headers, event_types=event_types, mapping=mapping, payload_filter=filter)
     subscription = Subscription(
         environment=environment,
         name=name,
@@ -81,6 +106,7 @@ def subscription_create(
         headers=headers,
         credential=credential_for_use(environment=environment, credential_id=credential),
         mapping=mapping or None,
+        filter=filter,
         max_retries=max_retries,
         auto_disable=auto_disable,
         rate_limit=rate_limit,
@@ -110,6 +136,7 @@ _EDITABLE = {
     "headers",
     "credential",
     "mapping",
+    "filter",
     "max_retries",
     "auto_disable",
     "rate_limit",
@@ -128,7 +155,11 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
     if changes.get("headers") is not None:
         changes["headers"] = headers_unmasked(changes["headers"], stored=subscription.headers)
     known = _validate(
-        url=changes.get("url"), headers=changes.get("headers"), event_types=event_types, mapping=changes.get("mapping")
+        url=changes.get("url"),
+        headers=changes.get("headers"),
+        event_types=event_types,
+        mapping=changes.get("mapping"),
+        payload_filter=changes.get("filter"),
     )
     if "mapping" in changes:
         changes["mapping"] = changes["mapping"] or None
