@@ -12,7 +12,6 @@ from dataclasses import dataclass
 Matcher = Callable[[dict], bool]
 
 COMPARISONS = ("$eq", "$neq", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exist", "$startsWith", "$endsWith")
-LOGICAL = ("$and", "$or", "$not")
 
 _NUMBERS = (int, float)
 _SCALARS = (str, int, float, bool, type(None))
@@ -78,8 +77,10 @@ def _check_bounds(spec: object, limits: FilterLimits) -> None:
         if depth > limits.max_depth:
             raise FilterError([f"the filter nests deeper than {limits.max_depth} levels (objects and lists)"])
         nodes += len(node)
-        if nodes > limits.max_bytes:
-            break  # each member takes at least a byte: the size check below refuses it
+        if nodes > limits.max_bytes:  # each member takes at least a byte: refused before encoding it all
+            raise FilterError(
+                [f"the filter takes over {limits.max_bytes} bytes as compact JSON; at most {limits.max_bytes}"]
+            )
         pending.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
     try:
         size = len(json.dumps(spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode())
