@@ -29,8 +29,10 @@ class OutflowApi:
     def events_post(self, body: bytes) -> dict:
         return self._call("POST", "/api/v1/events", body, 202)
 
-    def subscription_create(self, *, name: str, url: str) -> str:
-        body = json.dumps({"name": name, "event_types": ["card-completed"], "url": url}).encode()
+    def subscription_create(self, *, name: str, url: str, payload_filter: dict | None = None) -> str:
+        body = json.dumps(
+            {"name": name, "event_types": ["card-completed"], "url": url, "filter": payload_filter}
+        ).encode()
         return self._call("POST", "/api/v1/subscriptions", body, 201)["id"]
 
     def subscription_delete(self, subscription_id: str) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import matplotlib
 
+from bench.filters import FILTERED, filter_ratios
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -19,6 +21,7 @@ TARGET_P95_MS = 50
 TARGET_RETRY_GROWTH_BYTES = 10 * MIB  # "does not grow": within this much of sampling noise
 TARGET_DEAD_P95_RATIO = 2
 TARGET_MAPPING_MS = 0.3  # issue #11: per delivery, in the batches a worker maps
+TARGET_FILTER_COST_RATIO = 1.2  # issue #27: ingest's cost per event with 10 filtered subscriptions ÷ without filters
 # (label, path into bench.hot_paths' measures): the median of each, but ingest's p95 too.
 HOT_PATHS = {
     "ingest p50": ("ingest", "p50_ms"),
@@ -99,6 +102,16 @@ def _target(name: str, value, goal: str, met: bool | None) -> dict:
 def _targets(results: dict) -> list[dict]:
     outflow, peer, scenarios = results["outflow"], results["peer"], results["scenarios"]
     targets = []
+    if FILTERED in outflow.get("ingest", {}):
+        ratio = filter_ratios(outflow["ingest"])["web_cpu_ratio"]
+        targets.append(
+            _target(
+                f"ingest events/s, {FILTERED}",
+                ratio,
+                f"web CPU per event <= {TARGET_FILTER_COST_RATIO}x unfiltered ({ratio:.2f}x)",
+                ratio <= TARGET_FILTER_COST_RATIO,
+            )
+        )
     value = outflow["ingest_median"].get(TARGET_INGEST_FANOUT)
     targets.append(
         _target(

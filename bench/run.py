@@ -30,6 +30,7 @@ from bench.environment import (
     WEB_CONCURRENCY,
     WORKER_CONCURRENCY,
 )
+from bench.filters import FILTERED, REALISTIC_FILTERS, UNFILTERED, filter_ratios
 from bench.hot_paths import recover_scenario
 from bench.latency import dead_endpoint_scenario, latency_run
 from bench.memory import PeakSampler
@@ -41,6 +42,8 @@ from bench.retry_memory import retry_memory_scenario
 from bench.throughput import e2e_run, ingest_run, subscriptions_create
 
 FANOUTS = {"1 subscription": 1, "10 subscriptions": 10}
+# Ingest runs: label → (subscriptions, their filters). The runs of each label alternate with the others'.
+INGEST_RUNS = {"1 subscription": (1, None), UNFILTERED: (10, None), FILTERED: (10, REALISTIC_FILTERS)}
 # The end-to-end runs are made with one worker process (the Procfile's), then with two (the machine has 2 cores).
 WORKER_PROCESSES = 2
 WORKER_READY_SECONDS = 5
@@ -143,6 +146,11 @@ def parse_arguments(argv: list[str] | None) -> tuple[argparse.Namespace, Profile
         help="only Outflow's end-to-end runs with 1 and 2 worker processes (no peer): e2e.json, to compare versions",
     )
     parser.add_argument(
+        "--filters-only",
+        action="store_true",
+        help="only ingest with 10 subscriptions with and without payload filters, alternating: filters.json",
+    )
+    parser.add_argument(
         "--hot-paths-only",
         action="store_true",
         help="only the hot paths empty vs --rows (then the purge and recover): their lines, and hot_paths.json",
@@ -172,13 +180,7 @@ def measure_outflow(stack: OutflowStack, receiver: Receiver, sampler: PeakSample
         "latency_median": {},
     }
     _warm_up(stack, receiver, sampler)
-    for label, fanout in FANOUTS.items():
-        runs = results["ingest"][label] = []
-        for run in range(1, profile.runs + 1):
-            runs.append(
-                ingest_run(stack, receiver, tag=f"ingest-{fanout}-{run}", fanout=fanout, events=profile.ingest_events)
-            )
-            log(f"ingest, {label}, run {run}: {runs[-1]['events_per_second']:.0f} events/s")
+    results["ingest"] = measure_ingest(stack, receiver, profile, INGEST_RUNS)
     results.update(measure_e2e(stack, receiver, sampler, profile))
     for run in range(1, profile.runs + 1):
         results["latency"].append(
@@ -199,6 +201,35 @@ def measure_outflow(stack: OutflowStack, receiver: Receiver, sampler: PeakSample
             f" {latest['missing']} missing, {latest['rate_achieved']:.0f} events/s sent"
         )
     return results
+
+
+def measure_ingest(stack: OutflowStack, receiver: Receiver, profile: Profile, labels: dict) -> dict[str, list]:
+    """Ingest runs of each label (subscriptions, filters), run 1 of every label, then run 2, ...: back to back."""
+    ingest: dict[str, list] = {label: [] for label in labels}
+    for run in range(1, profile.runs + 1):
+        for n, (label, (fanout, filters)) in enumerate(labels.items()):
+            result = ingest_run(
+                stack, receiver, tag=f"ingest-{n}-{run}", fanout=fanout, events=profile.ingest_events, filters=filters
+            )
+            ingest[label].append(result)
+            log(
+                f"ingest, {label}, run {run}: {result['events_per_second']:.0f} events/s,"
+                f" web {result['web_cpu_ms_per_event']:.3f} ms CPU per event"
+            )
+    return ingest
+
+
+def measure_filters(stack: OutflowStack, receiver: Receiver, sampler: PeakSampler, profile: Profile) -> dict:
+    """Ingest with 10 subscriptions, without and with realistic payload filters, alternating; the cost ratios."""
+    _warm_up(stack, receiver, sampler)
+    labels = {label: INGEST_RUNS[label] for label in (UNFILTERED, FILTERED)}
+    ingest = measure_ingest(stack, receiver, profile, labels)
+    ratios = filter_ratios(ingest)
+    log(
+        f"payload filters, cost per event filtered / unfiltered: wall {ratios['wall_cost_ratio']:.3f}x,"
+        f" web CPU {ratios['web_cpu_ratio']:.3f}x"
+    )
+    return {"ingest": ingest, "ratios": ratios, "filters": REALISTIC_FILTERS, "events_per_run": profile.ingest_events}
 
 
 def _warm_up(stack: OutflowStack, receiver: Receiver, sampler: PeakSampler) -> None:
@@ -408,6 +439,12 @@ def main(argv: list[str] | None = None) -> None:
             _warm_up(stack, receiver, sampler)
             report.write_json(measure_e2e(stack, receiver, sampler, profile), arguments.output / "e2e.json")
             log(f"wrote {arguments.output / 'e2e.json'}")
+            succeeded = True
+            return
+        if arguments.filters_only:
+            arguments.output.mkdir(parents=True, exist_ok=True)
+            report.write_json(measure_filters(stack, receiver, sampler, profile), arguments.output / "filters.json")
+            log(f"wrote {arguments.output / 'filters.json'}")
             succeeded = True
             return
         if arguments.hot_paths_only:

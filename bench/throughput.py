@@ -13,22 +13,40 @@ from bench.receiver import Receiver
 POLL_SECONDS = 0.25
 
 
-def subscriptions_create(stack: OutflowStack, urls: list[str], *, tag: str) -> list[str]:
-    return [stack.api.subscription_create(name=f"bench {tag} {n}", url=url) for n, url in enumerate(urls)]
+def subscriptions_create(
+    stack: OutflowStack, urls: list[str], *, tag: str, filters: list[dict] | None = None
+) -> list[str]:
+    """One subscription per URL; with `filters`, the n-th has the n-th filter."""
+    return [
+        stack.api.subscription_create(
+            name=f"bench {tag} {n}", url=url, payload_filter=filters[n % len(filters)] if filters else None
+        )
+        for n, url in enumerate(urls)
+    ]
 
 
-def ingest_run(stack: OutflowStack, receiver: Receiver, *, tag: str, fanout: int, events: int) -> dict:
+def ingest_run(
+    stack: OutflowStack, receiver: Receiver, *, tag: str, fanout: int, events: int, filters: list[dict] | None = None
+) -> dict:
     """events/s the API accepts with nothing else running: worker and beat are frozen, tasks wait in the broker."""
-    ids = subscriptions_create(stack, [receiver.url(f"/outflow/{tag}/{n}") for n in range(fanout)], tag=tag)
+    urls = [receiver.url(f"/outflow/{tag}/{n}") for n in range(fanout)]
+    ids = subscriptions_create(stack, urls, tag=tag, filters=filters)
     bodies = batch_bodies(prefix=tag, count=events)
     stack.freeze_pipeline()
     try:
+        web_before = stack.cpu_seconds()["web"]
         seconds = post_all(stack.api, bodies)
+        web_cpu = stack.cpu_seconds()["web"] - web_before
     finally:
         stack.purge_queue()
         stack.thaw_pipeline()
     stack.clear(ids)
-    return {"events": events, "seconds": seconds, "events_per_second": events / seconds}
+    return {
+        "events": events,
+        "seconds": seconds,
+        "events_per_second": events / seconds,
+        "web_cpu_ms_per_event": web_cpu * 1000 / events,
+    }
 
 
 def e2e_run(

@@ -16,6 +16,7 @@ from delivery import counters, error_codes
 from delivery.db_clock import database_now
 from delivery.event_validation import event_card, event_errors
 from delivery.models import Delivery, Event
+from delivery.outgoing import export_shaped
 from delivery.wakes import subscriptions_wake
 from subscriptions.models import Subscription
 from subscriptions.selectors import event_type_names, export_settings_of, subscriptions_for_fanout
@@ -174,13 +175,19 @@ def _fan_out(*, environment: Environment, events: list[EventRow], now: datetime)
     if not events:
         return []
     subscriptions = subscriptions_for_fanout(environment=environment, event_names={event.name for event in events})
-    include_test_events = export_settings_of(environment=environment).include_test_events
+    export = export_settings_of(environment=environment)
+    include_test_events = export.include_test_events
     new_id = Delivery._meta.pk.get_default
     deliveries = []
     for event in events:
+        shaped = None  # the event as filters see it: after export settings, as a delivery sends it
         for subscription in subscriptions:
             if not _matches(subscription, event, include_test_events):
                 continue
+            if subscription.filter_matcher is not None:
+                shaped = shaped if shaped is not None else export_shaped(payload=event.payload, export=export)
+                if not subscription.filter_matcher(shaped):
+                    continue
             active = subscription.status == Subscription.Status.ACTIVE
             created_at = now + timedelta(microseconds=len(deliveries))
             deliveries.append(

@@ -4,6 +4,7 @@ from delivery.outgoing import export_shaped
 from delivery.samples import subscription_sample_event
 from delivery.selectors import latest_matching_event
 from mapping.sandbox import MappingError, mapping_run
+from subscriptions.compiled_filters import subscription_filter_matcher
 from subscriptions.models import Subscription
 from subscriptions.selectors import export_settings_of
 from tenancy.interactive_calls import interactive_call
@@ -12,7 +13,8 @@ IDENTITY = "return event;"
 
 
 def mapping_preview(*, subscription: Subscription, script: str | None = None, event: dict | None = None) -> dict:
-    """{example, output, skipped, error: {message, line} | None, logs}; the example is shaped by export settings.
+    """{example, output, skipped, error: {message, line} | None, logs, matches_filter}; the example is shaped by
+    export settings, and `matches_filter` says whether it passes the subscription's saved filter (true without one).
 
     The example is the event given, else the latest event the subscription would receive, else a sample of its
     first event type. The script is the draft given, else the saved mapping, else one that returns the event.
@@ -30,6 +32,8 @@ def _preview(*, subscription: Subscription, script: str | None, event: dict | No
         else:
             event = subscription_sample_event(subscription=subscription)
     example = export_shaped(payload=event, export=export)
+    matcher = subscription_filter_matcher(subscription)
+    matches_filter = matcher is None or matcher(example)
     script = script if script is not None else subscription.mapping or IDENTITY
     try:
         result = mapping_run(script=script, event=example, environment_id=subscription.environment_id)
@@ -40,5 +44,13 @@ def _preview(*, subscription: Subscription, script: str | None, event: dict | No
             "skipped": False,
             "error": {"message": error.message, "line": error.line},
             "logs": error.logs,
+            "matches_filter": matches_filter,
         }
-    return {"example": example, "output": result.output, "skipped": result.skipped, "error": None, "logs": result.logs}
+    return {
+        "example": example,
+        "output": result.output,
+        "skipped": result.skipped,
+        "error": None,
+        "logs": result.logs,
+        "matches_filter": matches_filter,
+    }

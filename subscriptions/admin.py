@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from audit.admin_history import AuditHistoryAdmin
 from credentials.models import Credential
-from subscriptions import services
+from subscriptions import selectors, services
 from subscriptions.forms import ExportSettingsForm, SubscriptionForm
 from subscriptions.header_lines import headers_to_lines
 from subscriptions.models import EventType, ExportSettings, Subscription
@@ -69,6 +69,7 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
         "method",
         "url",
         "header_lines",
+        "filter",
         "credential",
         "max_retries",
         "auto_disable",
@@ -95,7 +96,10 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        """Saved already: the form's last check is the service that saves (subscriptions/forms.py)."""
+        """Saved already: the form's last check is the service that saves (subscriptions/forms.py). What the filter
+        cannot see under the export settings is said."""
+        for warning in selectors.subscription_filter_warnings(subscription=obj):
+            messages.warning(request, warning)
 
     def save_related(self, request, form, formsets, change):
         """The service set the event types along with the rest."""

@@ -1,5 +1,7 @@
 """The Workbench's subscription and export settings forms: shapes and labels; the rules are the services'."""
 
+import json
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -7,6 +9,8 @@ from config.errors import ApiError
 from subscriptions.header_lines import HeaderLinesError, headers_from_lines, headers_to_lines
 from subscriptions.models import RATE_LIMIT_MAX, EventType, ExportSettings, Subscription
 from subscriptions.services import subscription_create, subscription_update
+
+FILTER_TEXT_MAX = 16384  # room for a 4 KiB filter laid out on lines; the service checks the filter itself
 
 # The API's (DRF's) wording, so that a form and the API refuse the same input in the same words.
 _TOO_LONG = "Ensure this field has no more than %(limit_value)s characters."
@@ -61,6 +65,20 @@ class SubscriptionForm(forms.ModelForm):
             "with <code>X-Amz-Target</code> for an AWS service."
         ),
     )
+    filter = forms.CharField(
+        label="Filter",
+        required=False,
+        strip=False,
+        max_length=FILTER_TEXT_MAX,
+        error_messages={"max_length": _TOO_LONG},
+        widget=forms.Textarea(
+            attrs={"rows": 5, "cols": 60, "placeholder": '{"cardContext.cardTemplateId": {"$in": ["card-7"]}}'}
+        ),
+        help_text=(
+            "A JSON object of conditions on the event, as the export settings leave it; an event that fails them "
+            "gets no delivery. Empty: every event of the chosen types."
+        ),
+    )
     max_retries = forms.IntegerField(label="Max retries", min_value=0, max_value=50, initial=23)
     auto_disable = forms.BooleanField(
         label="Auto-disable",
@@ -104,6 +122,7 @@ class SubscriptionForm(forms.ModelForm):
         self.fields["card"].disabled = True
         self.initial.update(
             header_lines=headers_to_lines(self.instance.headers),
+            filter="" if self.instance.filter is None else json.dumps(self.instance.filter, indent=2),
             event_types=[event_type.name for event_type in self.instance.event_types.all()],
         )
         if "credential" in self.fields:
@@ -116,6 +135,15 @@ class SubscriptionForm(forms.ModelForm):
         except HeaderLinesError as error:
             raise ValidationError(str(error)) from error
 
+    def clean_filter(self) -> dict | None:
+        text = self.cleaned_data["filter"]
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError) as error:
+            raise ValidationError(f"Not valid JSON: {error}") from error
+
     def _post_clean(self):
         """The service validates as it saves, so it runs as the form's last check: its refusals are the form's."""
         if self._errors:
@@ -127,6 +155,7 @@ class SubscriptionForm(forms.ModelForm):
             "method": data["method"],
             "url": data["url"],
             "headers": data["header_lines"],
+            "filter": data["filter"],
             "credential": data["credential"].pk if data.get("credential") else None,
             "max_retries": data["max_retries"],
             "auto_disable": data["auto_disable"],

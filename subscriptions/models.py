@@ -60,6 +60,8 @@ class Subscription(VersionedModel):
     )
     # JavaScript: the body of a function of `event` whose return value becomes the payload.
     mapping = models.TextField(null=True, blank=True)
+    # Conditions on the shaped event (subscriptions/payload_filters.py); an event that fails them gets no delivery.
+    filter = models.JSONField(null=True, blank=True)
     max_retries = models.PositiveSmallIntegerField(default=23)
     auto_disable = models.BooleanField(default=True)
     # Requests per second to the URL across all workers (delivery/rate_limit.py); null: no limit.

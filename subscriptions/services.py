@@ -18,6 +18,7 @@ from outbound.signing_secrets import ROTATION_FIELDS, signing_secret_new, signin
 from outbound.validation import header_errors, url_errors
 from subscriptions import error_codes
 from subscriptions.models import EventType, ExportSettings, Subscription
+from subscriptions.payload_filters import FilterError, FilterLimits, filter_compile
 from subscriptions.signals import subscription_resumed
 from tenancy.actors import SYSTEM
 from tenancy.models import Environment
@@ -45,6 +46,22 @@ def export_settings_update(*, environment: Environment, **changes: bool) -> Expo
     return export_settings
 
 
+def filter_errors(spec: object) -> list[str]:
+    """Why a payload filter is refused (each problem naming its path), or nothing; null is no filter."""
+    if spec is None:
+        return []
+    limits = FilterLimits(
+        max_bytes=settings.OUTFLOW_FILTER_MAX_BYTES,
+        max_depth=settings.OUTFLOW_FILTER_MAX_DEPTH,
+        max_paths=settings.OUTFLOW_FILTER_MAX_PATHS,
+    )
+    try:
+        filter_compile(spec, limits=limits)
+    except FilterError as error:
+        return error.problems
+    return []
+
+
 def _validate(
     *,
     environment: Environment,
@@ -52,10 +69,13 @@ def _validate(
     headers: dict | None,
     event_types: list[str] | None,
     mapping: str | None = None,
+    payload_filter: object = None,
 ) -> list[EventType] | None:
     errors: dict[str, list[str]] = {}
     if mapping and (problem := mapping_syntax_error(script=mapping, environment_id=environment.pk)):
         errors["mapping"] = [str(problem)]
+    if problems := filter_errors(payload_filter):
+        errors["filter"] = problems
     if url is not None:
         if problems := url_errors(url, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS):
             errors["url"] = problems
@@ -87,6 +107,7 @@ def subscription_create(
     headers: dict[str, str] | None = None,
     credential: uuid.UUID | None = None,
     mapping: str | None = None,
+    filter: dict | None = None,
     max_retries: int = 23,
     auto_disable: bool = True,
     rate_limit: int | None = None,
@@ -94,7 +115,14 @@ def subscription_create(
     ordered: bool = False,
 ) -> Subscription:
     headers = headers or {}
-    known = _validate(environment=environment, url=url, headers=headers, event_types=event_types, mapping=mapping)
+    known = _validate(
+        environment=environment,
+        url=url,
+        headers=headers,
+        event_types=event_types,
+        mapping=mapping,
+        payload_filter=filter,
+    )
     subscription = Subscription(
         environment=environment,
         name=name,
@@ -104,6 +132,7 @@ def subscription_create(
         headers=headers,
         credential=credential_for_use(environment=environment, credential_id=credential),
         mapping=mapping or None,
+        filter=filter,
         max_retries=max_retries,
         auto_disable=auto_disable,
         rate_limit=rate_limit,
@@ -135,6 +164,7 @@ _EDITABLE = {
     "headers",
     "credential",
     "mapping",
+    "filter",
     "max_retries",
     "auto_disable",
     "rate_limit",
@@ -193,6 +223,7 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
         headers=changes.get("headers"),
         event_types=event_types,
         mapping=changes.get("mapping"),
+        payload_filter=changes.get("filter"),
     )
     if "mapping" in changes:
         changes["mapping"] = changes["mapping"] or None

@@ -91,3 +91,4 @@ class MappingPreviewResultSerializer(serializers.Serializer):
     skipped = serializers.BooleanField()
     error = MappingErrorSerializer(allow_null=True)
     logs = serializers.ListField(child=serializers.CharField())
+    matches_filter = serializers.BooleanField(help_text="Whether the example passes the subscription's filter.")

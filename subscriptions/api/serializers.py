@@ -1,9 +1,11 @@
 """Serializers of the subscriptions API: shapes and types only; rules live in services."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from outbound.masking import masked_headers
 from subscriptions.models import RATE_LIMIT_MAX, EventType, ExportSettings, Subscription
+from subscriptions.selectors import subscription_filter_warnings
 
 
 class EventTypeSerializer(serializers.ModelSerializer):
@@ -54,6 +56,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     mapping = serializers.CharField(
         allow_null=True, allow_blank=True, default=None, trim_whitespace=False, max_length=65536
     )
+    filter = serializers.JSONField(allow_null=True, default=None)
     max_retries = serializers.IntegerField(min_value=0, max_value=50, default=23)
     auto_disable = serializers.BooleanField(default=True)
     rate_limit = serializers.IntegerField(min_value=1, max_value=RATE_LIMIT_MAX, allow_null=True, default=None)
@@ -61,6 +64,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     ordered = serializers.BooleanField(
         default=False,
         help_text="Deliver one at a time in the order the events came in; a failing delivery holds those behind it.",
+    )
+    warnings = serializers.SerializerMethodField(
+        help_text="What may not work as meant, e.g. filter paths that the export settings remove (always missing)."
     )
 
     class Meta:
@@ -75,6 +81,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "headers",
             "credential",
             "mapping",
+            "filter",
             "max_retries",
             "auto_disable",
             "rate_limit",
@@ -85,8 +92,15 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "paused_at",
             "created_at",
             "updated_at",
+            "warnings",
         ]
         read_only_fields = ["id", "status", "paused_reason", "paused_at", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, subscription: Subscription) -> list[str]:
+        return subscription_filter_warnings(
+            subscription=subscription, export_settings=self.context.get("export_settings")
+        )
 
 
 class SecretSerializer(serializers.Serializer):

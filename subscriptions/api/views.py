@@ -44,6 +44,13 @@ class SubscriptionViewSet(
     def get_queryset(self):
         return selectors.subscriptions_of(environment=self.request.auth)
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self.request, "auth", None) is not None:
+            # Read once for a page of subscriptions: their filter warnings depend on it.
+            context["export_settings"] = selectors.export_settings_of(environment=self.request.auth)
+        return context
+
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -87,3 +87,13 @@ def test_a_hot_path_is_judged_by_its_cost_full_over_empty():
     assert _verdicts(_results(e2e=1, peer=1, hot=hot))["hot path claim (a batch of 100), full / empty"] is True
     hot["full"] = _hot_path_measures(10.0 * limit + 0.1)
     assert _verdicts(_results(e2e=1, peer=1, hot=hot))["hot path claim (a batch of 100), full / empty"] is False
+
+
+@pytest.mark.parametrize(("filtered_cpu_ms", "met"), [(1.2, True), (1.25, False)])
+def test_ingest_with_filters_is_judged_by_its_web_cpu_per_event_over_the_same_run_without(filtered_cpu_ms, met):
+    results = _results(e2e=1, peer=1)
+    results["outflow"]["ingest"] = {
+        "10 subscriptions": [{"events_per_second": 500, "web_cpu_ms_per_event": 1.0}],
+        "10 subscriptions, filtered": [{"events_per_second": 450, "web_cpu_ms_per_event": filtered_cpu_ms}],
+    }
+    assert _verdicts(results)["ingest events/s, 10 subscriptions, filtered"] is met

@@ -61,3 +61,23 @@ def test_editor_previews_as_the_user_types_shows_errors_and_saves(admin_login, l
     page.click("#mapping-save")
     page.wait_for_function("document.getElementById('mapping-status').textContent.startsWith('Not saved')")
     assert Subscription.objects.get().mapping.startswith("console.log")
+
+
+def test_editor_says_whether_the_example_passes_the_filter(admin_login, live_server, environment):
+    subscription = subscription_create(
+        environment=environment,
+        name="Filtered sink",
+        event_types=["card-completed"],
+        url="http://127.0.0.1:9/hook",
+        filter={"endUserId": {"$startsWith": "vip-"}},
+    )
+    events_ingest(environment=environment, raw_events=[event(endUserId="user-42")])
+    page = admin_login()
+    page.goto(f"{live_server.url}/admin/subscriptions/subscription/{subscription.pk}/mapping/")
+    page.wait_for_selector("#mapping-filter.mapping-filter-fails")
+    assert page.inner_text("#mapping-filter") == "Fails the subscription's filter: an event like this gets no delivery."
+
+    events_ingest(environment=environment, raw_events=[event(endUserId="vip-1")])
+    page.reload()
+    page.wait_for_selector("#mapping-filter.mapping-filter-passes")
+    assert page.inner_text("#mapping-filter") == "Passes the subscription's filter."

@@ -10,6 +10,7 @@
   const logs = document.getElementById("mapping-logs");
   const status = document.getElementById("mapping-status");
   const example = document.getElementById("mapping-example");
+  const filterVerdict = document.getElementById("mapping-filter");
   let errorLine = null;
   let timer = null;
   let latest = 0;
@@ -56,6 +57,9 @@
   }
 
   function render(result) {
+    filterVerdict.textContent = result.matches_filter ? "Passes the subscription's filter." :
+      "Fails the subscription's filter: an event like this gets no delivery.";
+    filterVerdict.className = result.matches_filter ? "mapping-filter-passes" : "mapping-filter-fails";
     const exampleText = JSON.stringify(result.example);
     if (exampleText !== shownExample) {
       shownExample = exampleText;
