@@ -14,6 +14,7 @@ class Credential(VersionedModel):
         BASIC_AUTH = "basic_auth"
         OAUTH_CLIENT_CREDENTIALS = "oauth_client_credentials"
         AWS_SIGNED_REQUEST = "aws_signed_request"
+        TLS = "tls"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="credentials")

@@ -421,6 +421,8 @@ def _request_send(
                 span.set_attribute("outflow.rate_limited", True)
                 return Hold(until=timezone.now() + timedelta(seconds=refused.wait), wakes=refused.wakes)
             exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
+        if exchange.proxy_failed:  # the egress proxy's failure, not the endpoint's: no attempt counts, no circuit opens
+            return Hold(until=timezone.now() + timedelta(seconds=settings.OUTFLOW_PROXY_RETRY_SECONDS), wakes=True)
         if span.is_recording():
             _exchange_traced(span, exchange)
     entry = _log_entry(subscription, delivery, url=url, headers=headers, body=body, exchange=exchange)

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import ApiError
-from credentials.selectors import credential_for_use
+from credentials.selectors import credential_for_use, tls_credential_for_use
 from mapping.sandbox import mapping_syntax_error
 from outbound.masking import headers_unmasked
 from outbound.signing_secrets import ROTATION_FIELDS, signing_secret_new, signing_secret_rotate, signing_secrets_active
@@ -64,6 +64,7 @@ def subscription_create(
     card: str | None = None,
     headers: dict[str, str] | None = None,
     credential: uuid.UUID | None = None,
+    tls_credential: uuid.UUID | None = None,
     mapping: str | None = None,
     max_retries: int = 23,
     auto_disable: bool = True,
@@ -80,6 +81,7 @@ def subscription_create(
         url=url,
         headers=headers,
         credential=credential_for_use(environment=environment, credential_id=credential),
+        tls_credential=tls_credential_for_use(environment=environment, credential_id=tls_credential),
         mapping=mapping or None,
         max_retries=max_retries,
         auto_disable=auto_disable,
@@ -109,6 +111,7 @@ _EDITABLE = {
     "card",
     "headers",
     "credential",
+    "tls_credential",
     "mapping",
     "max_retries",
     "auto_disable",
@@ -135,6 +138,10 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
     if "credential" in changes:
         changes["credential"] = credential_for_use(
             environment=subscription.environment, credential_id=changes["credential"]
+        )
+    if "tls_credential" in changes:
+        changes["tls_credential"] = tls_credential_for_use(
+            environment=subscription.environment, credential_id=changes["tls_credential"]
         )
     for name, value in changes.items():
         setattr(subscription, name, value)

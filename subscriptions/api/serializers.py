@@ -34,6 +34,13 @@ class CredentialIdField(serializers.UUIDField):
         return instance.credential_id
 
 
+class TlsCredentialIdField(serializers.UUIDField):
+    """Written and read as the TLS credential's id."""
+
+    def get_attribute(self, instance):
+        return instance.tls_credential_id
+
+
 class MaskedHeadersField(serializers.DictField):
     """Custom headers; values under secret-looking names are write-only (read back masked)."""
 
@@ -51,6 +58,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     url = serializers.CharField(max_length=2048)
     headers = MaskedHeadersField(default=dict)
     credential = CredentialIdField(allow_null=True, default=None)
+    tls_credential = TlsCredentialIdField(allow_null=True, default=None)
     mapping = serializers.CharField(
         allow_null=True, allow_blank=True, default=None, trim_whitespace=False, max_length=65536
     )
@@ -70,6 +78,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "url",
             "headers",
             "credential",
+            "tls_credential",
             "mapping",
             "max_retries",
             "auto_disable",
