@@ -23,7 +23,7 @@ class Credential(VersionedModel):
     # Non-secret settings of the type (username, token_url, region, …).
     settings = models.JSONField(default=dict)
     # Secret values of the type (password, client_secret, …), one encrypted JSON object.
-    secrets = EncryptedJSONField(default=dict)
+    secrets = EncryptedJSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,6 +4,7 @@ import datetime
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
@@ -30,7 +31,7 @@ def _private_key(pem: str):
     except TypeError as error:
         # cryptography raises TypeError for a key that needs a password.
         raise ValueError("the private key is encrypted; give it without a passphrase") from error
-    except (ValueError, serialization.UnsupportedAlgorithm) as error:
+    except (ValueError, UnsupportedAlgorithm) as error:
         raise ValueError(f"not {_KEY_TYPES_NOTE}") from error
 
 
