@@ -11,6 +11,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# Every private key made here, so that the secret scan (tests/test_no_secret_leaks.py) looks for them too.
+ISSUED_PRIVATE_KEYS: list[str] = []
+
 
 @dataclass(frozen=True)
 class Issued:
@@ -90,7 +93,9 @@ class TestCa:
             names = [x509.DNSName(common_name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         certificate = builder.sign(self.key, hashes.SHA256())
-        return Issued(certificate=_pem(certificate), private_key=_pem_key(key, key_password))
+        issued = Issued(certificate=_pem(certificate), private_key=_pem_key(key, key_password))
+        ISSUED_PRIVATE_KEYS.append(issued.private_key)
+        return issued
 
 
 def server_context(*, ca: TestCa, server: Issued, client_ca: TestCa | None) -> ssl.SSLContext:

@@ -1,5 +1,10 @@
-"""The egress proxy, through a real squid on loopback: what it is asked to connect to, what stays refused, and which
-failures are the proxy's."""
+"""The egress proxy, through a real squid (HTTP CONNECT) and a real microsocks (SOCKS5) on loopback: what it is asked
+to connect to, what stays refused, and which failures are the proxy's."""
+
+import contextlib
+import socket
+import subprocess
+import time
 
 import pytest
 from django.test import override_settings
@@ -88,3 +93,33 @@ def test_healthz_names_a_proxy_that_is_down(client, db):
     finally:
         proxy.close()
     assert response.status_code == 503 and response.json()["proxy"] == "down"
+
+
+@pytest.fixture
+def microsocks(tmp_path):
+    """Debian's microsocks, a SOCKS5 server, on a free loopback port; it logs each connection it makes."""
+    port, log = free_port(), tmp_path / "microsocks.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(["microsocks", "-i", "127.0.0.1", "-p", str(port)], stdout=output, stderr=output)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            break
+        time.sleep(0.05)
+    yield port, log
+    process.kill()
+    process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+def test_a_socks5_proxy_is_asked_for_the_checked_address(microsocks, receiver, scheme):
+    port, log = microsocks
+    with override_settings(OUTFLOW_OUTBOUND_PROXY_URL=f"{scheme}://127.0.0.1:{port}"):
+        exchange = _send(f"http://localhost:{receiver.port}/hook")
+        down = _send(f"http://127.0.0.1:{free_port()}/hook")
+    assert (exchange.status, exchange.error) == (204, None)
+    assert receiver.received("/hook")[0].headers["host"] == f"localhost:{receiver.port}"
+    # Even socks5h (the proxy resolves names) is handed the address Outflow checked.
+    assert f"connected to 127.0.0.1:{receiver.port}" in log.read_text() and "localhost" not in log.read_text()
+    # The SOCKS server reporting the target refused is the target's failure, not the proxy's.
+    assert down.status is None and down.proxy_failed is False
