@@ -210,6 +210,12 @@ OUTFLOW_RETRY_MAX_DELAY_SECONDS = env.float("OUTFLOW_RETRY_MAX_DELAY_SECONDS", d
 OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS = env.float("OUTFLOW_RETRY_COUNTDOWN_MAX_SECONDS", default=60.0)
 OUTFLOW_REQUEST_TIMEOUT_SECONDS = env.float("OUTFLOW_REQUEST_TIMEOUT_SECONDS", default=15.0)
 OUTFLOW_ALLOW_PRIVATE_TARGETS = env.bool("OUTFLOW_ALLOW_PRIVATE_TARGETS", default=False)
+# Every outgoing request leaves through this proxy (http://, https://, socks5://); empty: straight out.
+OUTFLOW_OUTBOUND_PROXY_URL = env.str("OUTFLOW_OUTBOUND_PROXY_URL", default="")
+# A delivery the proxy failed waits this long, uncounted, before it goes again.
+OUTFLOW_PROXY_RETRY_SECONDS = env.float("OUTFLOW_PROXY_RETRY_SECONDS", default=10.0)
+# A TLS credential whose certificate expires within this many days is named in /metrics and the Workbench.
+OUTFLOW_TLS_EXPIRY_WARNING_DAYS = 14
 OUTFLOW_OAUTH_TOKEN_TTL_SECONDS = env.int("OUTFLOW_OAUTH_TOKEN_TTL_SECONDS", default=45)
 OUTFLOW_MAPPING_TIMEOUT_MS = env.int("OUTFLOW_MAPPING_TIMEOUT_MS", default=50)
 OUTFLOW_MAPPING_MEMORY_BYTES = env.int("OUTFLOW_MAPPING_MEMORY_MB", default=32) * 1024 * 1024

@@ -2,12 +2,14 @@
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html_join
 
 from audit.admin_history import AuditHistoryAdmin
 from credentials import services
 from credentials.forms import TYPE_LABELS, CredentialForm
 from credentials.models import Credential
+from credentials.tls import certificate_words
 from credentials.types import CREDENTIAL_FIELDS
 from tenancy.workbench import EnvironmentScopedAdmin
 
@@ -22,7 +24,15 @@ class CredentialAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
     search_fields = ["name"]
     # Deleting goes through the service's in-use check, one credential at a time.
     actions = None
-    shown_fields = ["environment_name", "type_shown", "settings_shown", "secrets_shown", "used_by", "created_at"]
+    shown_fields = [
+        "environment_name",
+        "type_shown",
+        "settings_shown",
+        "secrets_shown",
+        "certificate_shown",
+        "used_by",
+        "created_at",
+    ]
 
     class Media:
         js = ["credentials/credential_form.js"]
@@ -34,6 +44,7 @@ class CredentialAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
             return [(None, {"fields": ["name", *self.shown_fields]})]
         return [
             (None, {"fields": ["name", "type", "environment_name"]}),
+            *([("Certificate", {"fields": ["certificate_shown"]})] if obj.type == Credential.Type.TLS else []),
             *self._type_fieldsets([obj.type]),
             ("Used by", {"fields": ["used_by"]}),
         ]
@@ -80,9 +91,13 @@ class CredentialAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
             f"{labels[name].label}: {'set' if credential.secrets.get(name) else 'not set'}" for name in names
         )
 
+    @admin.display(description="Client certificate")
+    def certificate_shown(self, credential: Credential) -> str:
+        return certificate_words(credential.settings, now=timezone.now())
+
     @admin.display(description="Subscriptions using it")
     def used_by(self, credential: Credential) -> str:
-        subscriptions = list(credential.subscriptions.order_by("name"))
+        subscriptions = sorted({*credential.subscriptions.all(), *credential.tls_subscriptions.all()}, key=str)
         if not subscriptions:
             return "None: the credential can be deleted."
         return format_html_join(

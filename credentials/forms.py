@@ -12,11 +12,20 @@ TYPE_LABELS = {
     Credential.Type.AWS_SIGNED_REQUEST: "AWS signed request",
     Credential.Type.OAUTH_CLIENT_CREDENTIALS: "OAuth client credentials",
     Credential.Type.BASIC_AUTH: "Basic auth",
+    Credential.Type.TLS: "TLS client certificate and CA certificates",
 }
+_PEM_ROWS = {"rows": 6, "cols": 70, "spellcheck": "false"}
 
 
 def _text(label: str, **kwargs) -> forms.CharField:
     return forms.CharField(label=label, required=False, strip=False, **kwargs)
+
+
+class _SecretTextarea(forms.Textarea):
+    """A text area (PEM has line breaks) that, like the other secret fields, never renders a value back."""
+
+    def format_value(self, value):
+        return None
 
 
 def _secret(label: str) -> forms.CharField:
@@ -47,6 +56,15 @@ class CredentialForm(forms.ModelForm):
     )
     username = _text("Username")
     password = _secret("Password")
+    certificate = _text(
+        "Client certificate", widget=forms.Textarea(attrs=_PEM_ROWS), help_text="PEM; give its private key with it."
+    )
+    private_key = _text("Private key", widget=_SecretTextarea(attrs=_PEM_ROWS), help_text="PEM, without a passphrase.")
+    ca_certificates = _text(
+        "CA certificates",
+        widget=forms.Textarea(attrs=_PEM_ROWS),
+        help_text="PEM bundle trusted for the endpoint's certificate, beside the public roots.",
+    )
 
     class Meta:
         model = Credential

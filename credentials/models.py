@@ -14,6 +14,7 @@ class Credential(VersionedModel):
         BASIC_AUTH = "basic_auth"
         OAUTH_CLIENT_CREDENTIALS = "oauth_client_credentials"
         AWS_SIGNED_REQUEST = "aws_signed_request"
+        TLS = "tls"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="credentials")
@@ -22,7 +23,7 @@ class Credential(VersionedModel):
     # Non-secret settings of the type (username, token_url, region, …).
     settings = models.JSONField(default=dict)
     # Secret values of the type (password, client_secret, …), one encrypted JSON object.
-    secrets = EncryptedJSONField(default=dict)
+    secrets = EncryptedJSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,13 +10,25 @@ from outbound.client import without_headers
 
 
 class CredentialError(Exception):
-    """The credential could not be applied; the message names no secret."""
+    """The credential could not be applied; the message names no secret. `proxy_failed` when the egress proxy, not the
+    token endpoint, failed."""
+
+    def __init__(self, message: str, *, proxy_failed: bool = False):
+        super().__init__(message)
+        self.proxy_failed = proxy_failed
 
 
 def request_authenticate(
-    *, credential: Credential, method: str, url: str, headers: dict[str, str], body: bytes
+    *,
+    credential: Credential,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    tls_credential: Credential | None = None,
 ) -> tuple[str, dict[str, str]]:
-    """The URL and headers to send, authenticated by the credential."""
+    """The URL and headers to send, authenticated by the credential; an OAuth token is fetched with the request's
+    TLS credential (its client certificate, its CA certificates)."""
     if credential.type == Credential.Type.BASIC_AUTH:
         pair = f"{credential.settings['username']}:{credential.secrets['password']}".encode()
         return url, {
@@ -25,9 +37,9 @@ def request_authenticate(
         }
     if credential.type == Credential.Type.OAUTH_CLIENT_CREDENTIALS:
         try:
-            token = oauth_token(credential=credential)
+            token = oauth_token(credential=credential, tls_credential=tls_credential)
         except TokenError as error:
-            raise CredentialError(f"OAuth: {error}") from error
+            raise CredentialError(f"OAuth: {error}", proxy_failed=error.proxy_failed) from error
         return url, {**without_headers(headers, ["authorization"]), "authorization": f"Bearer {token}"}
     return _aws(credential=credential, method=method, url=url, headers=headers, body=body)
 
@@ -59,7 +71,7 @@ def _aws(*, credential: Credential, method: str, url: str, headers: dict[str, st
     )
 
 
-def request_refused(*, credential: Credential, status: int | None) -> None:
+def request_refused(*, credential: Credential, status: int | None, tls_credential: Credential | None = None) -> None:
     """React to the endpoint's refusal: a 401 retires a cached OAuth token."""
     if status == 401 and credential.type == Credential.Type.OAUTH_CLIENT_CREDENTIALS:
-        oauth_token_drop(credential=credential)
+        oauth_token_drop(credential=credential, tls_credential=tls_credential)

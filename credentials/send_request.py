@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 
 from config.json_bytes import json_bytes
 from credentials.request_auth import CredentialError, request_authenticate
-from credentials.selectors import credential_for_use
+from credentials.selectors import credential_for_use, tls_credential_for_use
+from credentials.tls import credential_client_tls
 from outbound.client import header_value, send
 from outbound.validation import header_errors, url_errors
 from tenancy.interactive_calls import interactive_call
@@ -36,7 +37,14 @@ def _decoded(body: bytes, content_type: str):
 
 
 def request_send(
-    *, environment: Environment, method: str, url: str, headers: dict[str, str], body, credential_id
+    *,
+    environment: Environment,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body,
+    credential_id,
+    tls_credential_id=None,
 ) -> dict:
     errors = {}
     if problems := url_errors(url, allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS):
@@ -47,6 +55,10 @@ def request_send(
         credential = credential_for_use(environment=environment, credential_id=credential_id)
     except ValidationError as error:
         errors.update(error.message_dict)
+    try:
+        tls_credential = tls_credential_for_use(environment=environment, credential_id=tls_credential_id)
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
     encoded, headers = _body(body, headers)
@@ -54,12 +66,22 @@ def request_send(
         if credential is not None:
             try:
                 url, headers = request_authenticate(
-                    credential=credential, method=method, url=url, headers=headers, body=encoded or b""
+                    credential=credential,
+                    method=method,
+                    url=url,
+                    headers=headers,
+                    body=encoded or b"",
+                    tls_credential=tls_credential,
                 )
             except CredentialError as error:
                 return {"status": None, "headers": {}, "body": None, "duration_ms": 0, "error": str(error)}
         exchange = send(
-            method=method, url=url, headers=headers, body=encoded, timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS
+            method=method,
+            url=url,
+            headers=headers,
+            body=encoded,
+            timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS,
+            tls=credential_client_tls(tls_credential),
         )
     return {
         "status": exchange.status,

@@ -9,6 +9,7 @@ from audit.services import audit_record
 from config.errors import ApiError
 from credentials import error_codes
 from credentials.models import Credential
+from credentials.tls import certificate_summary, tls_value_errors
 from credentials.types import DEFAULTS, ORIGIN_FIELDS, credential_value_errors, split_values
 from tenancy.models import Environment
 
@@ -38,11 +39,25 @@ def _audit(credential: Credential, action: str, before: dict, after: dict, shown
     )
 
 
+def _tls_checked(credential: Credential) -> None:
+    """A TLS credential's material as a whole: valid PEM, a key that matches its certificate; and what reads show of
+    its certificate, kept beside it (the expiry is what /metrics watches)."""
+    if credential.type != Credential.Type.TLS:
+        return
+    if errors := tls_value_errors({**credential.settings, **credential.secrets}):
+        raise ValidationError(errors)
+    summary = certificate_summary(credential.settings.get("certificate", ""))
+    credential.settings["certificate_subject"] = summary.subject if summary else None
+    credential.settings["certificate_issuer"] = summary.issuer if summary else None
+    credential.settings["certificate_expires_at"] = summary.expires_at.isoformat() if summary else None
+
+
 def credential_create(*, environment: Environment, name: str, type: str, values: dict) -> Credential:
     public, secret = _checked(type, values, partial=False)
     credential = Credential(
         environment=environment, name=name, type=type, settings={**DEFAULTS.get(type, {}), **public}, secrets=secret
     )
+    _tls_checked(credential)
     credential.full_clean()
     with transaction.atomic():
         credential.save()
@@ -72,6 +87,7 @@ def credential_update(
         credential.name = name
     credential.settings = {**credential.settings, **public}
     credential.secrets = {**credential.secrets, **secret}
+    _tls_checked(credential)
     credential.full_clean()
     with transaction.atomic():
         credential.save()
@@ -84,6 +100,7 @@ def credential_update(
 def credential_delete(*, credential: Credential) -> None:
     with transaction.atomic():
         users = list(credential.subscriptions.select_for_update().values_list("name", flat=True))
+        users += credential.tls_subscriptions.select_for_update().values_list("name", flat=True)
         if users:
             raise ApiError(
                 error_codes.CREDENTIAL_IN_USE,

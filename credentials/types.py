@@ -35,10 +35,17 @@ CREDENTIAL_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "service": FieldSpec(max_length=64),
         "sign_query": FieldSpec(boolean=True),
     },
+    # Which of these must be given together is the TLS rules' to say (credentials/tls.py).
+    "tls": {
+        "certificate": FieldSpec(max_length=65536),
+        "private_key": FieldSpec(secret=True, max_length=65536),
+        "ca_certificates": FieldSpec(max_length=1048576),
+    },
 }
 DEFAULTS = {
     "oauth_client_credentials": {"request_scheme": "body", "scope": ""},
     "aws_signed_request": {"sign_query": False},
+    "tls": {"certificate": "", "ca_certificates": ""},
 }
 # Where a credential's secret is sent: changing it sends the secret elsewhere, so the secret must be given again.
 ORIGIN_FIELDS = {"oauth_client_credentials": {"token_url": "client_secret"}}

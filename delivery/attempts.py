@@ -176,6 +176,9 @@ def _request_send(
                 span.set_attribute("outflow.rate_limited", True)
                 return Deferral(seconds=refused.wait, reason="rate_limit")
             exchange = outgoing_exchange(subscription=subscription, url=url, headers=headers, body=body)
+        if exchange.proxy_failed:
+            # The egress proxy's failure, not the endpoint's: no attempt counts and no circuit opens.
+            return Deferral(seconds=settings.OUTFLOW_PROXY_RETRY_SECONDS, reason="egress_proxy")
         if span.is_recording():
             _exchange_traced(span, exchange)
     entry = _log_entry(subscription, delivery, url=url, headers=headers, body=body, exchange=exchange)

@@ -1,12 +1,16 @@
 """Prometheus metrics at a cost that does not grow with the tables: running totals kept as outcomes are recorded
 (delivery/counters.py), counts bounded by partial indexes, and the latest attempts' latency."""
 
+import datetime
 import hmac
 import statistics
 
+from django.conf import settings
 from django.db.models.functions import Now
+from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from credentials.selectors import tls_credentials_expiring
 from delivery.counters import counter_totals
 from delivery.models import Delivery
 from requestlog.models import RequestLog
@@ -76,3 +80,19 @@ class OutflowCollector:
             for quantile, cut in (("0.5", cuts[49]), ("0.95", cuts[94]), ("0.99", cuts[98])):
                 latency.add_metric([quantile], cut / 1000)
         yield latency
+        yield _tls_expiring()
+
+
+def _tls_expiring() -> GaugeMetricFamily:
+    days = settings.OUTFLOW_TLS_EXPIRY_WARNING_DAYS
+    gauge = GaugeMetricFamily(
+        "outflow_tls_certificate_expires_in_seconds",
+        f"TLS credentials whose client certificate expires within {days} days: seconds left (negative: expired).",
+        labels=["environment", "credential", "name"],
+    )
+    now = timezone.now()
+    for credential, expires_at in tls_credentials_expiring(before=now + datetime.timedelta(days=days)):
+        gauge.add_metric(
+            [str(credential.environment_id), str(credential.pk), credential.name], (expires_at - now).total_seconds()
+        )
+    return gauge

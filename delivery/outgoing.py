@@ -8,6 +8,7 @@ from django.conf import settings
 
 from config.json_bytes import json_bytes
 from credentials.request_auth import CredentialError, request_authenticate, request_refused
+from credentials.tls import credential_client_tls
 from delivery.rate_limit import subscription_permit_take
 from delivery.shaping import shaped_event
 from mapping.sandbox import mapping_run_each
@@ -111,10 +112,15 @@ def outgoing_authenticate(
         return url, headers, None
     try:
         url, headers = request_authenticate(
-            credential=credential, method=subscription.method, url=url, headers=headers, body=body
+            credential=credential,
+            method=subscription.method,
+            url=url,
+            headers=headers,
+            body=body,
+            tls_credential=subscription.tls_credential,
         )
     except CredentialError as error:
-        return url, headers, Exchange(error=str(error))
+        return url, headers, Exchange(error=str(error), proxy_failed=error.proxy_failed)
     except Exception:
         logger.exception("subscription %s: applying its credential failed", subscription.pk)
         return url, headers, Exchange(error="internal error while applying the credential (logged)")
@@ -122,16 +128,20 @@ def outgoing_authenticate(
 
 
 def outgoing_exchange(*, subscription: Subscription, url: str, headers: dict[str, str], body: bytes) -> Exchange:
-    """Send an authenticated request; a refusal of the credential (401) drops its cached token."""
+    """Send an authenticated request, with the subscription's TLS credential; a refusal of the credential (401) drops
+    its cached token."""
     exchange = send(
         method=subscription.method,
         url=url,
         headers=headers,
         body=body,
         timeout=settings.OUTFLOW_REQUEST_TIMEOUT_SECONDS,
+        tls=credential_client_tls(subscription.tls_credential),
     )
     if subscription.credential is not None:
-        request_refused(credential=subscription.credential, status=exchange.status)
+        request_refused(
+            credential=subscription.credential, status=exchange.status, tls_credential=subscription.tls_credential
+        )
     return exchange
 
 

@@ -4,6 +4,7 @@ libcurl does the whole exchange in C with the GIL released: measured against ngi
 sixth of the CPU of urllib3 per request, and many worker threads do not fight over the GIL while they wait.
 """
 
+import functools
 import re
 import socket
 import threading
@@ -15,7 +16,8 @@ import certifi
 import pycurl
 from django.conf import settings
 
-from outbound.addresses import is_public_address
+from outbound.addresses import TargetRefused, is_public_address
+from outbound.proxy import proxy_connect_to, proxy_failed
 
 USER_AGENT = f"Outflow-Webhooks/{settings.OUTFLOW_VERSION}"
 _local = threading.local()
@@ -37,6 +39,7 @@ _TLS_ERRORS = {
     pycurl.E_SSL_ISSUER_ERROR,
 }
 _UNSENDABLE_ERRORS = {pycurl.E_URL_MALFORMAT, pycurl.E_UNSUPPORTED_PROTOCOL}
+_CUT_ERRORS = {pycurl.E_SEND_ERROR, pycurl.E_RECV_ERROR, pycurl.E_GOT_NOTHING}
 
 
 def _handle() -> pycurl.Curl:
@@ -70,17 +73,36 @@ class Exchange:
     body_size: int = 0
     duration_ms: int = 0
     error: str | None = None
+    # The egress proxy failed (not the endpoint): the request never reached the endpoint, and nothing counts.
+    proxy_failed: bool = False
 
     def header(self, name: str) -> str | None:
         """A response header's value, its name matched case-insensitively."""
         return header_value(self.headers, name)
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """PEM material for one request: a client certificate and its key to present, CA certificates to trust beside
+    the public roots. Handed to libcurl as memory blobs: no key is written to disk."""
+
+    certificate: bytes | None = None
+    private_key: bytes | None = None
+    ca_certificates: bytes | None = None
+
+
+@functools.cache
+def _public_roots() -> bytes:
+    with open(certifi.where(), "rb") as roots:
+        return roots.read()
+
+
 class _Transfer:
     """One request's state, filled in by curl's callbacks."""
 
-    def __init__(self, *, host: str, limit: int, allow_private: bool):
+    def __init__(self, *, host: str, limit: int, allow_private: bool, tls: bool):
         self.host = host
+        self.tls = tls
         self.limit = limit
         self.allow_private = allow_private
         # curl hands each header line to `list.append` (C): no Python frame runs per line while the request is out.
@@ -133,27 +155,44 @@ def send(
     body: bytes | None,
     timeout: float,
     body_limit: int | None = None,
+    tls: ClientTls | None = None,
 ) -> Exchange:
-    """Send one request within a total deadline, no redirects, reading at most body_limit bytes back."""
+    """Send one request within a total deadline, no redirects, reading at most body_limit bytes back; through the
+    egress proxy when one is set, with the client certificate and CA certificates of `tls` when given."""
     exchange = Exchange()
+    proxy = settings.OUTFLOW_OUTBOUND_PROXY_URL
+    allow_private = settings.OUTFLOW_ALLOW_PRIVATE_TARGETS
+    started = time.monotonic()
     try:
         header_lines = _header_lines(headers)
         host = urlsplit(url).hostname or ""
+        # Through a proxy, the target is checked here, before any socket opens: curl's sockets reach only the proxy.
+        connect_to = proxy_connect_to(url, allow_private=allow_private) if proxy else None
+    except TargetRefused as refusal:
+        exchange.error = f"refused target: {refusal}"
+        return exchange
     except ValueError as error:
         exchange.error = f"request not sendable: {error}"
         return exchange
     transfer = _Transfer(
         host=host,
         limit=body_limit if body_limit is not None else settings.OUTFLOW_RESPONSE_BODY_LIMIT_BYTES,
-        allow_private=settings.OUTFLOW_ALLOW_PRIVATE_TARGETS,
+        allow_private=allow_private or bool(proxy),
+        tls=url[:8].lower() == "https://",
     )
     handle = _handle()
-    started = time.monotonic()
     try:
         _prepare(handle, transfer, method=method, url=url, header_lines=header_lines, body=body, timeout=timeout)
+        if tls is not None:
+            _tls_set(handle, tls)
+        if proxy:
+            _proxy_set(handle, proxy, connect_to)
         handle.perform()
     except pycurl.error as error:
-        if not transfer.cut:
+        if proxy and proxy_failed(handle, error.args[0]):
+            exchange.error = f"proxy error: {error.args[1]}"
+            exchange.proxy_failed = True
+        elif not transfer.cut:
             exchange.error = _error_message(error.args[0], error.args[1], transfer=transfer, timeout=timeout)
     except UnicodeError as error:
         exchange.error = f"request not sendable: {type(error).__name__}"
@@ -207,6 +246,25 @@ def _prepare(handle: pycurl.Curl, transfer: _Transfer, *, method, url, header_li
         handle.setopt(pycurl.CUSTOMREQUEST, method)
 
 
+def _tls_set(handle: pycurl.Curl, tls: ClientTls) -> None:
+    if tls.certificate and tls.private_key:
+        handle.setopt(pycurl.SSLCERTTYPE, "PEM")
+        handle.setopt(pycurl.SSLCERT_BLOB, tls.certificate)
+        handle.setopt(pycurl.SSLKEYTYPE, "PEM")
+        handle.setopt(pycurl.SSLKEY_BLOB, tls.private_key)
+    if tls.ca_certificates:
+        # A CA blob replaces the CA file, so the public roots go in with it.
+        handle.setopt(pycurl.CAINFO_BLOB, _public_roots() + b"\n" + tls.ca_certificates)
+
+
+def _proxy_set(handle: pycurl.Curl, proxy: str, connect_to: str) -> None:
+    handle.setopt(pycurl.PROXY, proxy)
+    handle.setopt(pycurl.PROXY_CAINFO, certifi.where())
+    # Plain http targets are tunnelled too, so the proxy connects to the checked address and never resolves a name.
+    handle.setopt(pycurl.HTTPPROXYTUNNEL, 1)
+    handle.setopt(pycurl.CONNECT_TO, [connect_to])
+
+
 def _error_message(code: int, message: str, *, transfer: _Transfer, timeout: float) -> str:
     """The cause of a failed exchange; curl's messages name the host and port, never the path or query."""
     if transfer.refused:
@@ -217,4 +275,10 @@ def _error_message(code: int, message: str, *, transfer: _Transfer, timeout: flo
         return f"TLS error: {message}"
     if code in _UNSENDABLE_ERRORS:
         return f"request not sendable: {message}"
+    if code in _CUT_ERRORS and transfer.tls and not transfer.header_lines:
+        # TLS 1.3 servers refuse a client certificate after the handshake, by closing: say what that usually means.
+        return (
+            f"TLS error: the endpoint closed the connection before answering ({message}); it may require a client"
+            " certificate, or refuse the one given"
+        )
     return f"connection error: {message}"

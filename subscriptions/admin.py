@@ -71,6 +71,7 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
         "header_lines",
         "filter",
         "credential",
+        "tls_credential",
         "max_retries",
         "auto_disable",
         "rate_limit",
@@ -91,8 +92,13 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
         return ["environment_name", *self.shown_fields] if obj is not None else []
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "credential" and not request.user.is_superuser:
-            kwargs["queryset"] = Credential.objects.filter(environment_id__in=editable_environment_ids(request))
+        if db_field.name in ("credential", "tls_credential"):
+            # A TLS credential authenticates nothing by itself: it is offered only as the TLS credential.
+            tls = Credential.objects.filter(type=Credential.Type.TLS)
+            queryset = tls if db_field.name == "tls_credential" else Credential.objects.exclude(pk__in=tls)
+            if not request.user.is_superuser:
+                queryset = queryset.filter(environment_id__in=editable_environment_ids(request))
+            kwargs["queryset"] = queryset
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -111,8 +111,8 @@ class SubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = Subscription
-        fields = ["environment", "credential"]
-        labels = {"environment": "Environment", "credential": "Credential"}
+        fields = ["environment", "credential", "tls_credential"]
+        labels = {"environment": "Environment", "credential": "Credential", "tls_credential": "TLS credential"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,9 +125,10 @@ class SubscriptionForm(forms.ModelForm):
             filter="" if self.instance.filter is None else json.dumps(self.instance.filter, indent=2),
             event_types=[event_type.name for event_type in self.instance.event_types.all()],
         )
-        if "credential" in self.fields:
-            credentials = self.fields["credential"].queryset
-            self.fields["credential"].queryset = credentials.filter(environment_id=self.instance.environment_id)
+        for name in ("credential", "tls_credential"):
+            if name in self.fields:
+                credentials = self.fields[name].queryset
+                self.fields[name].queryset = credentials.filter(environment_id=self.instance.environment_id)
 
     def clean_header_lines(self) -> dict[str, str]:
         try:
@@ -157,6 +158,7 @@ class SubscriptionForm(forms.ModelForm):
             "headers": data["header_lines"],
             "filter": data["filter"],
             "credential": data["credential"].pk if data.get("credential") else None,
+            "tls_credential": data["tls_credential"].pk if data.get("tls_credential") else None,
             "max_retries": data["max_retries"],
             "auto_disable": data["auto_disable"],
             "rate_limit": data["rate_limit"],

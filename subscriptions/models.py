@@ -58,6 +58,10 @@ class Subscription(VersionedModel):
     credential = models.ForeignKey(
         "credentials.Credential", null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions"
     )
+    # A credential of type tls: its client certificate is presented, its CA certificates trusted, for this URL.
+    tls_credential = models.ForeignKey(
+        "credentials.Credential", null=True, blank=True, on_delete=models.PROTECT, related_name="tls_subscriptions"
+    )
     # JavaScript: the body of a function of `event` whose return value becomes the payload.
     mapping = models.TextField(null=True, blank=True)
     # Conditions on the shaped event (subscriptions/payload_filters.py); an event that fails them gets no delivery.

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.changes import MASK, changes_between, mapping_shown
 from audit.services import audit_record
 from config.errors import ApiError
-from credentials.selectors import credential_for_use
+from credentials.selectors import credential_for_use, tls_credential_for_use
 from mapping.sandbox import mapping_syntax_error
 from outbound.masking import headers_unmasked, masked_headers, masked_url
 from outbound.signing_secrets import ROTATION_FIELDS, signing_secret_new, signing_secret_rotate, signing_secrets_active
@@ -106,6 +106,7 @@ def subscription_create(
     card: str | None = None,
     headers: dict[str, str] | None = None,
     credential: uuid.UUID | None = None,
+    tls_credential: uuid.UUID | None = None,
     mapping: str | None = None,
     filter: dict | None = None,
     max_retries: int = 23,
@@ -131,6 +132,7 @@ def subscription_create(
         url=url,
         headers=headers,
         credential=credential_for_use(environment=environment, credential_id=credential),
+        tls_credential=tls_credential_for_use(environment=environment, credential_id=tls_credential),
         mapping=mapping or None,
         filter=filter,
         max_retries=max_retries,
@@ -163,6 +165,7 @@ _EDITABLE = {
     "card",
     "headers",
     "credential",
+    "tls_credential",
     "mapping",
     "filter",
     "max_retries",
@@ -230,6 +233,10 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
     if "credential" in changes:
         changes["credential"] = credential_for_use(
             environment=subscription.environment, credential_id=changes["credential"]
+        )
+    if "tls_credential" in changes:
+        changes["tls_credential"] = tls_credential_for_use(
+            environment=subscription.environment, credential_id=changes["tls_credential"]
         )
     before = _audited(subscription)
     for name, value in changes.items():

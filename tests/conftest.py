@@ -16,8 +16,10 @@ from tenancy.actors import OPERATOR, Actor, acting_as
 from tenancy.services import environment_create
 from tests import leak_watch
 from tests.moto_server import MotoServer
+from tests.mtls import mutual_tls_endpoint
 from tests.receiver import Receiver
 from tests.smtp_server import SmtpServer
+from tests.squid_proxy import SquidProxy
 from tests.worker import CeleryProcesses
 
 
@@ -87,6 +89,22 @@ def receiver():
     server = Receiver()
     yield server
     server.close()
+
+
+@pytest.fixture
+def mtls_endpoint():
+    """An HTTPS receiver that requires a client certificate of its own private CA (tests/mtls.py)."""
+    endpoint = mutual_tls_endpoint()
+    yield endpoint
+    endpoint.receiver.close()
+
+
+@pytest.fixture
+def squid():
+    """Debian's squid on a free loopback port, its config and logs in a temporary directory."""
+    proxy = SquidProxy()
+    yield proxy
+    proxy.close()
 
 
 @pytest.fixture(scope="session")

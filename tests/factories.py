@@ -35,6 +35,7 @@ def subscription_form_data(environment, url: str = "http://127.0.0.1:9/hook", **
         "url": url,
         "header_lines": "",
         "credential": "",
+        "tls_credential": "",
         "max_retries": "23",
         "auto_disable": "on",
         "rate_limit": "",

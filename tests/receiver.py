@@ -1,5 +1,6 @@
 """A real HTTP receiver on loopback for the tests: records every request, answers as a test scripts it."""
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,19 +27,29 @@ class Script:
 
 
 class Receiver:
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
+        """With `tls`, an HTTPS receiver; a failed handshake (no client certificate where one is required) closes
+        the connection before any request is recorded."""
         self.requests: list[Received] = []
         self._scripts: dict[str, Script] = {}
         self._served: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
 
     def url(self, path: str) -> str:
         return self.base_url + path

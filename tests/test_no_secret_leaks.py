@@ -6,7 +6,8 @@ import pytest
 from credentials.send_request import request_send
 from delivery.send_test import subscription_test_send
 from subscriptions.services import subscription_create
-from tests import leak_watch, secrets
+from tests import leak_watch, secrets, tls_material
+from tests.mtls import mutual_tls_endpoint
 
 pytestmark = pytest.mark.secret_scan
 
@@ -38,6 +39,32 @@ def _exercise_every_credential(api, environment, receiver) -> None:
         api.get(f"/api/v1/subscriptions/{subscription.pk}/requests")
     [_, oauth, _] = [request for request in receiver.received() if request.path.startswith("/hook")]
     assert oauth.headers["authorization"] == f"Bearer {secrets.ACCESS_TOKEN}"
+    _exercise_a_tls_credential(api, environment)
+
+
+def _exercise_a_tls_credential(api, environment) -> None:
+    endpoint = mutual_tls_endpoint()
+    try:
+        payload = {"certificate": endpoint.client.certificate, "private_key": endpoint.client.private_key}
+        payload.update(name="tls", type="tls", ca_certificates=endpoint.ca.pem)
+        credential = api.post("/api/v1/credentials", payload, format="json").json()
+        api.get(f"/api/v1/credentials/{credential['id']}")
+        api.post(f"/api/v1/credentials/{credential['id']}/check")
+        subscription = subscription_create(
+            environment=environment,
+            name="tls",
+            event_types=["card-completed"],
+            url=endpoint.url("/hook"),
+            tls_credential=credential["id"],
+        )
+        assert subscription_test_send(subscription=subscription).response_status == 204
+    finally:
+        endpoint.receiver.close()
+
+
+def _private_key_lines() -> list[str]:
+    """A line of each private key the suite made: long enough that it cannot appear by chance."""
+    return [key.splitlines()[1] for key in tls_material.ISSUED_PRIVATE_KEYS]
 
 
 def test_no_secret_appears_in_anything_the_suite_produced(api, environment, receiver):
@@ -52,6 +79,10 @@ def test_no_secret_appears_in_anything_the_suite_produced(api, environment, rece
     assert len(produced["api responses"]) >= 9 and len(produced["request log rows"]) >= 3
     assert len(produced["audit log entries"]) >= 6
     leaks = [
-        (kind, secret) for kind, texts in produced.items() for text in texts for secret in secrets.ALL if secret in text
+        (kind, secret)
+        for kind, texts in produced.items()
+        for text in texts
+        for secret in (*secrets.ALL, *_private_key_lines())
+        if secret in text
     ]
     assert leaks == []

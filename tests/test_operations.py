@@ -58,7 +58,8 @@ def test_metrics_ask_for_the_bearer_token_when_one_is_set(client, db):
 def test_metrics_read_no_more_rows_with_many_deliveries(client, environment, django_assert_max_num_queries):
     subscription_create(environment=environment, name="sink", event_types=["card-completed"], url="http://127.0.0.1:9/")
     events_ingest(environment=environment, raw_events=[event() for _ in range(50)])
-    with django_assert_max_num_queries(6):
+    # The seventh reads the TLS credentials (their certificates' expiry), which do not grow with traffic.
+    with django_assert_max_num_queries(7):
         assert client.get("/metrics").status_code == 200
 
 

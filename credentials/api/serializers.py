@@ -5,6 +5,9 @@ from rest_framework import serializers
 from credentials.models import Credential
 from credentials.types import ALL_FIELDS, BOOLEAN_FIELDS, CREDENTIAL_FIELDS
 
+# Kept beside a TLS credential's certificate when it is saved (credentials/services.py), shown on every read.
+TLS_SUMMARY_FIELDS = ("certificate_subject", "certificate_issuer", "certificate_expires_at")
+
 
 class CredentialWriteSerializer(serializers.Serializer):
     """Shapes only: which values belong to the type, and their rules, are the service's to check."""
@@ -40,7 +43,17 @@ class CredentialSerializer(serializers.ModelSerializer):
                 data[f"{name}_set"] = bool(instance.secrets.get(name))
             else:
                 data[name] = instance.settings.get(name)
+        if instance.type == Credential.Type.TLS:
+            for name in TLS_SUMMARY_FIELDS:
+                data[name] = instance.settings.get(name)
         return data
+
+
+class CredentialCheckSerializer(serializers.Serializer):
+    """What `check` found; which keys an answer has depends on the type (documented in README)."""
+
+    ok = serializers.BooleanField(allow_null=True)
+    message = serializers.CharField()
 
 
 class SendRequestSerializer(serializers.Serializer):
@@ -49,6 +62,7 @@ class SendRequestSerializer(serializers.Serializer):
     headers = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), default=dict)
     body = serializers.JSONField(required=False, allow_null=True, default=None)
     credential = serializers.UUIDField(required=False, allow_null=True, default=None)
+    tls_credential = serializers.UUIDField(required=False, allow_null=True, default=None)
 
 
 class SendRequestResultSerializer(serializers.Serializer):

@@ -2,16 +2,19 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from credentials import services
 from credentials.api.serializers import (
+    CredentialCheckSerializer,
     CredentialSerializer,
     CredentialWriteSerializer,
     SendRequestResultSerializer,
     SendRequestSerializer,
 )
+from credentials.check import credential_check
 from credentials.selectors import credentials_of
 from credentials.send_request import request_send
 
@@ -44,6 +47,11 @@ class CredentialViewSet(
     def perform_destroy(self, instance):
         services.credential_delete(credential=instance)
 
+    @extend_schema(request=None, responses=CredentialCheckSerializer)
+    @action(detail=True, methods=["post"])
+    def check(self, request, pk=None):
+        return Response(credential_check(credential=self.get_object()))
+
 
 class SendRequestView(APIView):
     @extend_schema(request=SendRequestSerializer, responses=SendRequestResultSerializer)
@@ -58,5 +66,6 @@ class SendRequestView(APIView):
             headers=data["headers"],
             body=data["body"],
             credential_id=data["credential"],
+            tls_credential_id=data["tls_credential"],
         )
         return Response(result)

@@ -1,4 +1,4 @@
-"""Operator endpoints: /healthz (database, broker and cache) and /metrics (Prometheus text)."""
+"""Operator endpoints: /healthz (database, broker, cache, egress proxy) and /metrics (Prometheus text)."""
 
 from django.conf import settings
 from django.core.cache import cache
@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from config.celery import app
 from delivery.metrics import OutflowCollector, metrics_token_accepts
+from outbound.proxy import proxy_reachable
 
 HEALTH_CACHE_KEY = "outflow:healthz"
 
@@ -46,6 +47,8 @@ def healthz(request):
         "broker": "ok" if _broker_ok() else "down",
         "cache": "ok" if _cache_ok() else "down",
     }
+    if proxy := settings.OUTFLOW_OUTBOUND_PROXY_URL:
+        checks["proxy"] = "ok" if proxy_reachable(proxy, timeout=2) else "down"
     return JsonResponse(checks, status=200 if all(value == "ok" for value in checks.values()) else 503)
 
 

@@ -36,6 +36,13 @@ class CredentialIdField(serializers.UUIDField):
         return instance.credential_id
 
 
+class TlsCredentialIdField(serializers.UUIDField):
+    """Written and read as the TLS credential's id."""
+
+    def get_attribute(self, instance):
+        return instance.tls_credential_id
+
+
 class MaskedHeadersField(serializers.DictField):
     """Custom headers; values under secret-looking names are write-only (read back masked)."""
 
@@ -53,6 +60,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     url = serializers.CharField(max_length=2048)
     headers = MaskedHeadersField(default=dict)
     credential = CredentialIdField(allow_null=True, default=None)
+    tls_credential = TlsCredentialIdField(allow_null=True, default=None)
     mapping = serializers.CharField(
         allow_null=True, allow_blank=True, default=None, trim_whitespace=False, max_length=65536
     )
@@ -80,6 +88,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "url",
             "headers",
             "credential",
+            "tls_credential",
             "mapping",
             "filter",
             "max_retries",

@@ -7,6 +7,7 @@ from credentials.services import credential_create
 from subscriptions.services import subscription_create
 from tests import secrets
 from tests.factories import member_client
+from tests.tls_material import TestCa
 
 ADD = "/admin/credentials/credential/add/"
 
@@ -38,11 +39,15 @@ def test_the_add_form_has_each_types_fields_labelled_as_the_console_names_them(e
         "Request scheme",
         "Username",
         "Password",
+        "Client certificate",
+        "Private key",
+        "CA certificates",
     ]
     for label in labels:
         assert f">{label}:</label>" in page, label
     assert ">Sign query</label>" in page
-    for option in ["AWS signed request", "OAuth client credentials", "Basic auth"]:
+    tls = "TLS client certificate and CA certificates"
+    for option in ["AWS signed request", "OAuth client credentials", "Basic auth", tls]:
         assert f">{option}</option>" in page
     assert page.count('type="password"') == 4 and "credential_form.js" in page
     assert 'class="module aligned credential-fields credential-basic_auth"' in page
@@ -162,3 +167,27 @@ def test_moving_a_token_url_without_the_secret_is_refused_on_the_form(editor, en
     assert _errors(response) == {"client_secret": ["required when token_url changes"]}
     credential.refresh_from_db()
     assert credential.settings["token_url"] == "http://127.0.0.1:9/token"
+
+
+def test_an_editor_adds_a_tls_credential_and_its_page_warns_of_a_near_expiry(editor, environment):
+    ca = TestCa()
+    soon = ca.issue("partner-client", server=False, days=5)
+    data = {"environment": str(environment.pk), "name": "mTLS", "type": "tls", "_save": "Save"}
+    data.update(certificate=soon.certificate, private_key=soon.private_key, ca_certificates=ca.pem)
+    assert editor.post(ADD, data).status_code == 302
+    credential = Credential.objects.get()
+    assert credential.secrets == {"private_key": soon.private_key}
+    page = editor.get(f"/admin/credentials/credential/{credential.pk}/change/").content.decode()
+    assert "CN=partner-client, issued by CN=Outflow Test CA" in page
+    assert "Expires in 4 day(s): replace it soon." in page
+    assert soon.private_key.splitlines()[1] not in page
+
+
+def test_the_tls_form_refuses_a_key_of_another_certificate(editor, environment):
+    ca = TestCa()
+    one, other = ca.issue("one", server=False), ca.issue("other", server=False)
+    data = {"environment": str(environment.pk), "name": "mTLS", "type": "tls", "_save": "Save"}
+    data.update(certificate=one.certificate, private_key=other.private_key)
+    errors = _errors(editor.post(ADD, data))
+    assert errors == {"private_key": ["the private key does not belong to the certificate"]}
+    assert Credential.objects.count() == 0

@@ -7,6 +7,7 @@ from subscriptions.models import Subscription
 from tenancy.services import environment_create
 from tests import secrets
 from tests.factories import member_client, subscription_form_data, subscription_payload
+from tests.tls_material import TestCa
 
 URL = "http://127.0.0.1:9/hook"
 
@@ -141,3 +142,24 @@ def test_a_member_adds_only_to_their_environments_with_their_credentials(editor,
     )
     assert set(errors) == {"environment", "credential"}
     assert not Subscription.objects.exists()
+
+
+def test_an_editor_gives_a_subscription_a_tls_credential_offered_only_as_one(editor, environment):
+    ca = TestCa()
+    client = ca.issue("client", server=False)
+    tls = credential_create(
+        environment=environment,
+        name="Partner mTLS",
+        type="tls",
+        values={"certificate": client.certificate, "private_key": client.private_key},
+    )
+    basic = credential_create(
+        environment=environment, name="Basic", type="basic_auth", values={"username": "u", "password": secrets.PASSWORD}
+    )
+    form = editor.get("/admin/subscriptions/subscription/add/").context["adminform"].form
+    assert list(form.fields["tls_credential"].queryset) == [tls]
+    assert list(form.fields["credential"].queryset) == [basic]
+    data = subscription_form_data(environment, credential=str(basic.pk), tls_credential=str(tls.pk))
+    response = editor.post("/admin/subscriptions/subscription/add/", data)
+    assert response.status_code == 302, _form_errors(response)
+    assert Subscription.objects.get().tls_credential == tls
