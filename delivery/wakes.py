@@ -34,8 +34,8 @@ _broker_failed_at: float | None = None
 class Deferral:
     """Why a subscription's due deliveries wait although a drain could run, and for how long: the endpoint's circuit
     is open (`endpoint_unreachable`), it asked for a slow-down (`endpoint_slow_down`), the rate limit has no permit
-    (`rate_limit`), the egress proxy failed (`egress_proxy`), or a retry's back-off (`back_off`). The rows are not written for it: the wait is in the keys or in
-    their own `next_attempt_at`."""
+    (`rate_limit`), the egress proxy failed (`egress_proxy`), or a retry's back-off (`back_off`). The rows are not
+    written for it: the wait is in the keys or in their own `next_attempt_at`."""
 
     seconds: float
     reason: str

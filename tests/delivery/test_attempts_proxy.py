@@ -3,10 +3,10 @@ attempt or opening the endpoint's circuit, and they arrive once it is back."""
 
 from datetime import timedelta
 
+from delivery.in_flight import endpoint_resting_until
 from django.test import override_settings
 from django.utils import timezone
 
-from delivery.in_flight import endpoint_resting_until
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
 from requestlog.models import RequestLog
