@@ -149,8 +149,9 @@ def test_deleting_a_subscription_while_its_deliveries_are_in_flight_answers_204(
     answers = []
     for _ in range(5):
         subscription = subscribe(api, receiver)
+        sent = len(receiver.received("/hook"))
         ingest(api, *[event() for _ in range(100)])
-        wait_until(lambda sent=len(receiver.received("/hook")): len(receiver.received("/hook")) > sent + 5)
+        wait_until(lambda sent=sent: len(receiver.received("/hook")) > sent + 5)
         answers.append(api.delete(f"/api/v1/subscriptions/{subscription['id']}").status_code)
 
     assert answers == [204] * 5
