@@ -16,6 +16,7 @@ from delivery.db_clock import database_now
 from delivery.drain import drain_slots
 from delivery.models import Delivery
 from delivery.rate_limit import rate_room
+from delivery.selectors import ordered_head
 from subscriptions.models import Subscription
 
 QUEUE_COUNT_CAP = 1000
@@ -49,19 +50,9 @@ class _Subscription:
 
     @functools.cached_property
     def head(self) -> tuple | None:
-        """(created_at, id) of the oldest delivery not yet final: an ordered subscription's next to go. One probe
-        of the (subscription, status, created_at) index per status."""
-        heads = [
-            head
-            for status in (*Delivery.CLAIMABLE, Delivery.Status.SENDING)
-            if (
-                head := Delivery.objects.filter(subscription_id=self.subscription.pk, status=status)
-                .order_by("created_at")
-                .values_list("created_at", "pk")
-                .first()
-            )
-        ]
-        return min(heads) if heads else None
+        """(created_at, id) of the oldest delivery not yet final: an ordered subscription's next to go."""
+        head = ordered_head(subscription_id=self.subscription.pk)
+        return head[:2] if head else None
 
     @functools.cached_property
     def rate_room(self):

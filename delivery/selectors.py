@@ -25,6 +25,23 @@ def delivery_of(*, environment, pk) -> Delivery | None:
     )
 
 
+def ordered_head(*, subscription_id) -> tuple | None:
+    """(created_at, id, status, next_attempt_at) of the subscription's oldest delivery not yet final: an ordered
+    subscription's next to go, which nothing behind may overtake. One probe of the (subscription, status, created_at)
+    index per status; ties in created_at go by id, as the ordered claim (delivery/claims.py) takes them."""
+    heads = [
+        head
+        for status in (*Delivery.CLAIMABLE, Delivery.Status.SENDING)
+        if (
+            head := Delivery.objects.filter(subscription_id=subscription_id, status=status)
+            .order_by("created_at", "id")
+            .values_list("created_at", "id", "status", "next_attempt_at")
+            .first()
+        )
+    ]
+    return min(heads) if heads else None
+
+
 def latest_matching_event(*, subscription, include_test_events: bool) -> Event | None:
     """The environment's newest event this subscription would receive."""
     events = Event.objects.filter(

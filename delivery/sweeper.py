@@ -3,8 +3,10 @@ and resume recoveries whose task was lost.
 
 Every worker process runs it (`sweeps_run`, a thread started with the worker), every
 `OUTFLOW_SWEEP_INTERVAL_SECONDS`; a PostgreSQL advisory lock lets one sweep at a time, so sweepers do no double work
-and none is a single point of failure: when the process holding the lock dies, its connection and the lock go with
-it, and the next sweeper to try takes over.
+and none is a single point of failure. The lock is the sweep's transaction's: it ends with the transaction, also
+behind a connection pooler in transaction mode, and a sweeper that stops mid-sweep (killed, frozen, cut off) loses it
+when PostgreSQL ends its idle transaction (`idle_in_transaction_session_timeout`, set for the sweep), so the next
+sweeper to try takes over.
 """
 
 import contextlib
@@ -20,10 +22,12 @@ from django.db.models.functions import Now
 from config import tracing
 from config.shared_cache import CACHE_ERRORS, shared_cache_unreachable, shared_cache_usable
 from delivery.coordination import coordination
+from delivery.db_clock import database_now
 from delivery.models import Delivery, due
 from delivery.outcomes import delivery_lost_record
 from delivery.outgoing import outgoing_log_entry
 from delivery.recovery import recoveries_stalled, recovery_continue_send
+from delivery.selectors import ordered_head
 from delivery.subscription_lock import subscriptions_kept
 from delivery.wakes import subscriptions_wake
 from outbound.client import Exchange
@@ -60,21 +64,23 @@ def sweeps_run(*, stopping: threading.Event) -> None:
                 connection.close()
 
 
+def _held_for_seconds() -> int:
+    """How long a sweeper that stopped answering keeps the lock: a few sweep intervals, at least ten seconds."""
+    return max(10, int(4 * settings.OUTFLOW_SWEEP_INTERVAL_SECONDS))
+
+
 @contextlib.contextmanager
 def _sweep_lock():
     if connection.vendor != "postgresql":
         # SQLite: `make run`'s one machine runs one worker process.
         yield True
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
-        held = cursor.fetchone()[0]
-    try:
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{_held_for_seconds()}s'")
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
+            held = cursor.fetchone()[0]
         yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
 
 def _recoveries_resume() -> int:
@@ -130,11 +136,18 @@ def subscriptions_due() -> dict:
     return {pk: 1 if ordered else settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION for pk, ordered in found}
 
 
+def _ordered_head_due(subscription_id) -> bool:
+    """Whether an ordered subscription's drain would claim anything: its oldest delivery not yet final is due (rows
+    behind a failing one are due too, but wait for it)."""
+    head = ordered_head(subscription_id=subscription_id)
+    return head is not None and head[2] != Delivery.Status.SENDING and head[3] <= database_now()
+
+
 def _due_wake() -> int:
     """Wake each subscription with due deliveries that has a free slot and whose endpoint is not resting (and was
     not woken already, within OUTFLOW_REQUEUE_GRACE_SECONDS); how many were woken."""
     slots = subscriptions_due()
-    candidates = list(slots)
+    candidates = [pk for pk, allowed in slots.items() if allowed > 1 or _ordered_head_due(pk)]
     if candidates and shared_cache_usable():
         try:
             found = coordination().keys_of(subscription_ids=candidates)

@@ -230,6 +230,8 @@ def subscription_update(*, subscription: Subscription, **changes) -> Subscriptio
     )
     if "mapping" in changes:
         changes["mapping"] = changes["mapping"] or None
+        # A new script starts its own run of failures.
+        changes["mapping_failures"] = 0
     if "credential" in changes:
         changes["credential"] = credential_for_use(
             environment=subscription.environment, credential_id=changes["credential"]
@@ -314,7 +316,12 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
     """Active again; a resume that found it paused is announced (subscription_resumed) in the same transaction."""
     with transaction.atomic():
         was_paused = Subscription.objects.filter(pk=subscription.pk, status=Subscription.Status.PAUSED).update(
-            status=Subscription.Status.ACTIVE, paused_reason="", paused_at=None, updated_at=timezone.now()
+            status=Subscription.Status.ACTIVE,
+            paused_reason="",
+            paused_at=None,
+            # A run of deliveries failed by the mapping starts again: one more must not pause it at once.
+            mapping_failures=0,
+            updated_at=timezone.now(),
         )
         subscription.refresh_from_db(fields=["status", "paused_reason", "paused_at", "updated_at"])
         if was_paused:

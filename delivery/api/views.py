@@ -79,9 +79,11 @@ class SubscriptionDeliveriesView(ListAPIView):
     serializer_class = DeliverySerializer
     pagination_class = NewestFirstCursor
 
-    def get_serializer(self, page, **kwargs):
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
         # The page's `waiting_on`, explained together: its subscription's keys are read once.
-        return DeliverySerializer(page, context={"waiting_on": deliveries_explain(deliveries=list(page))}, **kwargs)
+        context = {**self.get_serializer_context(), "waiting_on": deliveries_explain(deliveries=page)}
+        return self.get_paginated_response(self.get_serializer(page, many=True, context=context).data)
 
     @extend_schema(parameters=[OpenApiParameter("status", enum=Delivery.Status.values)])
     def get(self, request, *args, **kwargs):

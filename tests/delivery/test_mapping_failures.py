@@ -9,7 +9,7 @@ from delivery.models import Delivery
 from notifications.models import Notification
 from notifications.services import notification_settings_update
 from subscriptions.models import Subscription
-from subscriptions.services import subscription_create
+from subscriptions.services import subscription_create, subscription_resume, subscription_update
 from tests.factories import event
 
 THROWS_ON_BAD = "if (event.endUserId === 'bad') { throw new Error('no card'); } return event;"
@@ -71,3 +71,15 @@ def test_without_auto_disable_a_run_only_tells(environment, subscription, receiv
     Subscription.objects.update(auto_disable=False)
     _send(environment, subscription, "bad", "bad", "bad", "bad")
     assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+
+
+def test_a_resume_or_a_new_script_starts_the_run_again(environment, subscription, receiver):
+    _send(environment, subscription, "bad", "bad", "bad")
+    assert Subscription.objects.get().status == Subscription.Status.PAUSED
+    subscription_resume(subscription=Subscription.objects.get())
+    assert Subscription.objects.get().mapping_failures == 0
+    _send(environment, subscription, "bad")
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+
+    subscription_update(subscription=Subscription.objects.get(), mapping="return event;")
+    assert Subscription.objects.get().mapping_failures == 0

@@ -109,3 +109,20 @@ def test_a_second_sweeper_sweeps_nothing_while_one_sweeps(two_due, published):
         assert deliveries_sweep()["woken"] == 2
     finally:
         other.close()
+
+
+def test_an_ordered_subscription_whose_oldest_delivery_waits_its_back_off_is_not_woken(
+    environment, receiver, published
+):
+    ordered = subscription_create(
+        environment=environment, name="fifo", event_types=["card-completed"], url=receiver.url("/h"), ordered=True
+    )
+    events_ingest(environment=environment, raw_events=[event() for _ in range(3)])
+    coordination().wake_clear(subscription_id=ordered.pk)
+    head = Delivery.objects.order_by("created_at").first()
+    # The rows behind it are due, but go only after it.
+    Delivery.objects.filter(pk=head.pk).update(status=Delivery.Status.RETRYING, next_attempt_at=Now() + timedelta(1))
+    assert deliveries_sweep()["woken"] == 0
+
+    Delivery.objects.filter(pk=head.pk).update(next_attempt_at=Now())
+    assert deliveries_sweep()["woken"] == 1 and published == [ordered.pk]

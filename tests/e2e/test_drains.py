@@ -141,3 +141,18 @@ def test_the_workers_sweep_and_one_of_two_killed_leaves_the_other_sweeping(worke
     failed, retried = receiver.wait_for(2, "/hook", timeout=30)
     assert failed.headers["webhook-id"] == retried.headers["webhook-id"]
     wait_until(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
+
+
+def test_deleting_a_subscription_while_its_deliveries_are_in_flight_answers_204(worker, api, receiver):
+    # Each request takes 20 ms at the receiver, so batches are being sent and recorded when the delete comes.
+    receiver.script("/hook", statuses=[204], delay=0.02)
+    answers = []
+    for _ in range(5):
+        subscription = subscribe(api, receiver)
+        sent = len(receiver.received("/hook"))
+        ingest(api, *[event() for _ in range(100)])
+        wait_until(lambda sent=sent: len(receiver.received("/hook")) > sent + 5)
+        answers.append(api.delete(f"/api/v1/subscriptions/{subscription['id']}").status_code)
+
+    assert answers == [204] * 5
+    wait_until(lambda: not Delivery.objects.exists())
