@@ -1,12 +1,11 @@
 """Deliveries through the egress proxy (a real squid): a proxy that is down holds them back without counting an
 attempt or opening the endpoint's circuit, and they arrive once it is back."""
 
-from datetime import timedelta
-
-from delivery.in_flight import endpoint_resting_until
 from django.test import override_settings
 from django.utils import timezone
 
+from delivery.coordination import coordination
+from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
 from requestlog.models import RequestLog
@@ -19,15 +18,16 @@ def test_a_proxy_that_is_down_makes_deliveries_wait_uncounted_until_it_is_back(d
     proxy = SquidProxy(start=False)
     try:
         with override_settings(OUTFLOW_OUTBOUND_PROXY_URL=proxy.url, OUTFLOW_PROXY_RETRY_SECONDS=30):
-            attempt(delivery)
+            end = subscription_drain(subscription_id=delivery.subscription_id)
             waiting = Delivery.objects.get()
             assert (waiting.status, waiting.attempts, waiting.last_error) == (Delivery.Status.PENDING, 0, "")
-            assert waiting.next_attempt_at > timezone.now() + timedelta(seconds=20)
-            assert endpoint_resting_until(subscription_id=delivery.subscription_id) is None
+            # Still due: the drain comes back after the proxy's retry time; no circuit, no log row, no attempt.
+            assert waiting.next_attempt_at <= timezone.now()
+            assert (end.deferral.reason, end.deferral.seconds) == ("egress_proxy", 30)
+            assert coordination().rest(subscription_id=delivery.subscription_id) is None
             assert RequestLog.objects.count() == 0 and receiver.received() == []
 
             proxy.start()
-            Delivery.objects.update(next_attempt_at=timezone.now())
             attempt(delivery)
     finally:
         proxy.close()
