@@ -1,8 +1,9 @@
-"""Where a delivery's CPU goes: ingest N events, then attempt them in batches in this process under cProfile.
+"""Where a delivery's CPU goes: ingest N events, then drain their subscription in this process under cProfile.
 
 `python -m bench.attempt_profile --events 2000` makes a scratch database (BENCH_DATABASE + "_profile"), starts the
-Python receiver on loopback, and prints one JSON line: CPU ms per delivery (ingest, attempt), PostgreSQL statements
-and Redis commands per batch of the attempt (counted as they are sent), and the share of the attempt's CPU spent
+Python receiver on loopback, and prints one JSON line: CPU ms per delivery (ingest, attempt: the drain's claims,
+sends and records, delivery/drain.py, until nothing is due), PostgreSQL statements and Redis commands per batch of
+OUTFLOW_DELIVERY_BATCH (counted as they are sent), the drain's time slices, and the share of the attempt's CPU spent
 under each part (psycopg, kombu/Celery publishing, Redis, the HTTP client, Django's ORM, mapping, JSON).
 Not part of `make bench`: profiling slows what it measures; the bench's per-delivery rows are the unprofiled view.
 """
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 from bench.databases import database_drop, database_recreate, queue_purge
+from bench.drained import subscription_drained
 from bench.environment import BROKER_URL, CACHE_URL, DATABASE, OUTFLOW_QUEUE, database_url, free_port
 from bench.load import event
 from bench.python_receiver import python_receiver_start, python_receiver_stop
@@ -24,7 +26,7 @@ from bench.python_receiver import python_receiver_start, python_receiver_stop
 PARTS = {
     "psycopg (PostgreSQL round trips)": ("psycopg",),
     "kombu/celery (publishing tasks)": ("kombu", "celery"),
-    "redis-py (slots, circuit, broker)": ("redis",),
+    "redis-py (slots, wakes, circuit, broker)": ("redis",),
     "pycurl/outbound (HTTP)": ("pycurl", "outbound/"),
     "Django ORM and SQL compiling": ("django/db/models", "django/db/backends"),
     "mapping and JSON": ("mapping/", "json/", "orjson"),
@@ -77,7 +79,6 @@ def profile(*, events: int, url: str) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from delivery.attempts import deliveries_attempt
     from delivery.ingest import events_ingest
     from delivery.models import Delivery
     from subscriptions.models import EventType
@@ -111,8 +112,7 @@ def profile(*, events: int, url: str) -> dict:
     cpu = time.process_time()
     with connection.execute_wrapper(statements):
         profiler.enable()
-        for start in range(0, len(ids), batch):
-            deliveries_attempt(subscription_id=subscription.pk, delivery_ids=ids[start : start + batch])
+        slices = subscription_drained(subscription_id=subscription.pk)
         profiler.disable()
     attempt_cpu = time.process_time() - cpu
     succeeded = Delivery.objects.filter(subscription=subscription, status=Delivery.Status.SUCCEEDED).count()
@@ -130,6 +130,7 @@ def profile(*, events: int, url: str) -> dict:
         "deliveries": len(ids),
         "succeeded": succeeded,
         "batch": batch,
+        "drain_slices": slices,
         "ingest_cpu_ms_per_event": ingest_cpu * 1000 / events,
         "attempt_cpu_ms_per_delivery": attempt_cpu * 1000 / len(ids),
         "per_batch": {

@@ -85,9 +85,9 @@ class OutflowDatabase:
     def failed_deliveries_insert(self, *, subscription_id: str, count: int) -> None:
         """`count` failed deliveries an hour old for the subscription, of events already stored (bench.hot_paths)."""
         self._connection.execute(
-            "INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, queued, last_error,"
+            "INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, last_error,"
             " last_status_code, created_at, updated_at, completed_at) SELECT gen_random_uuid(), e.id, %s, 'failed', 1,"
-            " false, 'endpoint answered 503', 503, now() - interval '1 hour', now() - interval '1 hour',"
+            " 'endpoint answered 503', 503, now() - interval '1 hour', now() - interval '1 hour',"
             " now() - interval '1 hour' FROM (SELECT id FROM delivery_event LIMIT %s) e",
             (subscription_id, count),
         )

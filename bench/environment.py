@@ -17,7 +17,8 @@ POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 # and their queues differ).
 DATABASE = os.environ.get("BENCH_DATABASE", "outflow_bench")
 PEER_DATABASE = f"{DATABASE}_peer"
-REDIS = "redis://127.0.0.1:6379"
+# BENCH_REDIS_URL: a Redis server of the bench's own (its command counts are then the bench's alone).
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 _BROKER_DB, _CACHE_DB, _PEER_BROKER_DB = os.environ.get("BENCH_REDIS_DATABASES", "10,11,9").split(",")
 BROKER_URL = f"{REDIS}/{_BROKER_DB}"
 CACHE_URL = f"{REDIS}/{_CACHE_DB}"
@@ -30,7 +31,8 @@ WEB_CONCURRENCY = 2
 WORKER_CONCURRENCY = 16
 # A dead endpoint holds a worker thread this long per attempt (production default 15 s; lowered to keep runs short).
 REQUEST_TIMEOUT_SECONDS = 2.0
-# Beat's sweeper period: Outflow's default, set explicitly so the retry-memory scenario knows how long a cycle is.
+# The sweepers' period (each worker process sweeps): Outflow's default, set explicitly so the retry-memory scenario
+# knows how long a cycle is.
 SWEEP_INTERVAL_SECONDS = 5.0
 
 

@@ -3,7 +3,8 @@ log rows) in one subscription; then the purge of the oldest day with ingest goin
 
 The bench (bench/run.py) runs `python -m bench.hot_paths --rows N --base-url URL --api-key KEY --subscription ID`
 under Outflow's settings with worker and beat frozen; it prints one JSON line. Ingest, the two pages (first page and
-a cursor half-way down) and /metrics go through the running web; claim and the sweep are called in this process.
+a cursor half-way down) and /metrics go through the running web; a drain's claim and the sweep are called in this
+process.
 `recover_scenario` runs in the harness afterwards, with the pipeline running.
 """
 
@@ -22,13 +23,20 @@ from bench.databases import OutflowDatabase
 from bench.load import event
 from bench.processes import poll_until
 
-CLAIM_BATCH = 100  # OUTFLOW_DELIVERY_BATCH: what one attempt task claims
+CLAIM_BATCH = 100  # OUTFLOW_DELIVERY_BATCH: what one claim of a drain takes
+SWEEP_LOCK_WAIT_SECONDS = 30.0
 PAGE = 50
 DAYS = 31  # bench.retention_layouts spreads the rows over this many days
 # The empty side holds this many finished deliveries (and request log rows) over the same days, so that each page
 # it serves, the first and the one half-way down, is a full page as on the full side: a page of no rows costs about
 # half what a page of PAGE rows does (serializing them), a difference of the page's size, not the tables'.
 SEED_ROWS = 4 * PAGE
+
+
+def _expect(got: int, wanted: int, *, what: str) -> None:
+    """A hot path that did less than its work would time as fast: fail instead."""
+    if got != wanted:
+        raise RuntimeError(f"{what}: {got}, expected {wanted}")
 
 
 def _timed_ms(call) -> float:
@@ -74,13 +82,14 @@ class HotPaths:
             events.append(event(event_id=f"hot-{self._sequence}", sent_at=time.time()))
         return json.dumps({"events": events}).encode()
 
-    def _claimable_reset(self, *, queued: bool) -> None:
+    def _claimable_reset(self) -> None:
+        """The batch due again: pending, due a second ago, no lease (as a claim or a sweep finds fresh work)."""
         from django.db.models.functions import Now
 
         from delivery.models import Delivery
 
         Delivery.objects.filter(pk__in=self.claimable).update(
-            status=Delivery.Status.PENDING, queued=queued, next_attempt_at=Now() - timedelta(seconds=1)
+            status=Delivery.Status.PENDING, next_attempt_at=Now() - timedelta(seconds=1), lease_expires_at=None
         )
 
     def ingest(self) -> dict:
@@ -88,24 +97,48 @@ class HotPaths:
         return _summary([_timed_ms(lambda: self.api.events_post(self._events_body(1))) for _ in range(self.repeats)])
 
     def claim(self) -> dict:
-        from delivery.attempts import deliveries_claim
+        """A drain's claim of its subscription's oldest CLAIM_BATCH due deliveries (one statement with a lease)."""
+        from delivery.claims import deliveries_claim
+        from delivery.leases import lease_seconds
 
+        lease = lease_seconds(subscription=self.subscription)
         samples = []
         for _ in range(self.repeats):
-            self._claimable_reset(queued=True)
+            self._claimable_reset()
             samples.append(
-                _timed_ms(lambda: deliveries_claim(subscription=self.subscription, delivery_ids=self.claimable))
+                _timed_ms(
+                    lambda: _expect(
+                        len(deliveries_claim(subscription=self.subscription, limit=CLAIM_BATCH, lease_seconds=lease)),
+                        CLAIM_BATCH,
+                        what="deliveries claimed",
+                    )
+                )
             )
         return _summary(samples)
 
     def sweep(self) -> dict:
-        """A sweep that wakes one batch of due deliveries (their tasks wait in the frozen worker's queue)."""
+        """A sweep that finds the subscription's CLAIM_BATCH due deliveries and wakes its drain (the task waits in
+        the frozen worker's queue). The sweeper looks per subscription: its wake's debounce key is cleared before
+        each call, so that every call publishes. A call that finds the sweepers' lock held (the frozen worker's own
+        sweeper thread stopped mid-sweep) is not a sample: it did no work."""
+        from delivery.coordination import coordination
         from delivery.sweeper import deliveries_sweep
 
         samples = []
-        for _ in range(self.repeats):
-            self._claimable_reset(queued=False)
-            samples.append(_timed_ms(deliveries_sweep))
+        gives_up = time.monotonic() + SWEEP_LOCK_WAIT_SECONDS
+        while len(samples) < self.repeats:
+            self._claimable_reset()
+            coordination().wake_clear(subscription_id=self.subscription.pk)
+            started = time.perf_counter()
+            swept = deliveries_sweep()
+            elapsed = (time.perf_counter() - started) * 1000
+            if swept is None:
+                if time.monotonic() > gives_up:
+                    raise RuntimeError("another sweeper holds the sweepers' lock: no sweep could be measured")
+                time.sleep(0.1)
+                continue
+            _expect(swept["woken"], 1, what="subscriptions woken")
+            samples.append(elapsed)
         return _summary(samples)
 
     def page(self, kind: str, *, deep: datetime) -> dict:

@@ -1,7 +1,7 @@
 """The rate limiter's cost per delivery, as ratios against baselines measured in the same run.
 
 - permit: one `rate_permit_take` (the Lua script, one round trip) against one plain cache GET of the same Redis;
-- attempt: a batch's attempt loop in this process (claim, send to a loopback receiver, log, record), per delivery,
+- attempt: a batch drained in this process (the drain's claim, send to a loopback receiver, log, record), per delivery,
   for a subscription with a rate limit it never reaches (10,000/s) against one with none, interleaved run by run.
 
 Standalone: `.venv/bin/python -m bench.limiter_cost [--database NAME] [--cache-url URL] [--runs N]`; it makes (and
@@ -69,7 +69,7 @@ def _permit_cost() -> dict:
 def _attempt_cost(*, runs: int, receiver_url: str) -> dict:
     from django.conf import settings
 
-    from delivery.attempts import deliveries_attempt
+    from bench.drained import subscription_drained
     from delivery.ingest import events_ingest
     from delivery.models import Delivery
     from subscriptions.services import subscription_create
@@ -102,7 +102,7 @@ def _attempt_cost(*, runs: int, receiver_url: str) -> dict:
             )
         )
         wall, cpu = time.perf_counter(), time.process_time()
-        deliveries_attempt(subscription_id=subscription.pk, delivery_ids=ids)
+        subscription_drained(subscription_id=subscription.pk)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         assert not Delivery.objects.filter(pk__in=ids).exclude(status=Delivery.Status.SUCCEEDED).exists()
         # Each limited batch's permits leave the window before the next run, far below the limit anyway.

@@ -15,7 +15,7 @@ from tests.throwaway_servers import ThrowawayPostgres
 
 SCRAPES = 15
 _INSERT = """
-INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, next_attempt_at, queued, last_error,
+INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, next_attempt_at, last_error,
                                created_at, updated_at)
 SELECT gen_random_uuid(), %s, %s,
        CASE WHEN g %% 100 < 90 THEN 'succeeded' WHEN g %% 100 < 95 THEN 'failed' WHEN g %% 100 < 98 THEN 'retrying'
@@ -23,7 +23,7 @@ SELECT gen_random_uuid(), %s, %s,
        1,
        CASE WHEN g %% 100 BETWEEN 95 AND 97 THEN now() + interval '1 hour'
             WHEN g %% 100 = 98 THEN now() - interval '1 minute' END,
-       false, '', now() - (g || ' seconds')::interval, now()
+       '', now() - (g || ' seconds')::interval, now()
 FROM generate_series(1, %s) g
 """
 

@@ -27,7 +27,7 @@ HOT_PATHS = {
     "ingest p50": ("ingest", "p50_ms"),
     "ingest p95": ("ingest", "p95_ms"),
     "claim (a batch of 100)": ("claim", "p50_ms"),
-    "sweep (waking 100)": ("sweep", "p50_ms"),
+    "sweep (100 due, 1 subscription woken)": ("sweep", "p50_ms"),
     "deliveries page, first": ("deliveries_page", "first", "p50_ms"),
     "deliveries page, deep cursor": ("deliveries_page", "deep", "p50_ms"),
     "request log page, first": ("request_log_page", "first", "p50_ms"),

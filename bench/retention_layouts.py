@@ -65,8 +65,8 @@ def outflow_tables_fill(cursor, rows: int, environment_id, subscription_id, *, e
         [environment_id, event_id_prefix, event_id_prefix, DAYS, rows, rows],
     )
     cursor.execute(
-        "INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, queued, last_error,"
-        " created_at, updated_at, completed_at) SELECT gen_random_uuid(), e.id, %s, 'succeeded', 1, false, '',"
+        "INSERT INTO delivery_delivery (id, event_id, subscription_id, status, attempts, last_error,"
+        " created_at, updated_at, completed_at) SELECT gen_random_uuid(), e.id, %s, 'succeeded', 1, '',"
         " e.received_at, e.received_at, e.received_at FROM delivery_event e WHERE starts_with(e.event_id, %s)",
         [subscription_id, event_id_prefix],
     )

@@ -4,8 +4,9 @@
 
 In this process, on a throwaway PostgreSQL cluster (tests/throwaway_servers.py), an in-memory broker and cache, and
 the bench's receiver (nginx, else the Python one): each round ingests DELIVERIES 1 KiB events to one subscription
-through the API (Django's test client, batches of 100) and then attempts them as a worker would (deliveries_attempt,
-batches of OUTFLOW_DELIVERY_BATCH), once per mode, the modes in turn:
+through the API (Django's test client, batches of 100) and then attempts them as a worker would (its subscription's
+drain, delivery/drain.py, claiming OUTFLOW_DELIVERY_BATCH at a time, until nothing is due), once per mode, the modes
+in turn:
 
 - off: tracing never started (the default), every span Outflow's shared null context;
 - memory: tracing on, every span kept by the SDK's in-memory exporter (a SimpleSpanProcessor: made and ended inline);
@@ -98,12 +99,11 @@ class _Measured:
 
 
 def _round(*, mode: str, collector_url: str, api_key: str, subscription_id, deliveries: int, prefix: str) -> dict:
-    from django.conf import settings
     from django.db import connection, connections
     from django.test import Client
 
+    from bench.drained import subscription_drained
     from config.tracing import tracing_start, tracing_stop
-    from delivery.attempts import deliveries_attempt
     from delivery.models import Delivery
 
     processor = exporter = None
@@ -137,10 +137,8 @@ def _round(*, mode: str, collector_url: str, api_key: str, subscription_id, deli
         ingest = measured.per(deliveries)
         ids = list(Delivery.objects.filter(status=Delivery.Status.PENDING).values_list("pk", flat=True))
         assert len(ids) == deliveries, len(ids)
-        size = settings.OUTFLOW_DELIVERY_BATCH
         measured = _Measured()
-        for start in range(0, len(ids), size):
-            deliveries_attempt(subscription_id=subscription_id, delivery_ids=ids[start : start + size])
+        subscription_drained(subscription_id=subscription_id)
         if processor is not None:
             # What is still queued for export is this round's cost too.
             processor.force_flush()

@@ -47,7 +47,7 @@ def subscription_drain(*, subscription_id) -> DrainEnd | None:
     if slot is None:
         return None
     try:
-        end = _drain(subscription_id=subscription.pk, slot=slot)
+        end = _drain(subscription=subscription, slot=slot)
     finally:
         woken = _slot_free(slot)
     if end.more or woken:
@@ -62,14 +62,16 @@ def drain_slots(subscription: Subscription) -> int:
     return 1 if subscription.ordered else settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION
 
 
-def _drain(*, subscription_id, slot: Slot) -> DrainEnd:
+def _drain(*, subscription: Subscription, slot: Slot) -> DrainEnd:
     slice_ends = time.monotonic() + settings.OUTFLOW_DRAIN_SLICE_SECONDS
     first = True
     while True:
-        # Read again each batch (cached by version): a pause or an edit applies from the next batch on.
-        subscription = subscription_for_delivery(subscription_id=subscription_id)
-        if subscription is None:
-            return DrainEnd()
+        if not first:
+            # Read again each batch after the first, which uses the one just read (cached by version): a pause or an
+            # edit applies from the next batch on.
+            subscription = subscription_for_delivery(subscription_id=subscription.pk)
+            if subscription is None:
+                return DrainEnd()
         if deferral := _held(subscription):
             return DrainEnd(deferral=deferral)
         limit = settings.OUTFLOW_DELIVERY_BATCH
@@ -93,6 +95,10 @@ def _drain(*, subscription_id, slot: Slot) -> DrainEnd:
             return DrainEnd(deferral=end.deferral)
         if not end.go_on or time.monotonic() >= slice_ends or not _slot_extend(slot):
             return DrainEnd(more=True)
+        if len(deliveries) < limit and not subscription.ordered:
+            # A short claim: nothing else was due but what other drains hold. What comes due later wakes the
+            # subscription (ingest, recover, resend; the sweeper for a back-off), so no last claim that finds nothing.
+            return DrainEnd()
 
 
 def _claim(subscription: Subscription, *, limit: int) -> list:
