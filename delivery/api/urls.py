@@ -3,6 +3,7 @@ from django.urls import re_path
 from delivery.api.views import (
     EventIngestView,
     SubscriptionDeliveriesView,
+    SubscriptionMappingCheckView,
     SubscriptionMappingPreviewView,
     SubscriptionRecoverView,
     SubscriptionTestView,
@@ -13,6 +14,11 @@ urlpatterns = [
         r"^subscriptions/(?P<pk>[0-9a-f-]{36})/mapping/preview/?$",
         SubscriptionMappingPreviewView.as_view(),
         name="subscription-mapping-preview",
+    ),
+    re_path(
+        r"^subscriptions/(?P<pk>[0-9a-f-]{36})/mapping/check/?$",
+        SubscriptionMappingCheckView.as_view(),
+        name="subscription-mapping-check",
     ),
     re_path(r"^subscriptions/(?P<pk>[0-9a-f-]{36})/test/?$", SubscriptionTestView.as_view(), name="subscription-test"),
     re_path(r"^events/?$", EventIngestView.as_view(), name="events"),

@@ -119,6 +119,9 @@ def _their_pages(theirs) -> list[str]:
         f"/admin/subscriptions/subscription/{subscription}/delete/",
         f"/admin/subscriptions/subscription/{subscription}/history/",
         f"/admin/subscriptions/subscription/{subscription}/mapping/",
+        f"/admin/subscriptions/subscription/{subscription}/secret/",
+        f"/admin/subscriptions/subscription/{subscription}/pause/",
+        f"/admin/subscriptions/subscription/{subscription}/rotate-secret/",
         f"/admin/credentials/credential/{theirs['credential'].pk}/change/",
         f"/admin/credentials/credential/{theirs['credential'].pk}/delete/",
         f"/admin/requestlog/requestlog/{theirs['entry'].pk}/change/",
@@ -139,6 +142,7 @@ def _their_posts(theirs) -> list[tuple[str, dict | str]]:
         (f"{base}/pause/", {}),
         (f"{base}/resume/", {}),
         (f"{base}/rotate-secret/", {}),
+        (f"{base}/secret/", {}),
         (f"{base}/mapping/preview/", json.dumps({"script": "return event;"})),
         (f"{base}/mapping/save/", json.dumps({"script": "return 1;"})),
         (f"/admin/credentials/credential/{theirs['credential'].pk}/change/", {"name": "x"}),
@@ -204,8 +208,11 @@ def test_a_viewer_reads_but_cannot_add_change_send_or_run_actions(viewer, ours):
     assert viewer.get(f"{base}/mapping/").status_code == 200
     assert viewer.get("/admin/subscriptions/subscription/add/").status_code == 403
     assert viewer.get("/admin/credentials/credential/add/").status_code == 403
-    for action in ["send-test/", "pause/", "rotate-secret/", "recover/", "change/", "delete/"]:
+    for action in ["send-test/", "pause/", "rotate-secret/", "secret/", "recover/", "change/", "delete/"]:
         assert viewer.post(f"{base}/{action}", {"since": "2026-01-01T00:00", "post": "yes"}).status_code == 403, action
+    for action in ["pause/", "rotate-secret/", "secret/"]:
+        assert viewer.get(f"{base}/{action}").status_code == 403, action
+    assert subscription.secret not in text and 'id="show-secret"' not in text
     save = viewer.post(f"{base}/mapping/save/", json.dumps({"script": "return 1;"}), content_type="application/json")
     assert save.status_code == 403
     listing = viewer.get("/admin/subscriptions/subscription/").content.decode()
@@ -238,7 +245,9 @@ def test_an_operator_sees_every_environment(admin_client, ours, theirs):
 def test_pause_resume_and_rotate_from_the_page(editor, ours):
     subscription = ours["subscription"]
     base = f"/admin/subscriptions/subscription/{subscription.pk}"
-    assert editor.get(f"{base}/pause/").status_code == 405
+    confirmation = editor.get(f"{base}/pause/").content.decode()
+    assert "Pause Acme sink?" in confirmation and 'id="confirm"' in confirmation
+    assert Subscription.objects.get(pk=subscription.pk).status == "active"
     editor.post(f"{base}/pause/")
     subscription.refresh_from_db()
     assert subscription.status == "paused" and "paused in the Workbench by ed" in subscription.paused_reason
@@ -250,11 +259,28 @@ def test_pause_resume_and_rotate_from_the_page(editor, ours):
     assert subscription.status == "active"
 
     old = subscription.secret
+    asked = editor.get(f"{base}/rotate-secret/").content.decode()
+    assert "Rotate the signing secret of Acme sink?" in asked and old not in asked
+    assert Subscription.objects.get(pk=subscription.pk).secret == old
     rotated = editor.post(f"{base}/rotate-secret/")
     subscription.refresh_from_db()
     assert subscription.secret != old and subscription.previous_secret == old
     assert subscription.secret in rotated.content.decode() and "no-store" in rotated["Cache-Control"]
     assert subscription.secret not in editor.get(f"{base}/change/").content.decode()
+
+
+def test_show_secret_asks_first_then_shows_it_uncached(editor, ours):
+    subscription = ours["subscription"]
+    base = f"/admin/subscriptions/subscription/{subscription.pk}"
+    change = editor.get(f"{base}/change/").content.decode()
+    assert 'id="show-secret"' in change and subscription.secret not in change
+    asked = editor.get(f"{base}/secret/")
+    assert "Show the signing secret of Acme sink?" in asked.content.decode()
+    assert subscription.secret not in asked.content.decode()
+    shown = editor.post(f"{base}/secret/")
+    assert f'<code id="signing-secret">{subscription.secret}</code>' in shown.content.decode()
+    assert "no-store" in shown["Cache-Control"]
+    assert Subscription.objects.get(pk=subscription.pk).secret == subscription.secret
 
 
 def test_recover_from_the_page_sends_failed_deliveries_again(editor, ours, environment):
