@@ -15,10 +15,12 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from config.errors import ApiError, error_body
+from delivery.api.serializers import MappingCheckSerializer, MappingPreviewSerializer
 from delivery.forms import RecoverForm
-from delivery.mapping_preview import IDENTITY, mapping_preview
+from delivery.mapping_preview import IDENTITY, mapping_check, mapping_preview
 from delivery.models import Delivery, Event
 from delivery.recovery import deliveries_recover
+from delivery.samples import sample_event
 from delivery.send_test import subscription_test_send
 from requestlog.health_chart import health_svg
 from requestlog.selectors import request_log_hourly, request_log_latest_failure, subscriptions_with_request_stats
@@ -47,16 +49,19 @@ class DeliveryAdmin(ReadOnlyScopedAdmin):
         return obj.subscription.environment_id
 
 
-def _json_script(request) -> str | None:
-    """The script of a JSON POST from the editor, or None when the request is not one."""
+def _json_body(request) -> dict | None:
+    """The JSON object of a POST from the editor, or None when the request is not one."""
     if request.method != "POST":
         return None
     try:
         data = json.loads(request.body)
     except ValueError:
         return None
-    script = data.get("script") if isinstance(data, dict) else None
-    return script if isinstance(script, str) else None
+    return data if isinstance(data, dict) else None
+
+
+def _invalid(message: str, fields: dict | None = None) -> JsonResponse:
+    return JsonResponse(error_body("invalid", message, fields), status=400)
 
 
 def _request_log_url(subscription: Subscription) -> str:
@@ -86,32 +91,52 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
             ("recover/", self.recover_view, "recover"),
             ("mapping/", self.mapping_editor_view, "mapping"),
             ("mapping/preview/", self.mapping_preview_view, "mapping_preview"),
+            ("mapping/check/", self.mapping_check_view, "mapping_check"),
             ("mapping/save/", self.mapping_save_view, "mapping_save"),
         ]
 
     def mapping_editor_view(self, request, object_id):
         subscription = self.get_object(request, object_id)
+        event_types = list(subscription.event_types.order_by("name").values_list("name", flat=True))
         config = {
             "previewUrl": reverse("admin:subscriptions_subscription_mapping_preview", args=[subscription.pk]),
+            "checkUrl": reverse("admin:subscriptions_subscription_mapping_check", args=[subscription.pk]),
             "saveUrl": reverse("admin:subscriptions_subscription_mapping_save", args=[subscription.pk]),
             "csrfToken": get_token(request),
+            "examples": {name: sample_event(event_name=name, card=subscription.card) for name in event_types},
         }
         context = {
             **self.admin_site.each_context(request),
             "title": f"Mapping of {subscription.name}",
             "subscription": subscription,
             "script": subscription.mapping or IDENTITY,
+            "event_types": event_types,
+            "editable": self.has_change_permission(request, subscription),
             "editor_config": config,
         }
         return TemplateResponse(request, "mapping/editor.html", context)
 
     def mapping_preview_view(self, request, object_id):
+        """The API's preview, for the editor: {script, event?, event_type?}."""
+        return self._editor_run(request, object_id, MappingPreviewSerializer, mapping_preview)
+
+    def mapping_check_view(self, request, object_id):
+        """Check all: the draft on each event type's example and latest event."""
+        return self._editor_run(
+            request, object_id, MappingCheckSerializer, lambda **draft: {"results": mapping_check(**draft)}
+        )
+
+    def _editor_run(self, request, object_id, serializer_class, run) -> JsonResponse:
+        """A run of the editor's draft: its JSON read by the API's serializer, refusals in the API's envelope."""
         subscription = self.get_object(request, object_id)
-        script = _json_script(request)
-        if script is None:
-            return JsonResponse(error_body("invalid", "expected a JSON object with a script"), status=400)
+        body = _json_body(request)
+        if body is None or not isinstance(body.get("script"), str):
+            return _invalid("expected a JSON object with a script")
+        serializer = serializer_class(data=body)
+        if not serializer.is_valid():
+            return _invalid("the draft's input is not valid", serializer.errors)
         try:
-            return JsonResponse(mapping_preview(subscription=subscription, script=script))
+            return JsonResponse(run(subscription=subscription, **serializer.validated_data))
         except ApiError as refusal:
             return JsonResponse(
                 error_body(refusal.error_code, refusal.message), status=refusal.status_code, headers=refusal.headers
@@ -119,13 +144,14 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
 
     def mapping_save_view(self, request, object_id):
         subscription = self.changeable(request, object_id)
-        script = _json_script(request)
-        if script is None:
-            return JsonResponse(error_body("invalid", "expected a JSON object with a script"), status=400)
+        body = _json_body(request)
+        script = body.get("script") if body is not None else None
+        if not isinstance(script, str):
+            return _invalid("expected a JSON object with a script")
         try:
             subscription_update(subscription=subscription, mapping=script)
         except ValidationError as error:
-            return JsonResponse(error_body("invalid", "; ".join(error.messages), error.message_dict), status=400)
+            return _invalid("; ".join(error.messages), error.message_dict)
         self.log_change(request, subscription, "Changed the mapping." if script else "Removed the mapping.")
         return JsonResponse({"saved": True})
 

@@ -144,6 +144,7 @@ def _their_posts(theirs) -> list[tuple[str, dict | str]]:
         (f"{base}/rotate-secret/", {}),
         (f"{base}/secret/", {}),
         (f"{base}/mapping/preview/", json.dumps({"script": "return event;"})),
+        (f"{base}/mapping/check/", json.dumps({"script": "return event;"})),
         (f"{base}/mapping/save/", json.dumps({"script": "return 1;"})),
         (f"/admin/credentials/credential/{theirs['credential'].pk}/change/", {"name": "x"}),
         (f"/admin/credentials/credential/{theirs['credential'].pk}/delete/", {"post": "yes"}),
