@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 
 from config.errors import ApiError, error_body
 from delivery.api.serializers import MappingCheckSerializer, MappingPreviewSerializer
-from delivery.forms import RecoverForm
+from delivery.forms import RecoverForm, SendTestForm
 from delivery.mapping_preview import IDENTITY, mapping_check, mapping_preview
 from delivery.models import Delivery, Event
 from delivery.recovery import deliveries_recover
@@ -156,18 +156,32 @@ class SubscriptionDeliveryAdmin(SubscriptionAdmin):
         return JsonResponse({"saved": True})
 
     def send_test_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        """Send test's page: choose an event type or paste an event; the POST sends it and shows the answer here."""
         subscription = self.changeable(request, object_id)
-        try:
-            entry = subscription_test_send(subscription=subscription)
-        except ApiError as refusal:
-            messages.error(request, f"Test request not sent: {refusal.message}")
-            return self.change_page(subscription)
-        outcome = entry.response_status or entry.error
-        self.log_change(request, subscription, "Sent a test request.")
-        messages.info(request, f"Test request sent to {subscription.url}: {outcome}")
-        return HttpResponseRedirect(_request_log_url(subscription))
+        event_types = list(subscription.event_types.order_by("name").values_list("name", flat=True))
+        form = SendTestForm(request.POST or None, event_types=event_types)
+        entry = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = subscription_test_send(
+                    subscription=subscription,
+                    event=form.cleaned_data["event"],
+                    event_type=form.cleaned_data["event_type"],
+                )
+            except ApiError as refusal:
+                form.add_error(None, f"Test request not sent: {refusal.message}")
+            else:
+                self.log_change(request, subscription, "Sent a test request.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Send test to {subscription.name}",
+            "subscription": subscription,
+            "form": form,
+            "entry": entry,
+            "entry_url": entry and reverse("admin:requestlog_requestlog_change", args=[entry.pk]),
+            "request_log_url": _request_log_url(subscription),
+        }
+        return TemplateResponse(request, "admin/delivery/send_test.html", context)
 
     def recover_view(self, request, object_id):
         if request.method != "POST":

@@ -102,8 +102,9 @@ def test_an_editor_sets_up_a_subscription_that_delivers_tests_and_shows_its_log(
     page.screenshot(path=str(screenshots / "workbench-subscription.png"), full_page=True)
     assert page.get_attribute("#request-log-link", "target") == "_blank"
     page.click("#send-test")
-    page.wait_for_selector("#result_list")
-    assert "Test request sent" in page.inner_text(".messagelist")
+    page.click("#send-test-submit")
+    page.wait_for_selector("#send-test-result.send-test-succeeded")
+    assert page.inner_text("#send-test-status") == "200"
     tested = receiver.wait_for(2, "/hook")[1]
     assert json.loads(tested.body)["test"] is True and tested.headers["x-team"] == "growth"
 

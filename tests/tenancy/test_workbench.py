@@ -372,3 +372,15 @@ def test_the_page_tools_leave_a_history_without_the_secret(editor, ours):
     messages = list(LogEntry.objects.order_by("action_time").values_list("change_message", flat=True))
     assert messages == ["Paused.", "Resumed.", "Rotated the signing secret."]
     assert rotated.status_code == 200 and subscription.secret not in "".join(messages)
+
+
+def test_send_test_that_reaches_nobody_shows_the_failure_on_its_page(editor, ours):
+    base = f"/admin/subscriptions/subscription/{ours['subscription'].pk}"
+    form = editor.get(f"{base}/send-test/").content.decode()
+    assert '<option value="card-completed"' in form and "send-test-result" not in form
+    answer = editor.post(f"{base}/send-test/", {"event_type": "card-completed"}).content.decode()
+    assert 'class="send-test-result send-test-failed"' in answer and "<h2>Failed: " in answer
+    entry = RequestLog.objects.get(is_test=True)
+    assert entry.error and entry.error in answer
+    refused = editor.post(f"{base}/send-test/", {"event_type": "card-exploded"}).content.decode()
+    assert "Select a valid choice" in refused and RequestLog.objects.count() == 1
