@@ -6,12 +6,14 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from config.errors import ApiError, error_body
@@ -22,13 +24,16 @@ from delivery.models import Delivery, Event
 from delivery.recovery import deliveries_recover
 from delivery.samples import sample_event
 from delivery.send_test import subscription_test_send
+from requestlog.admin import RequestLogAdmin
 from requestlog.health_chart import health_svg
+from requestlog.models import RequestLog
 from requestlog.selectors import request_log_hourly, request_log_latest_failure, subscriptions_with_request_stats
 from subscriptions.admin import SubscriptionAdmin
 from subscriptions.admin_filters import SubscriptionFilter
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_update
-from tenancy.workbench import ReadOnlyScopedAdmin
+from tenancy.models import Environment
+from tenancy.workbench import ReadOnlyScopedAdmin, roles_of
 
 
 @admin.register(Event)
@@ -44,9 +49,51 @@ class DeliveryAdmin(ReadOnlyScopedAdmin):
     list_display = ["id", "subscription", "status", "attempts", "next_attempt_at", "last_status_code", "created_at"]
     list_filter = ["status", SubscriptionFilter]
     list_select_related = ["subscription"]
+    change_form_template = "admin/delivery/delivery_change_form.html"
 
     def object_environment_id(self, obj):
         return obj.subscription.environment_id
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "request_log_url": reverse("admin:requestlog_requestlog_changelist") + "?" + urlencode({"q": object_id}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+# The request log's page, registered by the requestlog app; this one, which knows each entry's event, takes its place.
+admin.site.unregister(RequestLog)
+
+
+@admin.register(RequestLog)
+class RequestLogEventAdmin(RequestLogAdmin):
+    """The request log with each entry's event id, and a search by event id as well as by delivery id."""
+
+    list_display = [*RequestLogAdmin.list_display[:3], "event_id_shown", *RequestLogAdmin.list_display[3:]]
+    fields = [*RequestLogAdmin.fields[:4], "event_id_shown", *RequestLogAdmin.fields[4:]]
+    readonly_fields = fields
+    search_help_text = "Search by event id or delivery id."
+
+    def get_queryset(self, request):
+        event_id = Delivery.objects.filter(pk=OuterRef("delivery_id")).values("event__event_id")[:1]
+        return super().get_queryset(request).annotate(event_id_shown=Subquery(event_id))
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if request.user.is_superuser:
+            environments = list(Environment.objects.values_list("pk", flat=True))
+        else:
+            environments = list(roles_of(request))
+        # By (environment, event_id), the events' unique index: an event id alone is not indexed.
+        deliveries = Delivery.objects.filter(event__environment_id__in=environments, event__event_id=term)
+        return queryset.filter(self.search_condition(term) | Q(delivery_id__in=deliveries.values("pk"))), False
+
+    @admin.display(description="Event")
+    def event_id_shown(self, entry) -> str:
+        return entry.event_id_shown or "—"
 
 
 def _json_body(request) -> dict | None:

@@ -62,7 +62,9 @@ class EnvironmentScopedAdmin(admin.ModelAdmin):
             if isinstance(list_filter, str):
                 allowed.add(list_filter.split("__")[0])
             else:
-                allowed.add(list_filter.parameter_name.split("__")[0])
+                # A SimpleListFilter's one parameter, or a ListFilter's own (`parameters`).
+                names = getattr(list_filter, "parameters", None) or [list_filter.parameter_name]
+                allowed.update(name.split("__")[0] for name in names)
         return lookup.split("__")[0] in allowed and super().lookup_allowed(lookup, value, request)
 
     def has_module_permission(self, request):
