@@ -1,11 +1,13 @@
-"""The Workbench's access rule in the admin: members see their environments' objects, editors change them.
+"""The Workbench's access rule in the admin: members see their current environment's objects, editors change them.
 
 Every model admin a member can reach derives from `EnvironmentScopedAdmin`: its queryset holds only the member's
-environments, so another environment's object is as unknown as one that does not exist (404), in Django's own pages,
-in custom views (through `get_object`) and in actions. Staff superusers (operators) see and change everything.
+current environment (chosen in the header among theirs), so another environment's object is as unknown as one that
+does not exist (404), in Django's own pages, in custom views (through `get_object`) and in actions. Staff superusers
+(operators) see and change everything.
 """
 
 import uuid
+from dataclasses import dataclass
 
 from django.contrib import admin
 from django.contrib.admin import helpers
@@ -13,14 +15,41 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from tenancy.models import Member
-from tenancy.selectors import member_roles
+from tenancy.selectors import member_environments
+
+# The session key of the member's current environment (the header's switcher sets it).
+CURRENT_ENVIRONMENT_KEY = "workbench_environment"
+
+
+@dataclass(frozen=True)
+class WorkbenchEnvironment:
+    id: uuid.UUID
+    name: str
+    role: str
+
+
+def workbench_environments(request) -> list[WorkbenchEnvironment]:
+    """Every environment the signed-in member belongs to, by name; read once per request."""
+    if not hasattr(request, "workbench_environments"):
+        rows = member_environments(user=request.user) if request.user.is_authenticated else []
+        request.workbench_environments = [WorkbenchEnvironment(*row) for row in rows]
+    return request.workbench_environments
+
+
+def current_environment(request) -> WorkbenchEnvironment | None:
+    """The environment the member works in: the one chosen in the header, else the first by name."""
+    environments = workbench_environments(request)
+    chosen = request.session.get(CURRENT_ENVIRONMENT_KEY) if hasattr(request, "session") else None
+    for environment in environments:
+        if str(environment.id) == chosen:
+            return environment
+    return environments[0] if environments else None
 
 
 def roles_of(request) -> dict[uuid.UUID, str]:
-    """The signed-in user's roles by environment id, read once per request."""
-    if not hasattr(request, "workbench_roles"):
-        request.workbench_roles = member_roles(user=request.user) if request.user.is_authenticated else {}
-    return request.workbench_roles
+    """The member's role in the current environment, by its id: every page and action holds to that environment."""
+    current = current_environment(request)
+    return {current.id: current.role} if current is not None else {}
 
 
 def editable_environment_ids(request) -> list[uuid.UUID]:

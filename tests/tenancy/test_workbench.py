@@ -207,7 +207,9 @@ def test_a_viewer_reads_but_cannot_add_change_send_or_run_actions(viewer, ours):
     text = page.content.decode()
     assert "Acme sink" in text and 'id="send-test"' not in text and 'name="_save"' not in text
     assert viewer.get(f"{base}/mapping/").status_code == 200
-    assert viewer.get("/admin/subscriptions/subscription/add/").status_code == 403
+    refused = viewer.get("/admin/subscriptions/subscription/add/")
+    assert refused.status_code == 403 and "Your role does not allow this" in refused.content.decode()
+    assert "Outflow Workbench" in refused.content.decode()
     assert viewer.get("/admin/credentials/credential/add/").status_code == 403
     for action in ["send-test/", "pause/", "rotate-secret/", "secret/", "recover/", "change/", "delete/"]:
         assert viewer.post(f"{base}/{action}", {"since": "2026-01-01T00:00", "post": "yes"}).status_code == 403, action
@@ -229,12 +231,47 @@ def test_a_member_who_only_reads_one_environment_cannot_act_on_it_from_another_t
     member_client(other, "mixed", role="editor")
     read_only = subscription_create(environment=environment, name="Read only", event_types=["card-completed"], url=URL)
     selection = {"action": "pause", "_selected_action": [read_only.pk]}
-    response = client.post("/admin/subscriptions/subscription/", selection)
-    assert response.status_code == 403
+    client.post("/admin/subscriptions/subscription/", selection)
     assert client.post(f"/admin/subscriptions/subscription/{read_only.pk}/pause/").status_code == 403
+    assert client.get("/admin/subscriptions/subscription/add/").status_code == 403
     assert Subscription.objects.get(pk=read_only.pk).status == "active"
+    switched = client.post("/admin/environment/", {"environment": str(other.pk), "next": "/admin/"})
+    assert switched.status_code == 302
     add = client.get("/admin/subscriptions/subscription/add/").content.decode()
-    assert "initech" in add and "acme" not in add
+    form_choices = add[add.index('id="id_environment"') :].split("</select>")[0]
+    assert "initech" in form_choices and "acme" not in form_choices
+    assert client.post(f"/admin/subscriptions/subscription/{read_only.pk}/pause/").status_code == 404
+    client.post("/admin/subscriptions/subscription/", selection)
+    assert Subscription.objects.get(pk=read_only.pk).status == "active"
+
+
+def test_the_header_names_the_current_environment_and_switches_among_the_members_own(environment, catalog):
+    other, _ = environment_create(name="initech")
+    stranger, _ = environment_create(name="zeta")
+    client = member_client(environment, "mixed", role="viewer")
+    member_client(other, "mixed", role="editor")
+    mine = subscription_create(environment=environment, name="Acme only", event_types=["card-completed"], url=URL)
+    page = client.get("/admin/subscriptions/subscription/").content.decode()
+    assert "Outflow Workbench" in page and "View site" not in page and "Site administration" not in page
+    assert f'<option value="{environment.pk}" selected>acme (viewer)</option>' in page
+    assert f'<option value="{other.pk}">initech (editor)</option>' in page and "zeta" not in page
+    assert "Acme only" in page
+    switched = client.post(
+        "/admin/environment/",
+        {"environment": str(other.pk), "next": f"/admin/subscriptions/subscription/{mine.pk}/change/"},
+    )
+    assert switched["Location"] == "/admin/subscriptions/subscription/"
+    page = client.get("/admin/subscriptions/subscription/").content.decode()
+    assert f'<option value="{other.pk}" selected>initech (editor)</option>' in page and "Acme only" not in page
+    assert client.get(f"/admin/subscriptions/subscription/{mine.pk}/change/").status_code == 404
+    for hostile in ("https://evil.example/admin/x/y/", "//evil.example/", "/admin/../../etc/"):
+        answer = client.post("/admin/environment/", {"environment": str(other.pk), "next": hostile})
+        assert answer["Location"] in ("/admin/", "/admin/subscriptions/subscription/"), hostile
+    assert client.post("/admin/environment/", {"environment": str(stranger.pk)}).status_code == 404
+    assert client.post("/admin/environment/", {"environment": "junk"}).status_code == 404
+    assert client.get("/admin/environment/").status_code == 405
+    only_one = member_client(stranger, "solo", role="editor").get("/admin/").content.decode()
+    assert '<strong id="environment-name">zeta</strong>' in only_one
 
 
 def test_an_operator_sees_every_environment(admin_client, ours, theirs):
