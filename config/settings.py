@@ -107,6 +107,8 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# One date format across the Workbench, with its time zone (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -123,6 +123,13 @@ class EnvironmentScopedAdmin(admin.ModelAdmin):
         """The environment as text: a link would lead members to the operators' environment pages."""
         return str(obj.environment)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # A viewer's read-only page labels each field as the form does: Django reads Meta.labels there, not the fields.
+        labels = {name: field.label for name, field in form.base_fields.items() if field.label}
+        form._meta.labels = {**labels, **(form._meta.labels or {})}
+        return form
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "environment" and not request.user.is_superuser:
             # A member adds objects only to the environments they edit.

@@ -1,9 +1,11 @@
-"""The Workbench's own view outside the model pages: the header's environment switcher."""
+"""The Workbench's own views outside the model pages: the header's environment switcher and the command palette's
+entries."""
 
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.contrib import admin
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
-from tenancy.workbench import CURRENT_ENVIRONMENT_KEY, workbench_environments
+from tenancy.workbench import CURRENT_ENVIRONMENT_KEY, EnvironmentScopedAdmin, workbench_environments
 
 
 def environment_switch_view(request):
@@ -25,3 +27,39 @@ def _list_of(path: str) -> str:
     if len(parts) >= 2 and all(part.isidentifier() for part in parts[:2]):
         return f"{index}{parts[0]}/{parts[1]}/"
     return index
+
+
+# Words a person types for a page beside its own name, by model ("webhook credentials" finds the credentials).
+PALETTE_ALIASES = {
+    "credentials.credential": "webhook credentials auth",
+    "requestlog.requestlog": "request log requests",
+    "subscriptions.subscription": "webhooks endpoints",
+}
+# At most this many objects of each kind are offered.
+PALETTE_OBJECTS = 500
+
+
+def palette_entries_view(request):
+    """The command palette's entries: the pages the member may open, "New …" where they may add, and the current
+    environment's named objects, each {label, kind, url, words}; scoped as the pages are (their admins' querysets)."""
+    entries = []
+    for app in admin.site.get_app_list(request):
+        for model in app["models"]:
+            key = f"{app['app_label']}.{model['object_name'].lower()}"
+            words = PALETTE_ALIASES.get(key, "")
+            if model.get("admin_url"):
+                entries.append({"label": str(model["name"]), "kind": "page", "url": model["admin_url"], "words": words})
+            if model.get("add_url"):
+                singular = str(model["model"]._meta.verbose_name)
+                entries.append({"label": f"New {singular}", "kind": "page", "url": model["add_url"], "words": words})
+    for model, model_admin in admin.site._registry.items():
+        if not isinstance(model_admin, EnvironmentScopedAdmin) or not model_admin.has_view_permission(request):
+            continue
+        if "name" not in {field.name for field in model._meta.get_fields()}:
+            continue
+        kind = str(model._meta.verbose_name)
+        info = (model._meta.app_label, model._meta.model_name)
+        for pk, name in model_admin.get_queryset(request).order_by("name").values_list("pk", "name")[:PALETTE_OBJECTS]:
+            url = reverse(f"admin:{info[0]}_{info[1]}_change", args=[pk])
+            entries.append({"label": name, "kind": kind, "url": url, "words": kind})
+    return JsonResponse({"entries": entries})

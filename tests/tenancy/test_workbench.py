@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 
 from credentials.services import credential_create
 from delivery.ingest import events_ingest
@@ -421,3 +422,24 @@ def test_send_test_that_reaches_nobody_shows_the_failure_on_its_page(editor, our
     assert entry.error and entry.error in answer
     refused = editor.post(f"{base}/send-test/", {"event_type": "card-exploded"}).content.decode()
     assert "Select a valid choice" in refused and RequestLog.objects.count() == 1
+
+
+def test_a_viewer_reads_human_labels_and_one_date_format_with_its_time_zone(viewer, ours):
+    page = viewer.get(f"/admin/subscriptions/subscription/{ours['subscription'].pk}/change/").content.decode()
+    for label in ("URL", "Request method", "Auto-disable", "Max retries", "Event types"):
+        assert f"<label>{label}:</label>" in page, label
+    assert "<label>Url:</label>" not in page and "Auto disable" not in page
+    created = ours["subscription"].created_at
+    assert f"{created:%Y-%m-%d %H:%M:%S} UTC" in page
+
+
+def test_the_palette_offers_the_members_pages_and_current_objects_only(editor, viewer, ours, theirs):
+    entries = editor.get("/admin/environment/palette/").json()["entries"]
+    labels = {entry["label"]: entry for entry in entries}
+    assert labels["Acme sink"]["url"] == f"/admin/subscriptions/subscription/{ours['subscription'].pk}/change/"
+    assert labels["New subscription"]["url"] == "/admin/subscriptions/subscription/add/"
+    assert "webhook" in labels["Credentials"]["words"] and "Request logs" in labels
+    assert "Globex sink" not in labels and theirs["credential"].name not in labels
+    read = {entry["label"] for entry in viewer.get("/admin/environment/palette/").json()["entries"]}
+    assert "Acme sink" in read and "New subscription" not in read and "New credential" not in read
+    assert Client().get("/admin/environment/palette/").status_code == 302
