@@ -52,7 +52,7 @@ class RequestLogAdmin(ReadOnlyScopedAdmin):
 
     environment_lookup = "subscription__environment"
     ordering = ["-created_at", "-id"]
-    list_display = ["created_at", "subscription", "outcome", "url", "attempt", "kind", "duration_ms", "delivery_link"]
+    list_display = ["created_at", "subscription", "outcome", "url", "kind", "delivery_link"]
     list_filter = [OutcomeFilter, TestFilter, CreatedBetweenFilter, SubscriptionFilter]
     list_select_related = ["subscription"]
     search_fields = ["delivery_id"]
@@ -109,7 +109,9 @@ class RequestLogAdmin(ReadOnlyScopedAdmin):
         if entry.delivery_id is None:
             return "—"
         url = reverse("admin:delivery_delivery_change", args=[entry.delivery_id])
-        return format_html('<a href="{}" class="delivery-link">{}</a>', url, entry.delivery_id)
+        return format_html(
+            '<a href="{}" class="delivery-link" title="{}">{}…</a>', url, entry.delivery_id, str(entry.delivery_id)[:8]
+        )
 
     @admin.display(description="Target")
     def target(self, entry: RequestLog) -> str:
