@@ -2,6 +2,8 @@
 page, a failure shown as one."""
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -42,7 +44,9 @@ def test_send_test_sends_the_chosen_type_and_shows_the_answer_on_the_page(
     assert '"test":true' in page.inner_text("#content")
 
 
-def test_a_failed_send_test_shows_as_a_failure_with_the_response(admin_login, live_server, environment, receiver):
+def test_a_failed_send_test_shows_as_a_failure_with_the_response(
+    admin_login, live_server, environment, receiver, tmp_path
+):
     receiver.script("/hook", statuses=[500], body=b"receiver exploded")
     subscription = subscription_create(
         environment=environment, name="Broken sink", event_types=["card-completed"], url=receiver.url("/hook")
@@ -60,5 +64,7 @@ def test_a_failed_send_test_shows_as_a_failure_with_the_response(admin_login, li
     assert page.inner_text("#send-test-result h2").startswith("Failed:")
     assert page.inner_text("#send-test-status") == "500"
     assert page.inner_text("#send-test-response") == "receiver exploded"
+    # OUTFLOW_SCREENSHOT_DIR=docs refreshes the screenshot kept in docs/.
+    page.screenshot(path=str(Path(os.environ.get("OUTFLOW_SCREENSHOT_DIR", tmp_path)) / "workbench-send-test.png"))
     [request] = receiver.received("/hook")
     assert json.loads(request.body)["id"] == "pasted-1"
