@@ -108,8 +108,12 @@ class SubscriptionAdmin(EnvironmentScopedAdmin):
     def get_deleted_objects(self, objs, request):
         """What goes with a subscription (its deliveries, request log, recoveries) goes with it: an editor who may
         delete the subscription needs no permission on those rows, which members cannot delete one by one."""
-        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
-        return deleted, counts, set(), protected
+        _, counts, _, protected = super().get_deleted_objects(objs, request)
+        # The page names the subscriptions and counts what goes with them, rather than listing each delivery and
+        # each event type link by its ORM name.
+        through = str(Subscription.event_types.through._meta.verbose_name_plural)
+        counts = {name: count for name, count in counts.items() if str(name) != through}
+        return [str(subscription) for subscription in objs], counts, set(), protected
 
     def get_urls(self):
         own = [

@@ -1,6 +1,7 @@
 """The Workbench's access rule: members see only their environments (404 elsewhere), viewers read, editors change."""
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -443,3 +444,11 @@ def test_the_palette_offers_the_members_pages_and_current_objects_only(editor, v
     read = {entry["label"] for entry in viewer.get("/admin/environment/palette/").json()["entries"]}
     assert "Acme sink" in read and "New subscription" not in read and "New credential" not in read
     assert Client().get("/admin/environment/palette/").status_code == 302
+
+
+def test_the_delete_page_names_the_subscription_without_orm_names(editor, ours, environment):
+    events_ingest(environment=environment, raw_events=[event()])
+    page = editor.get(f"/admin/subscriptions/subscription/{ours['subscription'].pk}/delete/").content.decode()
+    assert "<li>Acme sink</li>" in page and "Deliveries: 1" in page
+    assert not re.search(r"object \(\d", page) and "relationship" not in page.lower()
+    assert "event_types" not in page.lower()
