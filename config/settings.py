@@ -25,7 +25,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # Before the admin, so that tenancy's admin/base_site.html (the Two-factor link) extends the admin's.
+    # First: its templates (the Workbench's admin/base_site.html) take the place of the admin's own.
     "tenancy",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -124,6 +124,8 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# One date format across the Workbench, with its time zone (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 

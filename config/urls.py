@@ -5,8 +5,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-admin.site.site_header = "Outflow administration"
-admin.site.site_title = "Outflow"
+admin.site.site_header = "Outflow Workbench"
+admin.site.site_title = "Outflow Workbench"
+admin.site.index_title = "Your webhooks"
+# No "View site": the Workbench is the site.
+admin.site.site_url = None
 
 urlpatterns = [
     path("api/v1/", include("subscriptions.api.urls")),

@@ -1,20 +1,20 @@
-"""Built-in example events, for Send test and the mapping preview when no real event exists."""
+"""Example events of the catalog made ready to send, for Send test and the mapping preview when no real event exists."""
 
 import uuid
 from datetime import UTC, datetime
 
+from subscriptions.event_catalog import event_type_example
+
 
 def sample_event(*, event_name: str, card: str | None) -> dict:
-    return {
-        "id": f"test_{uuid.uuid4().hex}",
-        "eventName": event_name,
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "endUserId": "test-user",
-        "test": True,
-        "cardContext": {"cardInstanceId": "test-card-instance", "cardTemplateId": card or "test-card"},
-        "properties": {"values": {"rating": 5, "comment": "Great"}, "submittedValues": {"rating": 5}},
-        "requestPayload": {"source": "send-test"},
-    }
+    """The catalog's example of the type with a fresh id and timestamp, marked as a test, in the card's scope."""
+    event = event_type_example(name=event_name)
+    event["id"] = f"test_{uuid.uuid4().hex}"
+    event["timestamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    event["test"] = True
+    if card is not None and isinstance(event.get("cardContext"), dict):
+        event["cardContext"]["cardTemplateId"] = card
+    return event
 
 
 def subscription_sample_event(*, subscription) -> dict:

@@ -42,12 +42,11 @@ def ordered_head(*, subscription_id) -> tuple | None:
     return min(heads) if heads else None
 
 
-def latest_matching_event(*, subscription, include_test_events: bool) -> Event | None:
-    """The environment's newest event this subscription would receive."""
-    events = Event.objects.filter(
-        environment_id=subscription.environment_id,
-        name__in=subscription.event_types.values_list("name", flat=True),
-    )
+def latest_matching_event(*, subscription, include_test_events: bool, event_type: str | None = None) -> Event | None:
+    """The environment's newest event this subscription would receive (of `event_type` when given, whether the
+    subscription takes that type or not)."""
+    names = [event_type] if event_type is not None else subscription.event_types.values_list("name", flat=True)
+    events = Event.objects.filter(environment_id=subscription.environment_id, name__in=names)
     if subscription.card:
         events = events.filter(card=subscription.card)
     if not include_test_events:

@@ -3,7 +3,7 @@
 import uuid
 
 from delivery.outgoing import outgoing_body, outgoing_headers, outgoing_log_entry, outgoing_send
-from delivery.samples import subscription_sample_event
+from delivery.samples import sample_event, subscription_sample_event
 from mapping.sandbox import MappingError
 from outbound.client import Exchange
 from requestlog.models import RequestLog
@@ -14,13 +14,18 @@ from subscriptions.services import subscription_signing_secrets
 from tenancy.interactive_calls import interactive_call
 
 
-def subscription_test_send(*, subscription: Subscription, event: dict | None = None) -> RequestLog:
+def subscription_test_send(
+    *, subscription: Subscription, event: dict | None = None, event_type: str | None = None
+) -> RequestLog:
+    """Sends the event given, else the catalog's example of `event_type`, else of the subscription's first type."""
     with interactive_call(environment_id=subscription.environment_id):
-        return _test_send(subscription=subscription, event=event)
+        return _test_send(subscription=subscription, event=event, event_type=event_type)
 
 
-def _test_send(*, subscription: Subscription, event: dict | None) -> RequestLog:
-    if event is None:
+def _test_send(*, subscription: Subscription, event: dict | None, event_type: str | None) -> RequestLog:
+    if event is None and event_type is not None:
+        event = sample_event(event_name=event_type, card=subscription.card)
+    elif event is None:
         event = subscription_sample_event(subscription=subscription)
     export = export_settings_of(environment=subscription.environment)
     try:

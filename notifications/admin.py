@@ -1,16 +1,17 @@
 """Admin of notification settings (the Workbench's, one page per environment) and of notifications (read-only)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
 from audit.admin_history import AuditHistoryAdmin
+from config.errors import ApiError
 from notifications.addresses import email_states
 from notifications.forms import NotificationSettingsForm
 from notifications.models import Notification, NotificationSettings
 from notifications.selectors import notification_settings_of
-from notifications.services import notification_secret_rotate
+from notifications.services import notification_secret_rotate, notification_test_send
 from subscriptions.secret_rotated_page import secret_rotated_page
 from tenancy.models import Environment
 from tenancy.workbench import EnvironmentScopedAdmin, ReadOnlyScopedAdmin, editable_environment_ids, roles_of
@@ -61,7 +62,29 @@ class NotificationSettingsAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
             self.admin_site.admin_view(self.rotate_secret_view),
             name="notifications_notificationsettings_rotate_secret",
         )
-        return [rotate, *super().get_urls()]
+        send_test = path(
+            "<path:object_id>/send-test/",
+            self.admin_site.admin_view(self.send_test_view),
+            name="notifications_notificationsettings_send_test",
+        )
+        return [rotate, send_test, *super().get_urls()]
+
+    def send_test_view(self, request, object_id):
+        """Send test notification: a notification.test to every channel set; the list of notifications shows it go."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        notification_settings = self.get_object(request, object_id)
+        if not self.has_change_permission(request, notification_settings):
+            raise PermissionDenied
+        change_url = reverse("admin:notifications_notificationsettings_change", args=[notification_settings.pk])
+        try:
+            sent = notification_test_send(environment=notification_settings.environment)
+        except ApiError as refusal:
+            messages.error(request, f"No test notification sent: {refusal.message}.")
+            return HttpResponseRedirect(change_url)
+        channels = " and ".join(sorted({"the webhook" if item.channel == "webhook" else "email" for item in sent}))
+        messages.success(request, f"A test notification is on its way by {channels}; Notifications shows how it went.")
+        return HttpResponseRedirect(change_url)
 
     def rotate_secret_view(self, request, object_id):
         if request.method != "POST":

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from audit.changes import MASK, changes_between
 from audit.services import audit_record
+from config.errors import ApiError
+from notifications import error_codes
 from notifications.addresses import emails_checked, emails_confirmed
 from notifications.confirmation import confirmations_request
 from notifications.digests import digest_notify, digests_flush
@@ -28,6 +30,7 @@ from tenancy.models import Environment
 SUBSCRIPTION_PAUSED = "subscription.paused"
 SUBSCRIPTION_RESUMED = "subscription.resumed"
 DELIVERY_FAILED = "delivery.failed"
+NOTIFICATION_TEST = "notification.test"
 _HOUR = 3600.0
 
 
@@ -115,6 +118,24 @@ def notification_record(*, environment_id, type: str, data: dict) -> list[Notifi
     if emails_confirmed(notification_settings):
         channels.append(Notification.Channel.EMAIL)
     return notifications_write(environment_id=environment_id, type=type, data=data, channels=channels)
+
+
+def notification_test_send(*, environment: Environment) -> list[Notification]:
+    """A notification.test now, to the webhook and the confirmed addresses, signed and retried as any notification;
+    refused (409 no_channel) when the environment has set neither."""
+    with transaction.atomic():
+        sent = notification_record(
+            environment_id=environment.pk,
+            type=NOTIFICATION_TEST,
+            data={"message": "A test of this environment's operational notifications: they reach you."},
+        )
+    if not sent:
+        raise ApiError(
+            error_codes.NO_CHANNEL,
+            "nothing to send to: set a webhook URL or confirm an email address first",
+            status_code=409,
+        )
+    return sent
 
 
 def _digest_record(subscription: Subscription, type: str, data: dict) -> None:

@@ -36,3 +36,8 @@ class RequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} → {self.response_status or self.error}"
+
+    @property
+    def succeeded(self) -> bool:
+        """A 2xx answer: requestlog.selectors.SUCCESS in Python."""
+        return self.response_status is not None and 200 <= self.response_status < 300

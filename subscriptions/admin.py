@@ -4,9 +4,11 @@ The catalog is the operators'; export settings and subscriptions are the Workben
 environments (tenancy/workbench.py).
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -18,6 +20,7 @@ from subscriptions.header_lines import headers_to_lines
 from subscriptions.models import EventType, ExportSettings, Subscription
 from subscriptions.secret_rotated_page import secret_rotated_page
 from tenancy.workbench import EnvironmentScopedAdmin, editable_environment_ids
+from tenancy.workbench_pages import confirmation_page
 
 
 @admin.register(EventType)
@@ -120,8 +123,12 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
     def get_deleted_objects(self, objs, request):
         """What goes with a subscription (its deliveries, request log, recoveries) goes with it: an editor who may
         delete the subscription needs no permission on those rows, which members cannot delete one by one."""
-        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
-        return deleted, counts, set(), protected
+        _, counts, _, protected = super().get_deleted_objects(objs, request)
+        # The page names the subscriptions and counts what goes with them, rather than listing each delivery and
+        # each event type link by its ORM name.
+        through = str(Subscription.event_types.through._meta.verbose_name_plural)
+        counts = {name: count for name, count in counts.items() if str(name) != through}
+        return [str(subscription) for subscription in objs], counts, set(), protected
 
     def get_urls(self):
         own = [
@@ -137,6 +144,7 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
         return [
             ("pause/", self.pause_view, "pause"),
             ("resume/", self.resume_view, "resume"),
+            ("secret/", self.secret_view, "secret"),
             ("rotate-secret/", self.rotate_secret_view, "rotate_secret"),
         ]
 
@@ -151,9 +159,16 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
         return HttpResponseRedirect(reverse("admin:subscriptions_subscription_change", args=[subscription.pk]))
 
     def pause_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         subscription = self.changeable(request, object_id)
+        if request.method != "POST":
+            return self.confirmation(
+                request,
+                subscription,
+                title=f"Pause {subscription.name}?",
+                explanation="While paused it receives nothing: the deliveries of new events are skipped. Once "
+                "resumed, Recover sends the skipped ones again.",
+                confirm_label="Pause",
+            )
         services.subscription_pause(subscription=subscription, reason=f"paused in the Workbench by {request.user}")
         self.log_change(request, subscription, "Paused.")
         messages.success(request, f"{subscription.name} is paused: it receives nothing until resumed.")
@@ -168,10 +183,55 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
         messages.success(request, f"{subscription.name} is active again.")
         return self.change_page(subscription)
 
-    def rotate_secret_view(self, request, object_id):
+    def confirmation(self, request, subscription: Subscription, *, title: str, explanation: str, confirm_label: str):
+        change_url = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+        return confirmation_page(
+            request,
+            admin_site=self.admin_site,
+            title=title,
+            explanation=explanation,
+            confirm_label=confirm_label,
+            breadcrumbs=[
+                ("Subscriptions", reverse("admin:subscriptions_subscription_changelist")),
+                (subscription.name, change_url),
+            ],
+            cancel_url=change_url,
+        )
+
+    def secret_view(self, request, object_id):
+        """Show secret: editors only (the secret signs as Outflow does), after a confirmation."""
+        subscription = self.changeable(request, object_id)
         if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        subscription = services.subscription_secret_rotate(subscription=self.changeable(request, object_id))
+            return self.confirmation(
+                request,
+                subscription,
+                title=f"Show the signing secret of {subscription.name}?",
+                explanation="Anyone who sees the secret can sign requests your receiver will trust. "
+                "Show it only where nobody else is looking.",
+                confirm_label="Show secret",
+            )
+        self.log_change(request, subscription, "Showed the signing secret.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Signing secret of {subscription.name}",
+            "owner": subscription.name,
+            "secret": subscription.secret,
+            "change_url": reverse("admin:subscriptions_subscription_change", args=[subscription.pk]),
+        }
+        return TemplateResponse(request, "admin/signing_secret_shown.html", context)
+
+    def rotate_secret_view(self, request, object_id):
+        subscription = self.changeable(request, object_id)
+        if request.method != "POST":
+            return self.confirmation(
+                request,
+                subscription,
+                title=f"Rotate the signing secret of {subscription.name}?",
+                explanation=f"A new secret signs every request from now on. The current one keeps signing alongside "
+                f"it for {settings.OUTFLOW_SECRET_ROTATION_HOURS} hours: give your receiver the new one before then.",
+                confirm_label="Rotate secret",
+            )
+        subscription = services.subscription_secret_rotate(subscription=subscription)
         # The history says that it happened, never the secret.
         self.log_change(request, subscription, "Rotated the signing secret.")
         return secret_rotated_page(
@@ -182,7 +242,7 @@ class SubscriptionAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
             changelist=("Subscriptions", reverse("admin:subscriptions_subscription_changelist")),
             change_url=reverse("admin:subscriptions_subscription_change", args=[subscription.pk]),
             back_label="the subscription",
-            shown_once=True,
+            shown_once=False,
         )
 
     @admin.display(description="Status", ordering="status")

@@ -21,9 +21,13 @@ def environment_by_id_or_name(*, value: str) -> Environment | None:
         return Environment.objects.filter(name=value).order_by("created_at").first()
 
 
-def member_roles(*, user) -> dict[uuid.UUID, str]:
-    """Environment id → the user's role there."""
-    return dict(Member.objects.filter(user=user).values_list("environment_id", "role"))
+def member_environments(*, user) -> list[tuple[uuid.UUID, str, str]]:
+    """(environment id, name, role) of each environment the user belongs to, by name."""
+    return list(
+        Member.objects.filter(user=user)
+        .order_by("environment__name", "environment_id")
+        .values_list("environment_id", "environment__name", "role")
+    )
 
 
 def sso_members_by_email(*, email: str):

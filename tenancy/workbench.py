@@ -1,11 +1,13 @@
-"""The Workbench's access rule in the admin: members see their environments' objects, editors change them.
+"""The Workbench's access rule in the admin: members see their current environment's objects, editors change them.
 
 Every model admin a member can reach derives from `EnvironmentScopedAdmin`: its queryset holds only the member's
-environments, so another environment's object is as unknown as one that does not exist (404), in Django's own pages,
-in custom views (through `get_object`) and in actions. Staff superusers (operators) see and change everything.
+current environment (chosen in the header among theirs), so another environment's object is as unknown as one that
+does not exist (404), in Django's own pages, in custom views (through `get_object`) and in actions. Staff superusers
+(operators) see and change everything.
 """
 
 import uuid
+from dataclasses import dataclass
 
 from django.contrib import admin
 from django.contrib.admin import helpers
@@ -13,16 +15,44 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from tenancy.models import Member
-from tenancy.selectors import member_roles
+from tenancy.selectors import member_environments
+
+# The session key of the member's current environment (the header's switcher sets it).
+CURRENT_ENVIRONMENT_KEY = "workbench_environment"
+
+
+@dataclass(frozen=True)
+class WorkbenchEnvironment:
+    id: uuid.UUID
+    name: str
+    role: str
+
+
+def workbench_environments(request) -> list[WorkbenchEnvironment]:
+    """Every environment the signed-in member belongs to, by name; read once per request."""
+    if not hasattr(request, "workbench_environments"):
+        rows = member_environments(user=request.user) if request.user.is_authenticated else []
+        request.workbench_environments = [WorkbenchEnvironment(*row) for row in rows]
+    return request.workbench_environments
+
+
+def current_environment(request) -> WorkbenchEnvironment | None:
+    """The environment the member works in: the one chosen in the header, else the first by name."""
+    environments = workbench_environments(request)
+    chosen = request.session.get(CURRENT_ENVIRONMENT_KEY) if hasattr(request, "session") else None
+    for environment in environments:
+        if str(environment.id) == chosen:
+            return environment
+    return environments[0] if environments else None
+
 
 _EDITING_ROLES = (Member.Role.OWNER, Member.Role.EDITOR)
 
 
 def roles_of(request) -> dict[uuid.UUID, str]:
-    """The signed-in user's roles by environment id, read once per request."""
-    if not hasattr(request, "workbench_roles"):
-        request.workbench_roles = member_roles(user=request.user) if request.user.is_authenticated else {}
-    return request.workbench_roles
+    """The member's role in the current environment, by its id: every page and action holds to that environment."""
+    current = current_environment(request)
+    return {current.id: current.role} if current is not None else {}
 
 
 def editable_environment_ids(request) -> list[uuid.UUID]:
@@ -68,7 +98,9 @@ class EnvironmentScopedAdmin(admin.ModelAdmin):
             if isinstance(list_filter, str):
                 allowed.add(list_filter.split("__")[0])
             else:
-                allowed.add(list_filter.parameter_name.split("__")[0])
+                # A SimpleListFilter's one parameter, or a ListFilter's own (`parameters`).
+                names = getattr(list_filter, "parameters", None) or [list_filter.parameter_name]
+                allowed.update(name.split("__")[0] for name in names)
         return lookup.split("__")[0] in allowed and super().lookup_allowed(lookup, value, request)
 
     def has_module_permission(self, request):
@@ -97,6 +129,13 @@ class EnvironmentScopedAdmin(admin.ModelAdmin):
     def environment_name(self, obj) -> str:
         """The environment as text: a link would lead members to the operators' environment pages."""
         return str(obj.environment)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # A viewer's read-only page labels each field as the form does: Django reads Meta.labels there, not the fields.
+        labels = {name: field.label for name, field in form.base_fields.items() if field.label}
+        form._meta.labels = {**labels, **(form._meta.labels or {})}
+        return form
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "environment" and not request.user.is_superuser:

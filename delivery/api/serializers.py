@@ -4,6 +4,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from delivery.models import Delivery
+from subscriptions.models import EventType
+
+
+class EventTypeNameField(serializers.SlugRelatedField):
+    """A known event type's name (400 for another), validated as the name."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=EventType.objects.all(), slug_field="name", required=False, **kwargs)
+
+    def to_internal_value(self, data) -> str:
+        return super().to_internal_value(data).name
 
 
 class IngestResultSerializer(serializers.Serializer):
@@ -73,11 +84,19 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 class SendTestSerializer(serializers.Serializer):
     event = serializers.DictField(required=False, help_text="The event to send; default: a sample of the first type.")
+    event_type = EventTypeNameField(help_text="Without an event: send the catalog's example of this type.")
 
 
 class MappingPreviewSerializer(serializers.Serializer):
     script = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=65536)
     event = serializers.DictField(required=False)
+    event_type = EventTypeNameField(
+        help_text="Without an event: the latest event of this type, else its catalog example."
+    )
+
+
+class MappingCheckSerializer(serializers.Serializer):
+    script = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=65536)
 
 
 class MappingErrorSerializer(serializers.Serializer):
@@ -87,8 +106,21 @@ class MappingErrorSerializer(serializers.Serializer):
 
 class MappingPreviewResultSerializer(serializers.Serializer):
     example = serializers.DictField()
+    source = serializers.ChoiceField(choices=["given", "latest", "example"])
     output = serializers.JSONField(allow_null=True)
     skipped = serializers.BooleanField()
     error = MappingErrorSerializer(allow_null=True)
     logs = serializers.ListField(child=serializers.CharField())
     matches_filter = serializers.BooleanField(help_text="Whether the example passes the subscription's filter.")
+
+
+class MappingCheckRunSerializer(serializers.Serializer):
+    event_type = serializers.CharField()
+    source = serializers.ChoiceField(choices=["example", "latest"])
+    event_id = serializers.CharField(allow_null=True)
+    output = serializers.JSONField(allow_null=True)
+    error = MappingErrorSerializer(allow_null=True)
+
+
+class MappingCheckResultSerializer(serializers.Serializer):
+    results = MappingCheckRunSerializer(many=True)

@@ -17,6 +17,8 @@ from delivery import error_codes, selectors
 from delivery.api.serializers import (
     DeliverySerializer,
     IngestResultSerializer,
+    MappingCheckResultSerializer,
+    MappingCheckSerializer,
     MappingPreviewResultSerializer,
     MappingPreviewSerializer,
     RecoverResultSerializer,
@@ -25,7 +27,7 @@ from delivery.api.serializers import (
 )
 from delivery.explain import deliveries_explain
 from delivery.ingest import events_ingest
-from delivery.mapping_preview import mapping_preview
+from delivery.mapping_preview import mapping_check, mapping_preview
 from delivery.models import Delivery
 from delivery.recovery import deliveries_recover, delivery_resend
 from delivery.send_test import subscription_test_send
@@ -131,7 +133,7 @@ class SubscriptionTestView(APIView):
         subscription = _subscription(request, pk)
         serializer = SendTestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        entry = subscription_test_send(subscription=subscription, event=serializer.validated_data.get("event"))
+        entry = subscription_test_send(subscription=subscription, **serializer.validated_data)
         return Response(RequestLogSerializer(entry).data)
 
 
@@ -142,3 +144,12 @@ class SubscriptionMappingPreviewView(APIView):
         serializer = MappingPreviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(mapping_preview(subscription=subscription, **serializer.validated_data))
+
+
+class SubscriptionMappingCheckView(APIView):
+    @extend_schema(request=MappingCheckSerializer, responses=MappingCheckResultSerializer)
+    def post(self, request, pk):
+        subscription = _subscription(request, pk)
+        serializer = MappingCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response({"results": mapping_check(subscription=subscription, **serializer.validated_data)})

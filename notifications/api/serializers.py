@@ -31,3 +31,8 @@ class NotificationSettingsSerializer(serializers.Serializer):
     @extend_schema_field(EmailStateSerializer(many=True))
     def get_emails(self, notification_settings) -> list[dict]:
         return email_states(notification_settings)
+
+
+class NotificationTestResultSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    channels = serializers.ListField(child=serializers.CharField(), help_text="webhook and/or email")

@@ -4,9 +4,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications.api.serializers import NotificationSettingsSerializer, NotificationSettingsUpdateSerializer
+from notifications.api.serializers import (
+    NotificationSettingsSerializer,
+    NotificationSettingsUpdateSerializer,
+    NotificationTestResultSerializer,
+)
 from notifications.selectors import notification_settings_of
-from notifications.services import notification_secret_rotate, notification_settings_update
+from notifications.services import notification_secret_rotate, notification_settings_update, notification_test_send
 from subscriptions.api.serializers import SecretSerializer
 
 
@@ -29,3 +33,12 @@ class NotificationSecretRotateView(APIView):
     @extend_schema(request=None, responses=SecretSerializer)
     def post(self, request):
         return Response({"secret": notification_secret_rotate(environment=request.auth).secret})
+
+
+class NotificationTestView(APIView):
+    """A notification.test to every channel set, now; 409 no_channel when none is."""
+
+    @extend_schema(request=None, responses=NotificationTestResultSerializer)
+    def post(self, request):
+        sent = notification_test_send(environment=request.auth)
+        return Response({"type": "notification.test", "channels": sorted({item.channel for item in sent})})

@@ -4,14 +4,24 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from outbound.masking import masked_headers
+from subscriptions.event_catalog import event_type_example, event_type_schema
 from subscriptions.models import RATE_LIMIT_MAX, EventType, ExportSettings, Subscription
 from subscriptions.selectors import subscription_filter_warnings
 
 
 class EventTypeSerializer(serializers.ModelSerializer):
+    example = serializers.SerializerMethodField(help_text="A realistic event of this type.")
+    schema = serializers.SerializerMethodField(help_text="A JSON Schema of this type's known fields.")
+
     class Meta:
         model = EventType
-        fields = ["name", "origin", "description"]
+        fields = ["name", "origin", "description", "example", "schema"]
+
+    def get_example(self, event_type: EventType) -> dict:
+        return event_type_example(name=event_type.name)
+
+    def get_schema(self, event_type: EventType) -> dict:
+        return event_type_schema(name=event_type.name)
 
 
 class ExportSettingsSerializer(serializers.ModelSerializer):

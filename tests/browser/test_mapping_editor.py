@@ -8,6 +8,7 @@ import pytest
 from delivery.ingest import events_ingest
 from subscriptions.models import Subscription
 from subscriptions.services import export_settings_update, subscription_create
+from tenancy.services import member_set
 from tests.factories import event
 
 pytestmark = pytest.mark.browser
@@ -81,3 +82,99 @@ def test_editor_says_whether_the_example_passes_the_filter(admin_login, live_ser
     page.reload()
     page.wait_for_selector("#mapping-filter.mapping-filter-passes")
     assert page.inner_text("#mapping-filter") == "Passes the subscription's filter."
+
+
+def _sign_in(live_server, page, environment, username: str, role: str) -> None:
+    _, password = member_set(environment=environment, username=username, role=role)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+
+def _output_has(page, text: str) -> None:
+    page.wait_for_function(f"document.getElementById('mapping-output').textContent.includes({text!r})")
+
+
+def test_an_editor_picks_each_type_pastes_an_event_checks_all_and_is_asked_before_leaving(
+    live_server, browser_page, environment, tmp_path
+):
+    screenshot = Path(os.environ.get("OUTFLOW_SCREENSHOT_DIR", tmp_path)) / "workbench-mapping-check.png"
+    subscription = subscription_create(
+        environment=environment,
+        name="Card feed",
+        event_types=["card-completed", "card-dismissed"],
+        url="http://127.0.0.1:9/hook",
+        mapping="return {card: event.cardContext.cardTemplateId};",
+    )
+    # The odd real event of issue 25: a card-dismissed without its cardContext.
+    events_ingest(environment=environment, raw_events=[event("card-dismissed", id="odd-one", cardContext=None)])
+    page = browser_page
+    _sign_in(live_server, page, environment, "erin", "editor")
+    page.goto(f"{live_server.url}/admin/subscriptions/subscription/{subscription.pk}/mapping/")
+    _output_has(page, "card-feedback-7")
+    assert "No card-completed event received yet" in page.inner_text("#mapping-source-note")
+
+    page.select_option("#mapping-source", "latest:card-dismissed")
+    page.wait_for_selector("#mapping-error:not([hidden])")
+    assert "odd-one" in page.inner_text("#mapping-source-note")
+    assert page.inner_text("#mapping-error").startswith("Line 1:")
+    page.select_option("#mapping-source", "example:card-dismissed")
+    page.wait_for_selector("#mapping-error", state="hidden")
+    _output_has(page, "card-upgrade-2")
+
+    page.select_option("#mapping-source", "pasted")
+    page.fill("#mapping-pasted", '{"id": "p1", "cardContext": {"cardTemplateId": "pasted-card"}}')
+    _output_has(page, "pasted-card")
+
+    page.click("#mapping-check")
+    page.wait_for_selector("#mapping-check-results li")
+    failed = page.locator("#mapping-check-results .mapping-check-failed")
+    assert failed.count() == 1 and "card-dismissed (latest real event odd-one) fails at line 1" in failed.inner_text()
+    assert page.locator("#mapping-check-results .mapping-check-passed").count() == 2
+    page.screenshot(path=str(screenshot), full_page=True)
+
+    _type_script(page, "return {card: event.cardContext ? event.cardContext.cardTemplateId : null};")
+    assert page.inner_text("#mapping-status") == "Unsaved changes"
+    page.click("#mapping-check")
+    page.wait_for_function("document.getElementById('mapping-status').textContent === 'Runs on all 3 events.'")
+    assert page.locator("#mapping-check-results .mapping-check-failed").count() == 0
+
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.click("text=Card feed")
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"] and "/mapping/" in page.url
+    page.click("#mapping-save")
+    page.wait_for_function("document.getElementById('mapping-status').textContent === 'Saved.'")
+    assert "cardContext ?" in Subscription.objects.get().mapping
+    page.click("text=Card feed")
+    page.wait_for_selector("#show-secret")
+    assert asked == ["beforeunload"]
+
+
+def test_a_viewer_reads_and_tries_the_mapping_but_cannot_change_it(live_server, browser_page, environment):
+    subscription = subscription_create(
+        environment=environment,
+        name="Card feed",
+        event_types=["card-completed"],
+        url="http://127.0.0.1:9/hook",
+        mapping="return event.id;",
+    )
+    page = browser_page
+    _sign_in(live_server, page, environment, "vera", "viewer")
+    page.goto(f"{live_server.url}/admin/subscriptions/subscription/{subscription.pk}/mapping/")
+    page.wait_for_selector("#mapping-example .mapping-path")
+    assert page.locator("#mapping-save").count() == 0
+    page.click(".CodeMirror")
+    page.keyboard.type("changed;")
+    assert "changed" not in page.inner_text(".CodeMirror")
+    page.click("#mapping-check")
+    page.wait_for_selector("#mapping-check-results .mapping-check-passed")
+    assert Subscription.objects.get().mapping == "return event.id;"

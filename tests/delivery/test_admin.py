@@ -62,14 +62,16 @@ def test_subscription_page_masks_header_secrets_and_shows_health(admin_client, s
     assert "timeout after 15s" in text and 'id="send-test"' in text
 
 
-def test_send_test_button_sends_and_opens_the_request_log(admin_client, subscription, receiver):
-    response = admin_client.post(f"/admin/subscriptions/subscription/{subscription.pk}/send-test/")
-    assert response.status_code == 302 and f"subscription__id__exact={subscription.pk}" in response["Location"]
+def test_send_test_sends_and_shows_the_answer_with_a_link_to_its_entry(admin_client, subscription, receiver):
+    page = f"/admin/subscriptions/subscription/{subscription.pk}/send-test/"
+    assert 'id="send-test-form"' in admin_client.get(page).content.decode() and receiver.received() == []
+    response = admin_client.post(page, {"event_type": "card-completed"})
+    assert response.status_code == 200
     assert len(receiver.received("/hook")) == 1
     entry = RequestLog.objects.get()
     assert entry.is_test and entry.response_status == 204
-    listing = admin_client.get(response["Location"]).content.decode()
-    assert f"/admin/requestlog/requestlog/{entry.pk}/change/" in listing
+    text = response.content.decode()
+    assert 'class="send-test-result send-test-succeeded"' in text and "answered 204" in text
+    assert f"/admin/requestlog/requestlog/{entry.pk}/change/" in text
     detail = admin_client.get(f"/admin/requestlog/requestlog/{entry.pk}/change/").content.decode()
     assert f"POST {subscription.url}" in detail and "card-completed" in detail
-    assert admin_client.get(f"/admin/subscriptions/subscription/{subscription.pk}/send-test/").status_code == 405

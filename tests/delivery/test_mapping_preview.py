@@ -55,3 +55,61 @@ def test_preview_without_a_script_runs_the_saved_mapping(api, subscription):
 def test_preview_of_another_environments_subscription_is_404(other_api, subscription):
     response = other_api.post(f"/api/v1/subscriptions/{subscription['id']}/mapping/preview", {}, format="json")
     assert response.status_code == 404
+
+
+def test_preview_of_an_event_type_takes_its_latest_event_else_its_catalog_example(api, environment, subscription):
+    example = _preview(api, subscription, script="return event.eventName;", event_type="card-dismissed")
+    assert example["source"] == "example" and example["output"] == "card-dismissed"
+    assert example["example"]["cardContext"]["cardInstanceStatus"] == "dismissed"
+    dismissed = event("card-dismissed", endUserId="dismisser")
+    events_ingest(environment=environment, raw_events=[dismissed, event(endUserId="completer")])
+    latest = _preview(api, subscription, script="return event.endUserId;", event_type="card-dismissed")
+    assert latest["source"] == "latest" and latest["output"] == "dismisser"
+    given = _preview(api, subscription, event={"id": "pasted"}, event_type="card-dismissed")
+    assert given["source"] == "given" and given["example"] == {"id": "pasted"}
+
+
+def test_preview_of_an_unknown_event_type_is_400(api, subscription):
+    path = f"/api/v1/subscriptions/{subscription['id']}/mapping/preview"
+    response = api.post(path, {"event_type": "card-exploded"}, format="json")
+    assert response.status_code == 400 and "event_type" in response.json()["error"]["fields"]
+
+
+def _check(api, subscription, **body) -> list[dict]:
+    response = api.post(f"/api/v1/subscriptions/{subscription['id']}/mapping/check", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_check_runs_the_draft_on_each_types_example_and_latest_event(api, environment):
+    created = api.post(
+        "/api/v1/subscriptions",
+        subscription_payload(URL, event_types=["card-completed", "card-dismissed", "sdk-initialized"]),
+        format="json",
+    ).json()
+    # A real card-dismissed without its cardContext: the draft that reads it throws there only.
+    events_ingest(environment=environment, raw_events=[{**event("card-dismissed"), "cardContext": None}])
+    results = _check(api, created, script="return {card: event.cardContext.cardTemplateId};")
+    by_run = {(result["event_type"], result["source"]): result for result in results}
+    assert list(by_run) == [
+        ("card-completed", "example"),
+        ("card-dismissed", "example"),
+        ("card-dismissed", "latest"),
+        ("sdk-initialized", "example"),
+    ]
+    assert by_run[("card-completed", "example")]["output"] == {"card": "card-feedback-7"}
+    assert by_run[("card-dismissed", "example")]["error"] is None
+    assert "TypeError" in by_run[("card-dismissed", "latest")]["error"]["message"]
+    assert by_run[("card-dismissed", "latest")]["error"]["line"] == 1
+    assert by_run[("sdk-initialized", "example")]["error"] is not None
+
+
+def test_check_without_a_script_checks_the_saved_mapping(api, subscription):
+    api.patch(f"/api/v1/subscriptions/{subscription['id']}", {"mapping": "return event.nope.x;"}, format="json")
+    [result] = _check(api, subscription)
+    assert result["source"] == "example" and result["error"] is not None
+
+
+def test_check_of_another_environments_subscription_is_404(other_api, subscription):
+    response = other_api.post(f"/api/v1/subscriptions/{subscription['id']}/mapping/check", {}, format="json")
+    assert response.status_code == 404

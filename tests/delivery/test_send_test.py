@@ -50,6 +50,19 @@ def test_send_test_sends_the_given_event_marked_as_a_test(api, receiver):
     assert json.loads(request.body) == {"id": "mine", "eventName": "card-completed", "test": True}
 
 
+def test_send_test_of_an_event_type_sends_its_catalog_example(api, receiver):
+    subscription = _subscribe(api, receiver, card="card-7")
+    path = f"/api/v1/subscriptions/{subscription['id']}/test"
+    assert api.post(path, {"event_type": "card-dismissed"}, format="json").status_code == 200
+    [request] = receiver.received("/hook")
+    body = json.loads(request.body)
+    assert body["eventName"] == "card-dismissed" and body["test"] is True and body["id"].startswith("test_")
+    assert body["cardContext"] == {**body["cardContext"], "cardTemplateId": "card-7", "cardInstanceStatus": "dismissed"}
+    unknown = api.post(path, {"event_type": "card-exploded"}, format="json")
+    assert unknown.status_code == 400 and "event_type" in unknown.json()["error"]["fields"]
+    assert len(receiver.received("/hook")) == 1
+
+
 def test_send_test_refuses_an_event_that_is_not_an_object(api, receiver):
     subscription = _subscribe(api, receiver)
     response = api.post(f"/api/v1/subscriptions/{subscription['id']}/test", {"event": [1]}, format="json")

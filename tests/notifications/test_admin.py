@@ -156,3 +156,26 @@ def test_another_environments_secret_cannot_be_rotated(environment, theirs):
     for client in (member_client(environment, "ed"), member_client(environment, "vi", role="viewer")):
         assert client.post(_rotate(theirs)).status_code == 404
     assert NotificationSettings.objects.get(pk=theirs.pk).secret == theirs.secret
+
+
+def test_send_test_notification_from_the_page_for_editors_only_and_never_another_environments(
+    environment, theirs, receiver
+):
+    editor = member_client(environment, "ed")
+    viewer = member_client(environment, "vi", role="viewer")
+    ours = notification_settings_of(environment=environment)
+    send = f"{LIST}{ours.pk}/send-test/"
+    assert 'id="send-test-notification"' in editor.get(_page(ours)).content.decode()
+    assert 'id="send-test-notification"' not in viewer.get(_page(ours)).content.decode()
+    nowhere = editor.post(send, follow=True).content.decode()
+    assert "No test notification sent: nothing to send to" in nowhere
+    notification_settings_update(environment=environment, webhook_url=receiver.url("/ops"))
+    sent = editor.post(send, follow=True).content.decode()
+    assert "A test notification is on its way by the webhook" in sent
+    assert viewer.post(send).status_code == 403
+    assert editor.get(send).status_code == 405
+    for client in (editor, viewer):
+        assert client.post(f"{LIST}{theirs.pk}/send-test/").status_code == 404
+    assert list(Notification.objects.filter(type="notification.test").values_list("environment_id", flat=True)) == [
+        environment.pk
+    ]

@@ -10,7 +10,7 @@ from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from notifications.models import NotificationSettings
+from notifications.models import Notification, NotificationSettings
 from notifications.sending import notification_send
 from notifications.services import notification_record
 from requestlog.models import RequestLog
@@ -192,3 +192,19 @@ def test_neither_secret_reaches_the_logs_the_request_log_or_the_history(api, env
     for secret in (old, new):
         for text in (caplog.text, *stored):
             assert secret not in text and secret.removeprefix("whsec_") not in text
+
+
+def test_test_sends_a_signed_notification_test_to_the_webhook_or_says_there_is_nowhere(api, other_api, receiver):
+    refused = api.post("/api/v1/notifications/test")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_channel"
+    api.patch("/api/v1/notifications", {"webhook_url": receiver.url("/ops")}, format="json")
+    answer = api.post("/api/v1/notifications/test")
+    assert answer.status_code == 200 and answer.json() == {"type": "notification.test", "channels": ["webhook"]}
+    notification = Notification.objects.get(type="notification.test")
+    notification_send(notification_id=notification.pk)
+    [request] = receiver.received("/ops")
+    secret = api.get("/api/v1/notifications").json()["secret"]
+    body = Webhook(secret).verify(request.body, request.headers)
+    assert body["type"] == "notification.test" and body["data"]["message"]
+    assert other_api.post("/api/v1/notifications/test").status_code == 409
+    assert Notification.objects.filter(type="notification.test").count() == 1

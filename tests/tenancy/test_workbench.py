@@ -1,12 +1,14 @@
 """The Workbench's access rule: members see only their environments (404 elsewhere), viewers read, editors change."""
 
 import json
+import re
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 
 from credentials.services import credential_create
 from delivery.ingest import events_ingest
@@ -119,6 +121,9 @@ def _their_pages(theirs) -> list[str]:
         f"/admin/subscriptions/subscription/{subscription}/delete/",
         f"/admin/subscriptions/subscription/{subscription}/history/",
         f"/admin/subscriptions/subscription/{subscription}/mapping/",
+        f"/admin/subscriptions/subscription/{subscription}/secret/",
+        f"/admin/subscriptions/subscription/{subscription}/pause/",
+        f"/admin/subscriptions/subscription/{subscription}/rotate-secret/",
         f"/admin/credentials/credential/{theirs['credential'].pk}/change/",
         f"/admin/credentials/credential/{theirs['credential'].pk}/delete/",
         f"/admin/requestlog/requestlog/{theirs['entry'].pk}/change/",
@@ -139,7 +144,9 @@ def _their_posts(theirs) -> list[tuple[str, dict | str]]:
         (f"{base}/pause/", {}),
         (f"{base}/resume/", {}),
         (f"{base}/rotate-secret/", {}),
+        (f"{base}/secret/", {}),
         (f"{base}/mapping/preview/", json.dumps({"script": "return event;"})),
+        (f"{base}/mapping/check/", json.dumps({"script": "return event;"})),
         (f"{base}/mapping/save/", json.dumps({"script": "return 1;"})),
         (f"/admin/credentials/credential/{theirs['credential'].pk}/change/", {"name": "x"}),
         (f"/admin/credentials/credential/{theirs['credential'].pk}/delete/", {"post": "yes"}),
@@ -202,10 +209,15 @@ def test_a_viewer_reads_but_cannot_add_change_send_or_run_actions(viewer, ours):
     text = page.content.decode()
     assert "Acme sink" in text and 'id="send-test"' not in text and 'name="_save"' not in text
     assert viewer.get(f"{base}/mapping/").status_code == 200
-    assert viewer.get("/admin/subscriptions/subscription/add/").status_code == 403
+    refused = viewer.get("/admin/subscriptions/subscription/add/")
+    assert refused.status_code == 403 and "Your role does not allow this" in refused.content.decode()
+    assert "Outflow Workbench" in refused.content.decode()
     assert viewer.get("/admin/credentials/credential/add/").status_code == 403
-    for action in ["send-test/", "pause/", "rotate-secret/", "recover/", "change/", "delete/"]:
+    for action in ["send-test/", "pause/", "rotate-secret/", "secret/", "recover/", "change/", "delete/"]:
         assert viewer.post(f"{base}/{action}", {"since": "2026-01-01T00:00", "post": "yes"}).status_code == 403, action
+    for action in ["pause/", "rotate-secret/", "secret/"]:
+        assert viewer.get(f"{base}/{action}").status_code == 403, action
+    assert subscription.secret not in text and 'id="show-secret"' not in text
     save = viewer.post(f"{base}/mapping/save/", json.dumps({"script": "return 1;"}), content_type="application/json")
     assert save.status_code == 403
     listing = viewer.get("/admin/subscriptions/subscription/").content.decode()
@@ -221,12 +233,47 @@ def test_a_member_who_only_reads_one_environment_cannot_act_on_it_from_another_t
     member_client(other, "mixed", role="editor")
     read_only = subscription_create(environment=environment, name="Read only", event_types=["card-completed"], url=URL)
     selection = {"action": "pause", "_selected_action": [read_only.pk]}
-    response = client.post("/admin/subscriptions/subscription/", selection)
-    assert response.status_code == 403
+    client.post("/admin/subscriptions/subscription/", selection)
     assert client.post(f"/admin/subscriptions/subscription/{read_only.pk}/pause/").status_code == 403
+    assert client.get("/admin/subscriptions/subscription/add/").status_code == 403
     assert Subscription.objects.get(pk=read_only.pk).status == "active"
+    switched = client.post("/admin/environment/", {"environment": str(other.pk), "next": "/admin/"})
+    assert switched.status_code == 302
     add = client.get("/admin/subscriptions/subscription/add/").content.decode()
-    assert "initech" in add and "acme" not in add
+    form_choices = add[add.index('id="id_environment"') :].split("</select>")[0]
+    assert "initech" in form_choices and "acme" not in form_choices
+    assert client.post(f"/admin/subscriptions/subscription/{read_only.pk}/pause/").status_code == 404
+    client.post("/admin/subscriptions/subscription/", selection)
+    assert Subscription.objects.get(pk=read_only.pk).status == "active"
+
+
+def test_the_header_names_the_current_environment_and_switches_among_the_members_own(environment, catalog):
+    other, _ = environment_create(name="initech")
+    stranger, _ = environment_create(name="zeta")
+    client = member_client(environment, "mixed", role="viewer")
+    member_client(other, "mixed", role="editor")
+    mine = subscription_create(environment=environment, name="Acme only", event_types=["card-completed"], url=URL)
+    page = client.get("/admin/subscriptions/subscription/").content.decode()
+    assert "Outflow Workbench" in page and "View site" not in page and "Site administration" not in page
+    assert f'<option value="{environment.pk}" selected>acme (viewer)</option>' in page
+    assert f'<option value="{other.pk}">initech (editor)</option>' in page and "zeta" not in page
+    assert "Acme only" in page
+    switched = client.post(
+        "/admin/environment/",
+        {"environment": str(other.pk), "next": f"/admin/subscriptions/subscription/{mine.pk}/change/"},
+    )
+    assert switched["Location"] == "/admin/subscriptions/subscription/"
+    page = client.get("/admin/subscriptions/subscription/").content.decode()
+    assert f'<option value="{other.pk}" selected>initech (editor)</option>' in page and "Acme only" not in page
+    assert client.get(f"/admin/subscriptions/subscription/{mine.pk}/change/").status_code == 404
+    for hostile in ("https://evil.example/admin/x/y/", "//evil.example/", "/admin/../../etc/"):
+        answer = client.post("/admin/environment/", {"environment": str(other.pk), "next": hostile})
+        assert answer["Location"] in ("/admin/", "/admin/subscriptions/subscription/"), hostile
+    assert client.post("/admin/environment/", {"environment": str(stranger.pk)}).status_code == 404
+    assert client.post("/admin/environment/", {"environment": "junk"}).status_code == 404
+    assert client.get("/admin/environment/").status_code == 405
+    only_one = member_client(stranger, "solo", role="editor").get("/admin/").content.decode()
+    assert '<strong id="environment-name">zeta</strong>' in only_one
 
 
 def test_an_operator_sees_every_environment(admin_client, ours, theirs):
@@ -238,7 +285,9 @@ def test_an_operator_sees_every_environment(admin_client, ours, theirs):
 def test_pause_resume_and_rotate_from_the_page(editor, ours):
     subscription = ours["subscription"]
     base = f"/admin/subscriptions/subscription/{subscription.pk}"
-    assert editor.get(f"{base}/pause/").status_code == 405
+    confirmation = editor.get(f"{base}/pause/").content.decode()
+    assert "Pause Acme sink?" in confirmation and 'id="confirm"' in confirmation
+    assert Subscription.objects.get(pk=subscription.pk).status == "active"
     editor.post(f"{base}/pause/")
     subscription.refresh_from_db()
     assert subscription.status == "paused" and "paused in the Workbench by ed" in subscription.paused_reason
@@ -250,11 +299,28 @@ def test_pause_resume_and_rotate_from_the_page(editor, ours):
     assert subscription.status == "active"
 
     old = subscription.secret
+    asked = editor.get(f"{base}/rotate-secret/").content.decode()
+    assert "Rotate the signing secret of Acme sink?" in asked and old not in asked
+    assert Subscription.objects.get(pk=subscription.pk).secret == old
     rotated = editor.post(f"{base}/rotate-secret/")
     subscription.refresh_from_db()
     assert subscription.secret != old and subscription.previous_secret == old
     assert subscription.secret in rotated.content.decode() and "no-store" in rotated["Cache-Control"]
     assert subscription.secret not in editor.get(f"{base}/change/").content.decode()
+
+
+def test_show_secret_asks_first_then_shows_it_uncached(editor, ours):
+    subscription = ours["subscription"]
+    base = f"/admin/subscriptions/subscription/{subscription.pk}"
+    change = editor.get(f"{base}/change/").content.decode()
+    assert 'id="show-secret"' in change and subscription.secret not in change
+    asked = editor.get(f"{base}/secret/")
+    assert "Show the signing secret of Acme sink?" in asked.content.decode()
+    assert subscription.secret not in asked.content.decode()
+    shown = editor.post(f"{base}/secret/")
+    assert f'<code id="signing-secret">{subscription.secret}</code>' in shown.content.decode()
+    assert "no-store" in shown["Cache-Control"]
+    assert Subscription.objects.get(pk=subscription.pk).secret == subscription.secret
 
 
 def test_recover_from_the_page_sends_failed_deliveries_again(editor, ours, environment):
@@ -345,3 +411,44 @@ def test_the_page_tools_leave_a_history_without_the_secret(editor, ours):
     messages = list(LogEntry.objects.order_by("action_time").values_list("change_message", flat=True))
     assert messages == ["Paused.", "Resumed.", "Rotated the signing secret."]
     assert rotated.status_code == 200 and subscription.secret not in "".join(messages)
+
+
+def test_send_test_that_reaches_nobody_shows_the_failure_on_its_page(editor, ours):
+    base = f"/admin/subscriptions/subscription/{ours['subscription'].pk}"
+    form = editor.get(f"{base}/send-test/").content.decode()
+    assert '<option value="card-completed"' in form and "send-test-result" not in form
+    answer = editor.post(f"{base}/send-test/", {"event_type": "card-completed"}).content.decode()
+    assert 'class="send-test-result send-test-failed"' in answer and "<h2>Failed: " in answer
+    entry = RequestLog.objects.get(is_test=True)
+    assert entry.error and entry.error in answer
+    refused = editor.post(f"{base}/send-test/", {"event_type": "card-exploded"}).content.decode()
+    assert "Select a valid choice" in refused and RequestLog.objects.count() == 1
+
+
+def test_a_viewer_reads_human_labels_and_one_date_format_with_its_time_zone(viewer, ours):
+    page = viewer.get(f"/admin/subscriptions/subscription/{ours['subscription'].pk}/change/").content.decode()
+    for label in ("URL", "Request method", "Auto-disable", "Max retries", "Event types"):
+        assert f"<label>{label}:</label>" in page, label
+    assert "<label>Url:</label>" not in page and "Auto disable" not in page
+    created = ours["subscription"].created_at
+    assert f"{created:%Y-%m-%d %H:%M:%S} UTC" in page
+
+
+def test_the_palette_offers_the_members_pages_and_current_objects_only(editor, viewer, ours, theirs):
+    entries = editor.get("/admin/environment/palette/").json()["entries"]
+    labels = {entry["label"]: entry for entry in entries}
+    assert labels["Acme sink"]["url"] == f"/admin/subscriptions/subscription/{ours['subscription'].pk}/change/"
+    assert labels["New subscription"]["url"] == "/admin/subscriptions/subscription/add/"
+    assert "webhook" in labels["Credentials"]["words"] and "Request logs" in labels
+    assert "Globex sink" not in labels and theirs["credential"].name not in labels
+    read = {entry["label"] for entry in viewer.get("/admin/environment/palette/").json()["entries"]}
+    assert "Acme sink" in read and "New subscription" not in read and "New credential" not in read
+    assert Client().get("/admin/environment/palette/").status_code == 302
+
+
+def test_the_delete_page_names_the_subscription_without_orm_names(editor, ours, environment):
+    events_ingest(environment=environment, raw_events=[event()])
+    page = editor.get(f"/admin/subscriptions/subscription/{ours['subscription'].pk}/delete/").content.decode()
+    assert "<li>Acme sink</li>" in page and "Deliveries: 1" in page
+    assert not re.search(r"object \(\d", page) and "relationship" not in page.lower()
+    assert "event_types" not in page.lower()
