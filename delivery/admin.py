@@ -5,12 +5,12 @@ import json
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Q, Subquery
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -18,10 +18,11 @@ from django.utils.safestring import mark_safe
 
 from config.errors import ApiError, error_body
 from delivery.api.serializers import MappingCheckSerializer, MappingPreviewSerializer
+from delivery.explain import delivery_explain
 from delivery.forms import RecoverForm, SendTestForm
 from delivery.mapping_preview import IDENTITY, mapping_check, mapping_preview
 from delivery.models import Delivery, Event
-from delivery.recovery import deliveries_recover
+from delivery.recovery import deliveries_recover, delivery_resend
 from delivery.samples import sample_event
 from delivery.send_test import subscription_test_send
 from requestlog.admin import RequestLogAdmin
@@ -33,7 +34,7 @@ from subscriptions.admin_filters import SubscriptionFilter
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_update
 from tenancy.models import Environment
-from tenancy.workbench import ReadOnlyScopedAdmin, roles_of
+from tenancy.workbench import ReadOnlyScopedAdmin, editable_environment_ids, roles_of
 
 
 @admin.register(Event)
@@ -55,11 +56,45 @@ class DeliveryAdmin(ReadOnlyScopedAdmin):
         return obj.subscription.environment_id
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        delivery = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
             "request_log_url": reverse("admin:requestlog_requestlog_changelist") + "?" + urlencode({"q": object_id}),
         }
+        if delivery is not None:
+            extra_context.update(
+                waiting_on=delivery_explain(delivery=delivery),
+                may_resend=delivery.status in Delivery.FINAL and self._may_resend(request, delivery),
+            )
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        resend = path(
+            "<path:object_id>/resend/", self.admin_site.admin_view(self.resend_view), name="delivery_delivery_resend"
+        )
+        return [resend, *super().get_urls()]
+
+    def _may_resend(self, request, delivery: Delivery) -> bool:
+        return request.user.is_superuser or delivery.subscription.environment_id in editable_environment_ids(request)
+
+    def resend_view(self, request, object_id):
+        """Resend (POST): a final delivery goes again; 404 outside the member's environments, 403 for a viewer."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        delivery = self.get_object(request, object_id)
+        if delivery is None:
+            raise Http404
+        if not self._may_resend(request, delivery):
+            raise PermissionDenied
+        try:
+            delivery_resend(delivery=delivery)
+        except ApiError as refusal:
+            messages.error(request, f"Not sent again: {refusal.message}")
+        else:
+            messages.success(
+                request, "Sent again: the delivery is pending, its attempts going on from where they were."
+            )
+        return HttpResponseRedirect(reverse("admin:delivery_delivery_change", args=[delivery.pk]))
 
 
 # The request log's page, registered by the requestlog app; this one, which knows each entry's event, takes its place.

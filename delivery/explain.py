@@ -20,6 +20,18 @@ from delivery.selectors import ordered_head
 from subscriptions.models import Subscription
 
 QUEUE_COUNT_CAP = 1000
+_REASON_WORDS = {
+    "final": "Done",
+    "sending": "Being sent",
+    "back_off": "Waiting to retry",
+    "endpoint_unreachable": "Endpoint not answering",
+    "endpoint_slow_down": "Endpoint asked to slow down",
+    "rate_limit": "Held by the rate limit",
+    "in_flight_limit": "All of the subscription's drains are busy",
+    "ordered": "Waiting for an earlier delivery",
+    "paused": "Subscription paused",
+    "queued": "Queued",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +41,11 @@ class WaitingOn:
     reason: str
     until: datetime | None
     detail: str
+
+    @property
+    def words(self) -> str:
+        """The reason as the Workbench says it."""
+        return _REASON_WORDS[self.reason]
 
     def as_dict(self) -> dict:
         return {"reason": self.reason, "until": self.until.isoformat() if self.until else None, "detail": self.detail}
