@@ -3,10 +3,11 @@ and resume recoveries whose task was lost.
 
 Every worker process runs it (`sweeps_run`, a thread started with the worker), every
 `OUTFLOW_SWEEP_INTERVAL_SECONDS`; a PostgreSQL advisory lock lets one sweep at a time, so sweepers do no double work
-and none is a single point of failure. The lock is the sweep's transaction's: it ends with the transaction, also
-behind a connection pooler in transaction mode, and a sweeper that stops mid-sweep (killed, frozen, cut off) loses it
-when PostgreSQL ends its idle transaction (`idle_in_transaction_session_timeout`, set for the sweep), so the next
-sweeper to try takes over.
+and none is a single point of failure. The lock is the session's, taken and given back around each sweep, whose
+statements each commit on their own (a sweep in one transaction piles up table locks and can deadlock with DDL); a
+sweeper that stops mid-sweep (killed, frozen, cut off) loses it when PostgreSQL ends its idle session
+(`idle_session_timeout`, set for the sweep), so the next sweeper to try takes over. The workers' connections must not
+go through a pooler in transaction mode.
 """
 
 import contextlib
@@ -75,12 +76,18 @@ def _sweep_lock():
         # SQLite: `make run`'s one machine runs one worker process.
         yield True
         return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{_held_for_seconds()}s'")
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
-            held = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
+        held = cursor.fetchone()[0]
+        if held:
+            cursor.execute(f"SET idle_session_timeout = '{_held_for_seconds()}s'")
+    try:
         yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+                cursor.execute("RESET idle_session_timeout")
 
 
 def _recoveries_resume() -> int:
