@@ -1,7 +1,7 @@
 """Payload filters: a subscription's conditions on an event, checked and compiled into a matcher (pure).
 
 A filter is data, never code: a JSON object of dotted paths and a fixed set of operators. Compiling it builds
-closures over its operands; nothing of it is evaluated or used as a pattern. README's "Payload filters" section
+closures over its operands; nothing of it is evaluated or used as a pattern. docs/FILTERS.md
 states the semantics that the tests hold.
 """
 

@@ -50,7 +50,7 @@ class CredentialSerializer(serializers.ModelSerializer):
 
 
 class CredentialCheckSerializer(serializers.Serializer):
-    """What `check` found; which keys an answer has depends on the type (documented in README)."""
+    """What `check` found; which keys an answer has depends on the type (documented in docs/CREDENTIALS.md)."""
 
     ok = serializers.BooleanField(allow_null=True)
     message = serializers.CharField()

@@ -1,4 +1,4 @@
-"""Payload filters (pure): every operator, the semantics README states, and the refusals with path and problem."""
+"""Payload filters (pure): every operator, the semantics docs/FILTERS.md states, the refusals with their path."""
 
 import json
 
