@@ -165,8 +165,12 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(items):
-    """The secret scan runs last, over everything the suite produced before it."""
-    items.sort(key=lambda item: item.get_closest_marker("secret_scan") is not None)
+    """The tests with the session's Celery processes run after every other (pytest-django's order kept within each
+    group), so that its worker, which sweeps and drains whatever is due in the test database, never works beside a
+    test that does not expect it; the secret scan runs last, over everything the suite produced before it."""
+    items.sort(
+        key=lambda item: (item.get_closest_marker("secret_scan") is not None, "celery_processes" in item.fixturenames)
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
