@@ -217,9 +217,8 @@ def _mapping_failures_record(subscription: Subscription, result: BatchResult) ->
     if not result.mapped:
         return
     failed = result.mapped.count(False)
-    in_a_row = len(result.mapped) - (
-        max(i for i, mapped in enumerate(result.mapped) if mapped) + 1 if any(result.mapped) else 0
-    )
+    # The failures after the last delivery it mapped.
+    in_a_row = len(result.mapped) - max((i + 1 for i, mapped in enumerate(result.mapped) if mapped), default=0)
     errors = [unsent.error for unsent in result.unsent if unsent.final]
     mapping_failures_record(
         subscription=subscription,

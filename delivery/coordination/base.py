@@ -97,7 +97,7 @@ class Coordination:
 
     def rest(self, *, subscription_id) -> Rest | None:
         """Until when the endpoint is left alone, and why, if it is."""
-        raise NotImplementedError
+        return self.keys_of(subscription_ids=[subscription_id])[subscription_id].rest
 
     def keys_of(self, *, subscription_ids: list) -> dict:
         """`SubscriptionKeys` of each of these subscriptions, by id (as given)."""

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from delivery.coordination import keys
-from delivery.coordination.base import Coordination, Rest, Slot, SubscriptionKeys, rest_of
+from delivery.coordination.base import Coordination, Slot, SubscriptionKeys, rest_of
 
 
 def _timeout(seconds: float) -> int:
@@ -70,9 +70,6 @@ class LocalCoordination(Coordination):
             self.cache.set(
                 keys.slow_down_key(subscription_id), int(until.timestamp() * 1000), timeout=_timeout(seconds + 1)
             )
-
-    def rest(self, *, subscription_id) -> Rest | None:
-        return self.keys_of(subscription_ids=[subscription_id])[subscription_id].rest
 
     def keys_of(self, *, subscription_ids: list) -> dict:
         now_ms = int(time.time() * 1000)

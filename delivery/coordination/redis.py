@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from delivery.coordination import keys
-from delivery.coordination.base import Coordination, Rest, Slot, SubscriptionKeys, rest_of
+from delivery.coordination.base import Coordination, Slot, SubscriptionKeys, rest_of
 
 _SCRIPTS = {path.stem: path.read_text() for path in Path(__file__).parent.glob("*.lua")}
 
@@ -78,9 +78,6 @@ class RedisCoordination(Coordination):
             keys.circuit_key(subscription_id),
             keys.slow_down_key(subscription_id),
         ]
-
-    def rest(self, *, subscription_id) -> Rest | None:
-        return self.keys_of(subscription_ids=[subscription_id])[subscription_id].rest
 
     def keys_of(self, *, subscription_ids: list) -> dict:
         pipeline = self.cache.raw_client().pipeline(transaction=False)
