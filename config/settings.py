@@ -185,7 +185,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         # certificate): TLS with the certificate checked against the system's CAs.
         CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 # A publish retries once, quickly (Celery's default is three times); ingest tries once and leaves the rest to the
-# sweeper (delivery/queueing.py), the rows being stored.
+# sweeper (delivery/wakes.py), the rows being stored.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 # Workers reconnect to the broker for as long as it takes (Celery's default gives up after 100 tries).
