@@ -108,7 +108,11 @@ class HotPaths:
             samples.append(
                 _timed_ms(
                     lambda: _expect(
-                        len(deliveries_claim(subscription=self.subscription, limit=CLAIM_BATCH, lease_seconds=lease)),
+                        len(
+                            deliveries_claim(
+                                subscription=self.subscription, limit=CLAIM_BATCH, lease_seconds=lease
+                            ).deliveries
+                        ),
                         CLAIM_BATCH,
                         what="deliveries claimed",
                     )

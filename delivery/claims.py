@@ -6,6 +6,7 @@ Lease and due times are the database's clock, the one the sweeper reads.
 
 import json
 import zlib
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 
@@ -22,25 +23,41 @@ _RETURNING = (
 )
 
 
-def deliveries_claim(*, subscription: Subscription, limit: int, lease_seconds: float) -> list[ClaimedDelivery]:
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The deliveries a claim took, and whether more of the subscription's were due than it took (unclaimed, or held
+    by another drain): without more, the drain that claimed them need not look again."""
+
+    deliveries: list[ClaimedDelivery]
+    more: bool
+
+
+def deliveries_claim(*, subscription: Subscription, limit: int, lease_seconds: float) -> Claim:
     """The next attempt of up to `limit` of the subscription's due deliveries, those due longest first; rows another
-    drain holds are skipped. An ordered subscription's go through `ordered_deliveries_claim` instead."""
+    drain holds are skipped. An ordered subscription's go through `ordered_deliveries_claim` instead.
+
+    It locks one due row more than it takes, which only tells whether there are more: a drain whose claim leaves
+    none behind ends without a last claim that finds nothing (measured: 36 of 76 claims in a 10-subscription run)."""
     lock = connection.ops.for_update_sql(skip_locked=True) if connection.features.has_select_for_update else ""
     due, due_params = now_sql()
-    return _claim(
+    deliveries, due_count = _claim(
         subscription=subscription,
         lease_seconds=lease_seconds,
-        among=(
-            f"id IN (SELECT id FROM {_TABLE} WHERE subscription_id = %s AND status IN (%s, %s)"
-            f" AND next_attempt_at <= {due} ORDER BY next_attempt_at LIMIT %s {lock})"
+        among="id IN (SELECT id FROM due ORDER BY next_attempt_at LIMIT %s)",
+        among_params=[limit],
+        due=(
+            f"SELECT id, next_attempt_at FROM {_TABLE} WHERE subscription_id = %s AND status IN (%s, %s)"
+            f" AND next_attempt_at <= {due} ORDER BY next_attempt_at LIMIT %s {lock}",
+            [_db_id(subscription.pk), *Delivery.CLAIMABLE, *due_params, limit + 1],
         ),
-        among_params=[_db_id(subscription.pk), *Delivery.CLAIMABLE, *due_params, limit],
     )
+    return Claim(deliveries=deliveries, more=due_count > limit)
 
 
-def ordered_deliveries_claim(*, subscription: Subscription, limit: int, lease_seconds: float) -> list[ClaimedDelivery]:
+def ordered_deliveries_claim(*, subscription: Subscription, limit: int, lease_seconds: float) -> Claim:
     """For an ordered subscription: its deliveries in the order their events were ingested, from the oldest that is
-    not final up to the first that is not due (none if that is the oldest), and none while one is being sent.
+    not final up to the first that is not due (none if that is the oldest), and none while one is being sent. Its
+    drain looks again after each batch whatever `more` says (the head may have failed and come due again).
 
     The database keeps the order, not the in-flight slot: claims of one subscription take a transaction-scoped lock
     first, so two drains (a slot lost with Redis, say) cannot both find nothing in flight and claim past each other.
@@ -54,7 +71,7 @@ def ordered_deliveries_claim(*, subscription: Subscription, limit: int, lease_se
                 [_db_id(subscription.pk), Delivery.Status.SENDING],
             )
             if cursor.fetchone()[0]:
-                return []
+                return Claim(deliveries=[], more=False)
             due, due_params = now_sql()
             # Each status's oldest through the (subscription, status, created_at) index, then merged: one scan
             # over both statuses would read every waiting row of the subscription to sort them.
@@ -77,31 +94,39 @@ def ordered_deliveries_claim(*, subscription: Subscription, limit: int, lease_se
                     break
                 ready.append(delivery_id)
         if not ready:
-            return []
+            return Claim(deliveries=[], more=False)
         ids = ", ".join(["%s"] * len(ready))
-        return _claim(
+        deliveries, _ = _claim(
             subscription=subscription,
             lease_seconds=lease_seconds,
             among=f"id IN ({ids}) AND status IN (%s, %s)",
             among_params=[*ready, *Delivery.CLAIMABLE],
         )
+        return Claim(deliveries=deliveries, more=len(ready) == limit)
 
 
-def _claim(*, subscription: Subscription, lease_seconds: float, among: str, among_params: list) -> list:
+def _claim(
+    *, subscription: Subscription, lease_seconds: float, among: str, among_params: list, due: tuple | None = None
+) -> tuple[list[ClaimedDelivery], int]:
+    """Claim the rows `among` picks; with `due` (a query and its parameters), `among` picks from its rows, named
+    `due`, and how many it found comes back too (else 0)."""
     lease, lease_params = now_sql(plus_seconds=lease_seconds)
     now, now_params = now_sql()
+    due_sql, due_params = due if due is not None else ("", [])
+    with_due = f"WITH due AS MATERIALIZED ({due_sql}) " if due is not None else ""
+    counted = ", (SELECT count(*) FROM due)" if due is not None else ", 0"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_TABLE} SET status = %s, attempts = attempts + 1, lease_expires_at = {lease},"
-            f" updated_at = {now} WHERE {among}{_RETURNING}",
-            [Delivery.Status.SENDING, *lease_params, *now_params, *among_params],
+            f"{with_due}UPDATE {_TABLE} SET status = %s, attempts = attempts + 1, lease_expires_at = {lease},"
+            f" updated_at = {now} WHERE {among}{_RETURNING}{counted}",
+            [*due_params, Delivery.Status.SENDING, *lease_params, *now_params, *among_params],
         )
         rows = cursor.fetchall()
     leases = {lease: datetime_read(lease) for lease in {row[3] for row in rows}}
     # Creation times of one clock and offset, as text, sort as the times do (PostgreSQL leaves out a fraction's
     # trailing zeros, and "+" sorts before any digit): a batch is sent in the order its events came in, and rows of
     # two ingest calls stamped the same microsecond in the order of their time-ordered ids, as the ordered claim.
-    return [
+    deliveries = [
         ClaimedDelivery(
             pk=Delivery._meta.pk.to_python(pk),
             subscription=subscription,
@@ -109,8 +134,9 @@ def _claim(*, subscription: Subscription, lease_seconds: float, among: str, amon
             lease_expires_at=leases[lease],
             payload=json.loads(payload),
         )
-        for pk, attempts, _, lease, payload in sorted(rows, key=lambda row: (row[2], str(row[0])))
+        for pk, attempts, _, lease, payload, _ in sorted(rows, key=lambda row: (row[2], str(row[0])))
     ]
+    return deliveries, rows[0][5] if rows else 0
 
 
 def _db_id(pk):

@@ -82,11 +82,18 @@ def _drain(*, subscription: Subscription, slot: Slot) -> DrainEnd:
             limit = room.requests
         # Taken before the claim's statement, so the batch's deadline is never later than the lease the row holds.
         claimed_at = time.monotonic()
-        deliveries = _claim(subscription, limit=limit)
+        claim = _claim(subscription, limit=limit)
+        deliveries = claim.deliveries
         if not deliveries:
             return DrainEnd()
-        if first and len(deliveries) == settings.OUTFLOW_DELIVERY_BATCH and drain_slots(subscription) > 1:
-            # A backlog: another drain may join this one, up to the in-flight limit (each one that starts asks again).
+        if (
+            first
+            and claim.more
+            and len(deliveries) == settings.OUTFLOW_DELIVERY_BATCH
+            and drain_slots(subscription) > 1
+        ):
+            # A backlog (more than a full batch, not held back by the rate limit): another drain may join this one, up
+            # to the in-flight limit (each one that starts asks again).
             subscriptions_wake(subscription_ids=[subscription.pk])
         first = False
         lease = BatchLease(slot=slot, runs_out=claimed_at + lease_seconds(subscription=subscription))
@@ -95,27 +102,25 @@ def _drain(*, subscription: Subscription, slot: Slot) -> DrainEnd:
             return DrainEnd(deferral=end.deferral)
         if not end.go_on or time.monotonic() >= slice_ends or not _slot_extend(slot):
             return DrainEnd(more=True)
-        if len(deliveries) < limit and not subscription.ordered:
-            # A short claim: nothing else was due but what other drains hold. What comes due later wakes the
-            # subscription (ingest, recover, resend; the sweeper for a back-off), so no last claim that finds nothing.
+        if not claim.more and not subscription.ordered:
+            # Nothing else was due but what other drains hold. What comes due later wakes the subscription (ingest,
+            # recover, resend; the sweeper for a back-off), so no last claim that finds nothing.
             return DrainEnd()
 
 
-def _claim(subscription: Subscription, *, limit: int) -> list:
+def _claim(subscription: Subscription, *, limit: int) -> claims.Claim:
     claim = claims.ordered_deliveries_claim if subscription.ordered else claims.deliveries_claim
     with tracing.span("outflow.claim") as span:
-        deliveries = claim(
-            subscription=subscription, limit=limit, lease_seconds=lease_seconds(subscription=subscription)
-        )
+        claimed = claim(subscription=subscription, limit=limit, lease_seconds=lease_seconds(subscription=subscription))
         if span.is_recording():
             span.set_attributes(
                 {
                     "outflow.subscription_id": str(subscription.pk),
                     "outflow.ordered": subscription.ordered,
-                    "outflow.claimed": len(deliveries),
+                    "outflow.claimed": len(claimed.deliveries),
                 }
             )
-    return deliveries
+    return claimed
 
 
 def _held(subscription: Subscription) -> Deferral | None:

@@ -35,4 +35,6 @@ def dead_subscription(environment, **fields) -> Subscription:
 def claim(subscription: Subscription, limit: int = 100) -> list:
     """Claim the subscription's due deliveries as its drain would (an ordered one's in order)."""
     claimer = ordered_deliveries_claim if subscription.ordered else deliveries_claim
-    return claimer(subscription=subscription, limit=limit, lease_seconds=lease_seconds(subscription=subscription))
+    return claimer(
+        subscription=subscription, limit=limit, lease_seconds=lease_seconds(subscription=subscription)
+    ).deliveries

@@ -5,8 +5,10 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from delivery import wakes
+from delivery.claims import Claim, deliveries_claim
 from delivery.coordination import coordination
 from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
@@ -121,6 +123,49 @@ def test_a_backlog_invites_another_drain_up_to_the_in_flight_limit(environment, 
     subscription_drain(subscription_id=subscription.pk)
 
     assert ([subscription.pk], None) in published
+
+
+def test_a_backlog_of_exactly_one_batch_invites_no_other_drain(environment, receiver, published, settings):
+    settings.OUTFLOW_DELIVERY_BATCH = 2
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 2)
+    coordination().wake_clear(subscription_id=subscription.pk)
+    published.clear()
+
+    subscription_drain(subscription_id=subscription.pk)
+
+    assert published == []
+    assert len(receiver.received("/hook")) == 2
+
+
+@pytest.mark.parametrize(("due", "claims"), [(4, 1), (8, 2), (9, 3), (1, 1)])
+def test_a_drain_claims_again_only_while_its_last_claim_left_rows_due(
+    environment, receiver, published, settings, due, claims
+):
+    """Its claim tells whether more rows were due than it took: a drain that took the last of them sends them and
+    ends, without a claim that would find nothing."""
+    settings.OUTFLOW_DELIVERY_BATCH = 4
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, due)
+
+    with CaptureQueriesContext(connection) as queries:
+        subscription_drain(subscription_id=subscription.pk)
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert sum("attempts = attempts + 1" in sql for sql in statements) == claims
+    assert len(receiver.received("/hook")) == due
+
+
+def test_a_claim_says_whether_rows_were_left_due_beyond_those_it_took(environment, receiver):
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 5)
+
+    first = deliveries_claim(subscription=subscription, limit=3, lease_seconds=60)
+    second = deliveries_claim(subscription=subscription, limit=2, lease_seconds=60)
+
+    assert (len(first.deliveries), first.more) == (3, True)
+    assert (len(second.deliveries), second.more) == (2, False)
+    assert deliveries_claim(subscription=subscription, limit=2, lease_seconds=60) == Claim(deliveries=[], more=False)
 
 
 def test_an_ordered_subscription_sends_one_at_a_time_and_a_failure_holds_those_behind_it(
