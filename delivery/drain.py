@@ -72,8 +72,11 @@ def _drain(*, subscription: Subscription, slot: Slot) -> DrainEnd:
             subscription = subscription_for_delivery(subscription_id=subscription.pk)
             if subscription is None:
                 return DrainEnd()
-        if deferral := _held(subscription):
-            return DrainEnd(deferral=deferral)
+        if slot.rest is not None:
+            # The endpoint's circuit is open, or it asked for a slow-down (read with the slot).
+            return DrainEnd(
+                deferral=Deferral(seconds=slot.rest.until.timestamp() - time.time(), reason=slot.rest.reason)
+            )
         limit = settings.OUTFLOW_DELIVERY_BATCH
         if subscription.rate_limit is not None and subscription.status == Subscription.Status.ACTIVE:
             room = rate_room(subscription_id=subscription.pk, rate_limit=subscription.rate_limit, ready=limit)
@@ -100,12 +103,15 @@ def _drain(*, subscription: Subscription, slot: Slot) -> DrainEnd:
         end = batch_attempt(subscription=subscription, deliveries=deliveries, lease=lease)
         if end.deferral is not None:
             return DrainEnd(deferral=end.deferral)
-        if not end.go_on or time.monotonic() >= slice_ends or not _slot_extend(slot):
-            return DrainEnd(more=True)
-        if not claim.more and not subscription.ordered:
+        if end.go_on and not claim.more and not subscription.ordered:
             # Nothing else was due but what other drains hold. What comes due later wakes the subscription (ingest,
             # recover, resend; the sweeper for a back-off), so no last claim that finds nothing.
             return DrainEnd()
+        if not end.go_on or time.monotonic() >= slice_ends:
+            return DrainEnd(more=True)
+        slot = _slot_extend(slot)
+        if slot is None:
+            return DrainEnd(more=True)
 
 
 def _claim(subscription: Subscription, *, limit: int) -> claims.Claim:
@@ -123,20 +129,6 @@ def _claim(subscription: Subscription, *, limit: int) -> claims.Claim:
     return claimed
 
 
-def _held(subscription: Subscription) -> Deferral | None:
-    """The wait that holds the subscription's endpoint now (its circuit is open, or it asked for a slow-down)."""
-    if not shared_cache_usable():
-        return None
-    try:
-        rest = coordination().rest(subscription_id=subscription.pk)
-    except CACHE_ERRORS as error:
-        shared_cache_unreachable(error, what="circuits and slow-downs (drains try their endpoints)")
-        return None
-    if rest is None:
-        return None
-    return Deferral(seconds=(rest.until.timestamp() - time.time()), reason=rest.reason)
-
-
 def _slot_take(subscription: Subscription) -> Slot | None:
     if not shared_cache_usable():
         return None
@@ -150,12 +142,12 @@ def _slot_take(subscription: Subscription) -> Slot | None:
         return None
 
 
-def _slot_extend(slot: Slot) -> bool:
+def _slot_extend(slot: Slot) -> Slot | None:
     try:
         return coordination().slot_extend(slot=slot, seconds=slot_seconds())
     except CACHE_ERRORS as error:
         shared_cache_unreachable(error, what="in-flight slots")
-        return False
+        return None
 
 
 def _slot_free(slot: Slot) -> bool:

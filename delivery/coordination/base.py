@@ -20,20 +20,22 @@ from datetime import UTC, datetime
 
 
 @dataclass(frozen=True, slots=True)
-class Slot:
-    """An in-flight slot a drain holds: its subscription, its index and the token that says this drain holds it."""
-
-    subscription_id: str
-    index: int
-    owner: str
-
-
-@dataclass(frozen=True, slots=True)
 class Rest:
     """The endpoint is left alone until a time: its circuit is open, or it asked to be slowed down."""
 
     until: datetime
     reason: str  # "endpoint_unreachable" or "endpoint_slow_down"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An in-flight slot a drain holds: its subscription, its index and the token that says this drain holds it; and
+    what held the endpoint when the slot was taken or last extended (read with it, in the same round trip)."""
+
+    subscription_id: str
+    index: int
+    owner: str
+    rest: Rest | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ def ms_to_datetime(milliseconds: int) -> datetime:
 
 
 def rest_of(*, circuit_ms: int | None, slow_down_ms: int | None, now_ms: int) -> Rest | None:
-    """The later of a circuit and a slow-down still running, if either is."""
+    """The later of a circuit and a slow-down still running, if either is (a key not set: None, or below 0)."""
     candidates = [
         (until, reason)
         for until, reason in ((circuit_ms, "endpoint_unreachable"), (slow_down_ms, "endpoint_slow_down"))
@@ -70,8 +72,9 @@ class Coordination:
         one clears the subscription's wake: the drain is about to look at the rows, so later wakes publish again."""
         raise NotImplementedError
 
-    def slot_extend(self, *, slot: Slot, seconds: float) -> bool:
-        """Hold the slot `seconds` from now; False if it expired meanwhile (and may be another drain's)."""
+    def slot_extend(self, *, slot: Slot, seconds: float) -> Slot | None:
+        """The slot held `seconds` from now, with what holds the endpoint now; None if it expired meanwhile (and may
+        be another drain's)."""
         raise NotImplementedError
 
     def slot_free(self, *, slot: Slot) -> bool:

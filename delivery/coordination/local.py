@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import replace
 from datetime import datetime
 
 from django.conf import settings
@@ -40,12 +41,15 @@ class LocalCoordination(Coordination):
         for index in range(slots):
             if self.cache.add(keys.slot_key(subscription_id, index), owner, timeout=_timeout(seconds)):
                 self.cache.delete(keys.wake_key(subscription_id))
-                return Slot(subscription_id=str(subscription_id), index=index, owner=owner)
+                rest = self.rest(subscription_id=subscription_id)
+                return Slot(subscription_id=str(subscription_id), index=index, owner=owner, rest=rest)
         return None
 
-    def slot_extend(self, *, slot: Slot, seconds: float) -> bool:
+    def slot_extend(self, *, slot: Slot, seconds: float) -> Slot | None:
         key = keys.slot_key(slot.subscription_id, slot.index)
-        return self.cache.get(key) == slot.owner and self.cache.touch(key, _timeout(seconds))
+        if self.cache.get(key) == slot.owner and self.cache.touch(key, _timeout(seconds)):
+            return replace(slot, rest=self.rest(subscription_id=slot.subscription_id))
+        return None
 
     def slot_free(self, *, slot: Slot) -> bool:
         key = keys.slot_key(slot.subscription_id, slot.index)

@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from delivery.coordination import keys
-from delivery.coordination.base import Coordination, Slot, SubscriptionKeys, rest_of
+from delivery.coordination.base import Coordination, Rest, Slot, SubscriptionKeys, rest_of
 
 _SCRIPTS = {path.stem: path.read_text() for path in Path(__file__).parent.glob("*.lua")}
 
@@ -20,6 +21,11 @@ def _ms(seconds: float) -> int:
 
 def _until_ms(until: datetime) -> int:
     return int(until.timestamp() * 1000)
+
+
+def _rest(circuit_ms: int, slow_down_ms: int) -> Rest | None:
+    """What a script read of the circuit and the slow-down (-1: not set), by this process's clock."""
+    return rest_of(circuit_ms=circuit_ms, slow_down_ms=slow_down_ms, now_ms=int(time.time() * 1000))
 
 
 class RedisCoordination(Coordination):
@@ -40,12 +46,21 @@ class RedisCoordination(Coordination):
     def slot_take(self, *, subscription_id, slots: int, seconds: float) -> Slot | None:
         owner = secrets.token_hex(8)
         slot_keys = self._slot_keys(subscription_id)[:slots]
-        taken = self._run("slot_take", keys=[*slot_keys, keys.wake_key(subscription_id)], args=[owner, _ms(seconds)])
-        return Slot(subscription_id=str(subscription_id), index=taken - 1, owner=owner) if taken else None
+        taken, circuit, slow_down = self._run(
+            "slot_take",
+            keys=[*slot_keys, keys.wake_key(subscription_id), *self._rest_keys(subscription_id)],
+            args=[owner, _ms(seconds)],
+        )
+        if not taken:
+            return None
+        return Slot(subscription_id=str(subscription_id), index=taken - 1, owner=owner, rest=_rest(circuit, slow_down))
 
-    def slot_extend(self, *, slot: Slot, seconds: float) -> bool:
+    def slot_extend(self, *, slot: Slot, seconds: float) -> Slot | None:
         key = keys.slot_key(slot.subscription_id, slot.index)
-        return bool(self._run("slot_extend", keys=[key], args=[slot.owner, _ms(seconds)]))
+        held, circuit, slow_down = self._run(
+            "slot_extend", keys=[key, *self._rest_keys(slot.subscription_id)], args=[slot.owner, _ms(seconds)]
+        )
+        return replace(slot, rest=_rest(circuit, slow_down)) if held else None
 
     def slot_free(self, *, slot: Slot) -> bool:
         slot_key, wake_key = keys.slot_key(slot.subscription_id, slot.index), keys.wake_key(slot.subscription_id)
@@ -72,27 +87,18 @@ class RedisCoordination(Coordination):
         if milliseconds > 0:
             self._run("slow_down", keys=[keys.slow_down_key(subscription_id)], args=[_until_ms(until), milliseconds])
 
+    def _rest_keys(self, subscription_id) -> list[str]:
+        return [keys.circuit_key(subscription_id), keys.slow_down_key(subscription_id)]
+
     def _state_keys(self, subscription_id) -> list[str]:
-        return [
-            *self._slot_keys(subscription_id),
-            keys.circuit_key(subscription_id),
-            keys.slow_down_key(subscription_id),
-        ]
+        return [*self._slot_keys(subscription_id), *self._rest_keys(subscription_id)]
 
     def keys_of(self, *, subscription_ids: list) -> dict:
         pipeline = self.cache.raw_client().pipeline(transaction=False)
         for subscription_id in subscription_ids:
             self._run("state", keys=self._state_keys(subscription_id), args=[], client=pipeline)
-        now_ms = int(time.time() * 1000)
         return {
-            subscription_id: SubscriptionKeys(
-                slots_held=held,
-                rest=rest_of(
-                    circuit_ms=None if circuit < 0 else circuit,
-                    slow_down_ms=None if slow_down < 0 else slow_down,
-                    now_ms=now_ms,
-                ),
-            )
+            subscription_id: SubscriptionKeys(slots_held=held, rest=_rest(circuit, slow_down))
             for subscription_id, (held, circuit, slow_down) in zip(subscription_ids, pipeline.execute(), strict=True)
         }
 

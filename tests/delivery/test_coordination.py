@@ -48,7 +48,7 @@ def test_a_drain_whose_slot_expired_and_was_taken_again_leaves_the_new_holders_s
     other = backend.slot_take(subscription_id=subscription, slots=1, seconds=30)
     assert other is not None and other.index == slow.index
 
-    assert backend.slot_extend(slot=slow, seconds=30) is False
+    assert backend.slot_extend(slot=slow, seconds=30) is None
     backend.slot_free(slot=slow)
 
     assert backend.slot_take(subscription_id=subscription, slots=1, seconds=30) is None
@@ -59,7 +59,7 @@ def test_a_drain_whose_slot_expired_and_was_taken_again_leaves_the_new_holders_s
 def test_a_held_slot_is_extended_by_its_holder(backend):
     subscription = uuid.uuid4()
     slot = backend.slot_take(subscription_id=subscription, slots=1, seconds=0)
-    assert backend.slot_extend(slot=slot, seconds=30) is True
+    assert backend.slot_extend(slot=slot, seconds=30) == slot
     time.sleep(1.1)
     assert backend.slot_take(subscription_id=subscription, slots=1, seconds=30) is None
 
@@ -95,6 +95,22 @@ def test_a_circuit_and_a_slow_down_say_until_when_the_endpoint_rests(backend):
     # A shorter Retry-After answered meanwhile does not cut the longer one short.
     backend.slow_down(subscription_id=subscription, until=soon)
     assert abs((backend.rest(subscription_id=subscription).until - later).total_seconds()) < 0.01
+
+
+def test_a_slot_taken_or_extended_says_what_holds_the_endpoint(backend):
+    """Read in the same round trip as the slot: a drain checks it before each claim."""
+    subscription = uuid.uuid4()
+    slot = backend.slot_take(subscription_id=subscription, slots=2, seconds=30)
+    assert slot.rest is None
+    until = timezone.now() + timedelta(seconds=20)
+    backend.circuit_trip(subscription_id=subscription, until=until)
+
+    extended = backend.slot_extend(slot=slot, seconds=30)
+    other = backend.slot_take(subscription_id=subscription, slots=2, seconds=30)
+
+    for held in (extended, other):
+        assert held.rest.reason == "endpoint_unreachable" and abs((held.rest.until - until).total_seconds()) < 0.01
+    assert (extended.index, extended.owner) == (slot.index, slot.owner)
 
 
 def test_a_circuit_that_ended_no_longer_holds(backend):

@@ -2,10 +2,12 @@
 that come in while it runs, ordered subscriptions, and a subscription deleted while it records."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from delivery import wakes
 from delivery.claims import Claim, deliveries_claim
@@ -154,6 +156,31 @@ def test_a_drain_claims_again_only_while_its_last_claim_left_rows_due(
     statements = [query["sql"] for query in queries.captured_queries]
     assert sum("attempts = attempts + 1" in sql for sql in statements) == claims
     assert len(receiver.received("/hook")) == due
+
+
+@pytest.mark.parametrize("rest", ["circuit", "slow_down"])
+def test_a_drain_sends_nothing_while_its_endpoint_rests_and_comes_back_when_it_ends(
+    environment, receiver, published, settings, rest
+):
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 2)
+    published.clear()
+    until = timezone.now() + timedelta(seconds=2)
+    if rest == "circuit":
+        coordination().circuit_trip(subscription_id=subscription.pk, until=until)
+    else:
+        coordination().slow_down(subscription_id=subscription.pk, until=until)
+
+    end = subscription_drain(subscription_id=subscription.pk)
+
+    assert end.deferral.reason == {"circuit": "endpoint_unreachable", "slow_down": "endpoint_slow_down"}[rest]
+    assert 1.5 < end.deferral.seconds <= 2
+    assert (
+        receiver.received() == [] and Delivery.objects.filter(status=Delivery.Status.PENDING, attempts=0).count() == 2
+    )
+    [(woken, countdown)] = published
+    assert woken == [subscription.pk] and countdown > 1.5
+    assert coordination().keys_of(subscription_ids=[subscription.pk])[subscription.pk].slots_held == 0
 
 
 def test_a_claim_says_whether_rows_were_left_due_beyond_those_it_took(environment, receiver):
