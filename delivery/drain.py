@@ -3,9 +3,9 @@
 It takes one of its subscription's in-flight slots (one for an ordered subscription), or returns: a drain already
 runs in each. Holding it, it loops: check what holds the endpoint (an open circuit, a slow-down, the rate limit) →
 claim the oldest due deliveries (delivery/claims.py) → send and record them (delivery/attempts.py), until nothing is
-due or its time slice is spent. Then it frees the slot, and publishes its successor if work is left or a wake came in
-while it ran: the successor waits behind every other subscription's drain already queued, which keeps subscriptions
-and tenants fair.
+due or its time slice is spent. Then it frees the slot, and publishes its successor if work is left or a drain woken
+while it ran found no free slot: the successor waits behind every other subscription's drain already queued, which
+keeps subscriptions and tenants fair.
 """
 
 import logging
@@ -151,7 +151,7 @@ def _slot_extend(slot: Slot) -> Slot | None:
 
 
 def _slot_free(slot: Slot) -> bool:
-    """Free the slot; whether a wake came in that no drain has started for (or the cache cannot say)."""
+    """Free the slot; whether a drain found no free slot meanwhile (or the cache cannot say)."""
     try:
         return coordination().slot_free(slot=slot)
     except CACHE_ERRORS as error:

@@ -5,7 +5,8 @@ sweeper wakes their subscriptions, and never loses or reorders one (an ordered s
 database, `delivery/claims.py`).
 
 - slot n (n < the in-flight limit): a drain runs; held with a time to live. Lost: one more drain may run.
-- wake: a drain was asked for and has not started (the debounce). Lost: the next wake publishes.
+- wake: a drain was asked for and has not started (the debounce), or one ran and found every slot held (the drain
+  that frees one publishes again). Lost: the next wake publishes.
 - circuit: the endpoint stopped answering; until when it is left alone. Lost: drains try it at once.
 - slow-down: the endpoint answered 429 with Retry-After; until when. Lost: its next 429 sets it again.
 - rate limit: the permits granted in the last window. Lost: one window more may go.
@@ -69,7 +70,8 @@ class Coordination:
 
     def slot_take(self, *, subscription_id, slots: int, seconds: float) -> Slot | None:
         """One of the subscription's `slots` in-flight slots, held for `seconds`, or None when all are held. Taking
-        one clears the subscription's wake: the drain is about to look at the rows, so later wakes publish again."""
+        one clears the subscription's wake: the drain is about to look at the rows, so later wakes publish again.
+        Finding none marks the wake so (for OUTFLOW_REQUEUE_GRACE_SECONDS), for `slot_free`."""
         raise NotImplementedError
 
     def slot_extend(self, *, slot: Slot, seconds: float) -> Slot | None:
@@ -78,7 +80,9 @@ class Coordination:
         raise NotImplementedError
 
     def slot_free(self, *, slot: Slot) -> bool:
-        """Free the slot (only while this drain holds it); whether a wake came in that no drain has started for."""
+        """Free the slot (only while this drain holds it); whether a drain ran meanwhile and found every slot held,
+        so that the caller publishes again. A wake whose drain has not run yet is left to that drain: publishing
+        another would only find nothing to claim."""
         raise NotImplementedError
 
     def wake_claim(self, *, subscription_id, seconds: float) -> bool:

@@ -6,6 +6,10 @@ def slot_key(subscription_id, index: int) -> str:
     return f"outflow:slot:{{{subscription_id}}}:{index}"
 
 
+# The wake key's value once a drain found every slot held: the drain that frees one publishes its successor.
+WAKE_FOUND_NO_SLOT = "no-slot"
+
+
 def wake_key(subscription_id) -> str:
     return f"outflow:wake:{{{subscription_id}}}"
 

@@ -43,6 +43,11 @@ class LocalCoordination(Coordination):
                 self.cache.delete(keys.wake_key(subscription_id))
                 rest = self.rest(subscription_id=subscription_id)
                 return Slot(subscription_id=str(subscription_id), index=index, owner=owner, rest=rest)
+        self.cache.set(
+            keys.wake_key(subscription_id),
+            keys.WAKE_FOUND_NO_SLOT,
+            timeout=_timeout(settings.OUTFLOW_REQUEUE_GRACE_SECONDS),
+        )
         return None
 
     def slot_extend(self, *, slot: Slot, seconds: float) -> Slot | None:
@@ -55,7 +60,7 @@ class LocalCoordination(Coordination):
         key = keys.slot_key(slot.subscription_id, slot.index)
         if self.cache.get(key) == slot.owner:
             self.cache.delete(key)
-        return self.cache.get(keys.wake_key(slot.subscription_id)) is not None
+        return self.cache.get(keys.wake_key(slot.subscription_id)) == keys.WAKE_FOUND_NO_SLOT
 
     def wake_claim(self, *, subscription_id, seconds: float) -> bool:
         return self.cache.add(keys.wake_key(subscription_id), 1, timeout=_timeout(seconds))

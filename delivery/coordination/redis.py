@@ -49,7 +49,7 @@ class RedisCoordination(Coordination):
         taken, circuit, slow_down = self._run(
             "slot_take",
             keys=[*slot_keys, keys.wake_key(subscription_id), *self._rest_keys(subscription_id)],
-            args=[owner, _ms(seconds)],
+            args=[owner, _ms(seconds), keys.WAKE_FOUND_NO_SLOT, _ms(settings.OUTFLOW_REQUEUE_GRACE_SECONDS)],
         )
         if not taken:
             return None
@@ -64,7 +64,7 @@ class RedisCoordination(Coordination):
 
     def slot_free(self, *, slot: Slot) -> bool:
         slot_key, wake_key = keys.slot_key(slot.subscription_id, slot.index), keys.wake_key(slot.subscription_id)
-        return bool(self._run("slot_free", keys=[slot_key, wake_key], args=[slot.owner]))
+        return bool(self._run("slot_free", keys=[slot_key, wake_key], args=[slot.owner, keys.WAKE_FOUND_NO_SLOT]))
 
     def wake_claim(self, *, subscription_id, seconds: float) -> bool:
         return bool(

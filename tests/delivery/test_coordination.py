@@ -83,6 +83,15 @@ def test_freeing_a_slot_tells_of_a_wake_that_came_in_while_it_was_held(backend):
     assert backend.slot_free(slot=slot) is True
 
 
+def test_freeing_a_slot_leaves_a_wake_whose_drain_has_not_run_to_that_drain(backend):
+    subscription = uuid.uuid4()
+    slot = backend.slot_take(subscription_id=subscription, slots=1, seconds=30)
+    # Asked for meanwhile, its task still queued: it takes the slot once freed; another would find nothing.
+    assert backend.wake_claim(subscription_id=subscription, seconds=30) is True
+    assert backend.slot_free(slot=slot) is False
+    assert backend.slot_take(subscription_id=subscription, slots=1, seconds=30) is not None
+
+
 def test_a_circuit_and_a_slow_down_say_until_when_the_endpoint_rests(backend):
     subscription = uuid.uuid4()
     assert backend.rest(subscription_id=subscription) is None
