@@ -87,6 +87,9 @@ def profile(*, events: int, url: str) -> dict:
 
     call_command("migrate", verbosity=0)
     EventType.objects.get_or_create(name="card-completed")
+    from tenancy.actors import SYSTEM, actor_set
+
+    actor_set(SYSTEM)  # the audit log names who changes configuration: here, Outflow itself
     environment, _ = environment_create(name="profile")
     subscription = subscription_create(environment=environment, name="sink", event_types=["card-completed"], url=url)
     batch = settings.OUTFLOW_DELIVERY_BATCH

@@ -73,8 +73,10 @@ def _attempt_cost(*, runs: int, receiver_url: str) -> dict:
     from delivery.ingest import events_ingest
     from delivery.models import Delivery
     from subscriptions.services import subscription_create
+    from tenancy.actors import SYSTEM, actor_set
     from tenancy.services import environment_create
 
+    actor_set(SYSTEM)  # the audit log names who changes configuration: here, Outflow itself
     environment, _ = environment_create(name="limiter-bench")
     limited = subscription_create(
         environment=environment,

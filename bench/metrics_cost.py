@@ -59,6 +59,9 @@ def main(rows: int) -> None:
         from tenancy.services import environment_create
 
         EventType.objects.get_or_create(name="card-completed")
+        from tenancy.actors import SYSTEM, actor_set
+
+        actor_set(SYSTEM)  # the audit log names who changes configuration: here, Outflow itself
         environment, _ = environment_create(name="metrics")
         subscription = subscription_create(
             environment=environment, name="s", event_types=["card-completed"], url="http://127.0.0.1:9/"

@@ -189,6 +189,9 @@ def main(*, deliveries: int, rounds: int) -> None:
             [EventType(name=name, description=text) for name, text in PLATFORM_EVENT_TYPES.items()],
             ignore_conflicts=True,
         )
+        from tenancy.actors import SYSTEM, actor_set
+
+        actor_set(SYSTEM)  # the audit log names who changes configuration: here, Outflow itself
         environment, api_key = environment_create(name="tracing-cost")
         subscription = subscription_create(
             environment=environment, name="bench", event_types=["card-completed"], url=receiver.url("/bench")

@@ -51,7 +51,8 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
 
 
 def actor_set(actor: Actor | Callable[[], Actor]) -> None:
-    """For API key authentication, inside the request's context that ActorMiddleware resets afterwards."""
+    """The actor for the rest of the current context: API key authentication, inside the request's context that
+    ActorMiddleware resets afterwards, or a standalone script such as a benchmark's."""
     _current.set(actor)
 
 
