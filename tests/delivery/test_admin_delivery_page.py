@@ -2,7 +2,6 @@
 
 import pytest
 
-from delivery import wakes
 from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
@@ -10,12 +9,7 @@ from subscriptions.services import subscription_create
 from tenancy.services import environment_create
 from tests.factories import event, member_client
 
-
-@pytest.fixture(autouse=True)
-def published(monkeypatch) -> list:
-    sent: list = []
-    monkeypatch.setattr(wakes, "_publish", lambda ids, **kwargs: sent.append(list(ids)))
-    return sent
+pytestmark = pytest.mark.usefixtures("published")
 
 
 @pytest.fixture
@@ -51,7 +45,9 @@ def test_an_editor_resends_a_final_delivery_from_its_page(
         response = editor.post(f"/admin/delivery/delivery/{delivery.pk}/resend/")
 
     assert response.status_code == 302
-    assert Delivery.objects.get().status == Delivery.Status.PENDING and published == [[delivery.subscription_id]]
+    assert Delivery.objects.get().status == Delivery.Status.PENDING and published.subscription_ids() == [
+        delivery.subscription_id
+    ]
 
 
 def test_a_viewer_is_offered_no_resend_and_is_refused_one(environment, delivery, receiver):

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from delivery import wakes
 from delivery.coordination import coordination
 from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
@@ -14,14 +13,6 @@ from delivery.models import Delivery
 from delivery.rate_limit import rate_permit_take, rate_window_seconds
 from subscriptions.services import subscription_create
 from tests.factories import event
-
-
-@pytest.fixture
-def published(monkeypatch) -> list:
-    """The drains' wakes, as (subscription ids, countdown) instead of tasks: these tests run the drains themselves."""
-    sent: list = []
-    monkeypatch.setattr(wakes, "_publish", lambda ids, countdown=None, **kwargs: sent.append((list(ids), countdown)))
-    return sent
 
 
 def _subscription(environment, receiver, **fields):

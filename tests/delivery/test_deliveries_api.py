@@ -2,18 +2,10 @@
 
 import pytest
 
-from delivery import wakes
 from delivery.drain import subscription_drain
 from delivery.models import Delivery
 from subscriptions.services import subscription_pause
 from tests.factories import event, subscription_payload
-
-
-@pytest.fixture
-def published(monkeypatch) -> list:
-    sent: list = []
-    monkeypatch.setattr(wakes, "_publish", lambda ids, **kwargs: sent.append(list(ids)))
-    return sent
 
 
 @pytest.fixture
@@ -71,7 +63,7 @@ def test_resend_sends_a_final_delivery_again_with_its_attempts_going_on(
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "pending" and response.json()["attempts"] == 1
     assert response.json()["waiting_on"]["reason"] == "queued"
-    assert published == [[delivery.subscription_id]]
+    assert published.subscription_ids() == [delivery.subscription_id]
     subscription_drain(subscription_id=subscription_id)
     resent = Delivery.objects.get()
     assert resent.status == Delivery.Status.SUCCEEDED and resent.attempts == 2

@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from delivery import wakes
 from delivery.claims import Claim, deliveries_claim
 from delivery.coordination import coordination
 from delivery.drain import subscription_drain
@@ -19,14 +18,6 @@ from requestlog.models import RequestLog
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create, subscription_delete
 from tests.factories import event
-
-
-@pytest.fixture
-def published(monkeypatch) -> list:
-    """The wakes published, as (subscription ids, countdown), instead of tasks: these tests run the drains."""
-    sent: list = []
-    monkeypatch.setattr(wakes, "_publish", lambda ids, countdown=None, **kwargs: sent.append((list(ids), countdown)))
-    return sent
 
 
 def _subscription(environment, receiver, path="/hook", **fields) -> Subscription:

@@ -9,7 +9,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from delivery import wakes
 from delivery.coordination import coordination
 from delivery.drain import subscription_drain
 from delivery.explain import delivery_explain
@@ -19,12 +18,7 @@ from subscriptions.services import subscription_create, subscription_pause
 from tests.delivery.steps import claim, dead_subscription
 from tests.factories import event
 
-
-@pytest.fixture(autouse=True)
-def published(monkeypatch) -> list:
-    sent: list = []
-    monkeypatch.setattr(wakes, "_publish", lambda ids, **kwargs: sent.append(list(ids)))
-    return sent
+pytestmark = pytest.mark.usefixtures("published")
 
 
 def _subscription(environment, receiver, **fields):

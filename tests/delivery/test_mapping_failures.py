@@ -2,7 +2,6 @@
 
 import pytest
 
-from delivery import wakes
 from delivery.drain import subscription_drain
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
@@ -15,9 +14,7 @@ from tests.factories import event
 THROWS_ON_BAD = "if (event.endUserId === 'bad') { throw new Error('no card'); } return event;"
 
 
-@pytest.fixture(autouse=True)
-def published(monkeypatch):
-    monkeypatch.setattr(wakes, "_publish", lambda ids, **kwargs: None)
+pytestmark = pytest.mark.usefixtures("published")
 
 
 @pytest.fixture

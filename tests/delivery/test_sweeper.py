@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from delivery import sweeper, wakes
+from delivery import sweeper
 from delivery.coordination import coordination
 from delivery.ingest import events_ingest
 from delivery.models import Delivery
@@ -19,13 +19,6 @@ from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
 from tests.delivery.steps import claim
 from tests.factories import event
-
-
-@pytest.fixture
-def published(monkeypatch) -> list:
-    sent: list = []
-    monkeypatch.setattr(wakes, "_publish", lambda ids, **kwargs: sent.extend(ids))
-    return sent
 
 
 @pytest.fixture
@@ -43,7 +36,7 @@ def two_due(environment, receiver) -> list:
 
 def test_each_subscription_with_due_deliveries_is_woken_once(two_due, published):
     assert deliveries_sweep()["woken"] == 2
-    assert sorted(published) == sorted(subscription.pk for subscription in two_due)
+    assert sorted(published.subscription_ids()) == sorted(subscription.pk for subscription in two_due)
     # A wake on its way is not sent again before the grace: the sweep after finds it pending.
     assert deliveries_sweep()["woken"] == 0
 
@@ -86,7 +79,7 @@ def test_sweeper_takes_back_an_expired_claim_due_now(delivery, published):
     assert recovered.next_attempt_at <= timezone.now()
     assert "worker stopped" in recovered.last_error
     assert "worker stopped" in RequestLog.objects.get().error
-    assert published == [delivery.subscription_id]
+    assert published.subscription_ids() == [delivery.subscription_id]
 
 
 def test_an_expired_claim_with_no_retries_left_fails(delivery, published):
@@ -125,4 +118,4 @@ def test_an_ordered_subscription_whose_oldest_delivery_waits_its_back_off_is_not
     assert deliveries_sweep()["woken"] == 0
 
     Delivery.objects.filter(pk=head.pk).update(next_attempt_at=Now())
-    assert deliveries_sweep()["woken"] == 1 and published == [ordered.pk]
+    assert deliveries_sweep()["woken"] == 1 and published.subscription_ids() == [ordered.pk]
