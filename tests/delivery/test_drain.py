@@ -106,29 +106,18 @@ def test_a_wake_that_lands_while_the_drain_runs_is_not_lost(
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
 
 
-def test_a_backlog_invites_another_drain_up_to_the_in_flight_limit(environment, receiver, published, settings):
+@pytest.mark.parametrize(("due", "invited"), [(5, True), (2, False)])
+def test_a_backlog_of_more_than_a_batch_invites_another_drain(environment, receiver, published, settings, due, invited):
     settings.OUTFLOW_DELIVERY_BATCH = 2
     subscription = _subscription(environment, receiver)
-    _ingest(environment, 5)
+    _ingest(environment, due)
     coordination().wake_clear(subscription_id=subscription.pk)
     published.clear()
 
     subscription_drain(subscription_id=subscription.pk)
 
-    assert ([subscription.pk], None) in published
-
-
-def test_a_backlog_of_exactly_one_batch_invites_no_other_drain(environment, receiver, published, settings):
-    settings.OUTFLOW_DELIVERY_BATCH = 2
-    subscription = _subscription(environment, receiver)
-    _ingest(environment, 2)
-    coordination().wake_clear(subscription_id=subscription.pk)
-    published.clear()
-
-    subscription_drain(subscription_id=subscription.pk)
-
-    assert published == []
-    assert len(receiver.received("/hook")) == 2
+    assert (([subscription.pk], None) in published) is invited
+    assert len(receiver.received("/hook")) == due
 
 
 @pytest.mark.parametrize(("due", "claims"), [(4, 1), (8, 2), (9, 3), (1, 1)])
