@@ -80,7 +80,11 @@ class EnvironmentScopedAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.environment_lookup}__in": list(roles_of(request))})
+        return self.scope_queryset(queryset, list(roles_of(request)))
+
+    def scope_queryset(self, queryset, environment_ids: list[uuid.UUID]):
+        """The rows of these environments only."""
+        return queryset.filter(**{f"{self.environment_lookup}__in": environment_ids})
 
     def get_object(self, request, object_id, from_field=None):
         try:
