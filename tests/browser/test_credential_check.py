@@ -3,6 +3,8 @@ read the true result on the credential's page; a viewer is offered no button; an
 nothing."""
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +37,7 @@ def _check(page) -> str:
 
 @pytest.mark.parametrize("role", ["editor", "owner"])
 def test_a_check_shows_its_true_result_on_the_page(
-    member_sign_in, live_server, environment, receiver, credential, role
+    member_sign_in, live_server, environment, receiver, credential, role, tmp_path
 ):
     receiver.script("/token", statuses=[200, 401], body=TOKEN, headers={"Content-Type": "application/json"})
     page = member_sign_in(environment, "erin", role)
@@ -49,6 +51,10 @@ def test_a_check_shows_its_true_result_on_the_page(
 
     assert _check(page) == "Check failed: token endpoint answered 401."
     assert page.locator(".messagelist li.error").count() == 1
+    # OUTFLOW_SCREENSHOT_DIR=docs refreshes the screenshot kept in docs/.
+    page.screenshot(
+        path=str(Path(os.environ.get("OUTFLOW_SCREENSHOT_DIR", tmp_path)) / "workbench-credential-check.png")
+    )
     assert len(receiver.received("/token")) == 2
 
 

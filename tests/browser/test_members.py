@@ -2,6 +2,9 @@
 role and removes a member, and is told why the last owner stays; editors and viewers are offered no members page;
 another environment's owner reaches none of ours."""
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tenancy.models import Member
@@ -28,7 +31,7 @@ def _palette_labels(page, typed: str) -> str:
 
 
 def test_an_owner_adds_changes_and_removes_members_and_keeps_an_owner(
-    member_sign_in, live_server, environment, browser_page
+    member_sign_in, live_server, environment, browser_page, tmp_path
 ):
     member_set(environment=environment, username="ed", role="editor")
     page = member_sign_in(environment, "olive", "owner")
@@ -58,6 +61,9 @@ def test_an_owner_adds_changes_and_removes_members_and_keeps_an_owner(
     newcomer.close()
 
     page.click("text=Back to the members")
+    page.wait_for_selector("#result_list")
+    # OUTFLOW_SCREENSHOT_DIR=docs refreshes the screenshot kept in docs/.
+    page.screenshot(path=str(Path(os.environ.get("OUTFLOW_SCREENSHOT_DIR", tmp_path)) / "workbench-members.png"))
     page.click("#result_list a:text-is('nia')")
     page.wait_for_selector("#id_role")
     page.get_by_label("Role").select_option("editor")
