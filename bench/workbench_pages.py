@@ -59,14 +59,14 @@ def _bulk_statements(rows: int, environments: list[str], subscriptions: list[str
     environment_array = "ARRAY[" + ",".join(f"'{pk}'::uuid" for pk in environments) + "]"
     subscription_array = "ARRAY[" + ",".join(f"'{pk}'::uuid" for pk in subscriptions) + "]"
     count, each = len(environments), BULK_SUBSCRIPTIONS_EACH
-    subscription = f"({subscription_array})[1 + (n % {count}) * {each} + (n / {count}) % {each}]"
+    subscription = f"({subscription_array})[(1 + (n % {count}) * {each} + (n / {count}) % {each})::int]"
     event_id, delivery_id = _uuid7("at", "'bulk-event-' || n"), _uuid7("at", "'bulk-delivery-' || n")
     failed = "n % 20 = 0"
     # now() is the transaction's (bulk_fill's one): a row's time, and so its ids, are the same in all three tables.
-    series = f"(SELECT n, now() - {_age(rows)} AS at FROM generate_series(1, {rows}) AS n) AS g"
+    series = f"(SELECT n, now() - {_age(rows)} AS at FROM generate_series(1, {rows}::bigint) AS n) AS g"
     return [
         "INSERT INTO delivery_event (id, environment_id, event_id, name, card, is_test, payload, received_at)"
-        f" SELECT {event_id}, ({environment_array})[1 + n % {count}], 'bulk-' || n,"
+        f" SELECT {event_id}, ({environment_array})[(1 + n % {count})::int], 'bulk-' || n,"
         " CASE WHEN n % 2 = 0 THEN 'card-completed' ELSE 'card-dismissed' END, NULL, false,"
         " jsonb_build_object('id', 'bulk-' || n, 'eventName', 'card-completed', 'endUserId', 'user-' || (n % 1000)),"
         f" at FROM {series} ORDER BY at",
