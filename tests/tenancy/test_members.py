@@ -1,9 +1,12 @@
 """Owners manage their environment's members in the Workbench: add by username (a new user's password shown once),
 change a role, remove; the last owner stays one; editors, viewers and other environments' members reach none of it."""
 
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.test import Client
 
 from audit.models import AuditEntry
@@ -193,3 +196,33 @@ def test_an_operator_cannot_be_added_as_a_member(environment, owner):
     )
     assert "operator" in refused.context["adminform"].form.errors["username"][0]
     assert not Member.objects.filter(user__username="root").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(catalog):
+    environment, _ = environment_create(name="acme")
+    olive, _ = member_set(environment=environment, username="olive", role="owner")
+    oscar, _ = member_set(environment=environment, username="oscar", role="owner")
+    outcome = {}
+
+    def oscar_demotes_olive():
+        try:
+            member_role_change(member=olive, role="editor")
+            outcome["oscar"] = "done"
+        except ValidationError as refusal:
+            outcome["oscar"] = refusal.message_dict["role"][0]
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        member_role_change(member=oscar, role="editor")
+        other = threading.Thread(target=oscar_demotes_olive)
+        other.start()
+        # Oscar's change waits for this one's transaction, then counts the owners as they are after it.
+        other.join(timeout=0.5)
+        assert other.is_alive()
+    other.join(timeout=10)
+    assert outcome == {"oscar": "olive is the last owner of acme: make another member an owner first"}
+    assert list(
+        Member.objects.filter(environment=environment, role="owner").values_list("user__username", flat=True)
+    ) == ["olive"]
