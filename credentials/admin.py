@@ -1,12 +1,16 @@
 """Admin of credentials, the Workbench's: a form per type through the services; secret values never shown."""
 
-from django.contrib import admin
-from django.urls import reverse
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
 from audit.admin_history import AuditHistoryAdmin
+from config.errors import ApiError
 from credentials import services
+from credentials.check import check_verdict, credential_check
 from credentials.forms import TYPE_LABELS, CredentialForm
 from credentials.models import Credential
 from credentials.tls import certificate_words
@@ -35,6 +39,7 @@ class CredentialAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
     ]
 
     class Media:
+        css = {"all": ["credentials/credential_tools.css"]}
         js = ["credentials/credential_form.js"]
 
     def get_fieldsets(self, request, obj=None):
@@ -63,6 +68,31 @@ class CredentialAdmin(AuditHistoryAdmin, EnvironmentScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.shown_fields if obj is not None else []
+
+    def get_urls(self):
+        check = path(
+            "<path:object_id>/check/",
+            self.admin_site.admin_view(self.check_view),
+            name="credentials_credential_check",
+        )
+        return [check, *super().get_urls()]
+
+    def check_view(self, request, object_id):
+        """Check credential: the API's check (an OAuth token fetch, a TLS key against its certificate), its result
+        shown on the credential's page. Editors only: a fetch uses the secret."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        credential = self.get_object(request, object_id)
+        if not self.has_change_permission(request, credential):
+            raise PermissionDenied
+        try:
+            verdict = check_verdict(credential_check(credential=credential))
+        except ApiError as refusal:
+            messages.error(request, f"Not checked: {refusal.message}.")
+        else:
+            level = {"passed": messages.SUCCESS, "failed": messages.ERROR}.get(verdict.outcome, messages.INFO)
+            messages.add_message(request, level, verdict.sentence)
+        return HttpResponseRedirect(reverse("admin:credentials_credential_change", args=[credential.pk]))
 
     def save_model(self, request, obj, form, change):
         """Saved already: the form's last check is the service that saves (credentials/forms.py)."""

@@ -1,5 +1,7 @@
 """`check`: try a saved credential without sending an event, and say what was found (never a secret or a token)."""
 
+from dataclasses import dataclass
+
 from django.utils import timezone
 
 from credentials.models import Credential
@@ -39,3 +41,20 @@ def _tls_message(found: dict) -> str:
     if found["expires_at"]:
         return f"the key matches the certificate, which expires at {found['expires_at']}"
     return "the CA certificates are valid"
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    """A check's result in words, for a page: `outcome` is "passed", "failed" or "nothing to check"."""
+
+    outcome: str
+    sentence: str
+
+
+def check_verdict(found: dict) -> CheckVerdict:
+    """What credential_check found, as one sentence (its message names no secret)."""
+    if found["ok"] is None:
+        return CheckVerdict("nothing to check", f"Nothing to check: {found['message']}.")
+    if found["ok"]:
+        return CheckVerdict("passed", f"Check passed: {found['message']}.")
+    return CheckVerdict("failed", f"Check failed: {found['message']}.")

@@ -30,7 +30,7 @@ from requestlog.health_chart import health_svg
 from requestlog.models import RequestLog
 from requestlog.selectors import request_log_hourly, request_log_latest_failure, subscriptions_with_request_stats
 from subscriptions.admin import SubscriptionAdmin
-from subscriptions.admin_filters import SubscriptionFilter
+from subscriptions.admin_filters import ScopedBySubscriptions, SubscriptionFilter
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_update
 from tenancy.models import Environment
@@ -45,7 +45,7 @@ class EventAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyScopedAdmin):
+class DeliveryAdmin(ScopedBySubscriptions, ReadOnlyScopedAdmin):
     environment_lookup = "subscription__environment"
     list_display = ["id", "subscription", "status", "attempts", "next_attempt_at", "last_status_code", "created_at"]
     list_filter = ["status", SubscriptionFilter]
@@ -122,9 +122,15 @@ class RequestLogEventAdmin(RequestLogAdmin):
             environments = list(Environment.objects.values_list("pk", flat=True))
         else:
             environments = list(roles_of(request))
-        # By (environment, event_id), the events' unique index: an event id alone is not indexed.
-        deliveries = Delivery.objects.filter(event__environment_id__in=environments, event__event_id=term)
-        return queryset.filter(self.search_condition(term) | Q(delivery_id__in=deliveries.values("pk"))), False
+        # By (environment, event_id), the events' unique index: an event id alone is not indexed. The deliveries are
+        # read first and named by id, so that the entries are found through their delivery index: as a subquery
+        # ORed with the delivery id, the planner walked the whole date index instead.
+        delivery_ids = list(
+            Delivery.objects.filter(event__environment_id__in=environments, event__event_id=term).values_list(
+                "pk", flat=True
+            )
+        )
+        return queryset.filter(self.search_condition(term) | Q(delivery_id__in=delivery_ids)), False
 
     @admin.display(description="Event")
     def event_id_shown(self, entry) -> str:

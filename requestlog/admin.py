@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from requestlog.admin_filters import CreatedBetweenFilter
 from requestlog.models import RequestLog
 from requestlog.selectors import FAILURE, SUCCESS
-from subscriptions.admin_filters import SubscriptionFilter
+from subscriptions.admin_filters import ScopedBySubscriptions, SubscriptionFilter
 from tenancy.workbench import ReadOnlyScopedAdmin
 
 
@@ -46,7 +46,7 @@ class TestFilter(admin.SimpleListFilter):
 
 
 @admin.register(RequestLog)
-class RequestLogAdmin(ReadOnlyScopedAdmin):
+class RequestLogAdmin(ScopedBySubscriptions, ReadOnlyScopedAdmin):
     """delivery/admin.py registers its subclass in this one's place, adding each entry's event id (the request log
     does not import delivery, which imports it)."""
 

@@ -1,10 +1,16 @@
-"""A small server-side SVG chart of successes and failures per hour (pure)."""
+"""A small server-side SVG chart of successes and failures per hour (pure). Its hours read as every Workbench date
+does, `2026-12-07 18:00:00 UTC`: the first and last label name their day."""
 
 from datetime import datetime
 from html import escape
 
 WIDTH, HEIGHT, BAR_GAP, LABEL_HEIGHT = 480, 120, 2, 16
 SUCCESS_COLOUR, FAILURE_COLOUR = "#2e7d32", "#c62828"
+
+
+def _when(moment: datetime) -> str:
+    """The Workbench's one date format (config/formats: "Y-m-d H:i:s T"), in the moment's own time zone."""
+    return f"{moment:%Y-%m-%d %H:%M:%S} {moment.tzname() or 'UTC'}"
 
 
 def health_svg(buckets: list[tuple[datetime, int, int]]) -> str:
@@ -17,7 +23,7 @@ def health_svg(buckets: list[tuple[datetime, int, int]]) -> str:
         x = index * bar_width
         success_height = plot_height * successes / peak
         failure_height = plot_height * failures / peak
-        title = escape(f"{hour:%H}:00 UTC: {successes} succeeded, {failures} failed")
+        title = escape(f"{_when(hour)}: {successes} succeeded, {failures} failed")
         bars.append(
             f"<g><title>{title}</title>"
             f'<rect x="{x:.1f}" y="{plot_height - success_height:.1f}" width="{bar_width - BAR_GAP:.1f}" '
@@ -27,8 +33,9 @@ def health_svg(buckets: list[tuple[datetime, int, int]]) -> str:
         )
     first, last = (buckets[0][0], buckets[-1][0]) if buckets else (None, None)
     labels = (
-        f'<text x="0" y="{HEIGHT - 3}" font-size="11">{first:%H}:00</text>'
-        f'<text x="{WIDTH}" y="{HEIGHT - 3}" font-size="11" text-anchor="end">{last:%H}:00 UTC</text>'
+        f'<text x="0" y="{HEIGHT - 3}" font-size="11" class="health-first">{escape(_when(first))}</text>'
+        f'<text x="{WIDTH - 2}" y="{HEIGHT - 3}" font-size="11" text-anchor="end" class="health-last">'
+        f"{escape(_when(last))}</text>"
         if buckets
         else ""
     )

@@ -4,6 +4,12 @@ from django.db import models
 
 from subscriptions.models import Subscription
 
+# An attempt's outcome, defined once: a 2xx answer is success; anything else, and no answer (NULL status), failure.
+SUCCESS = models.Q(response_status__gte=200, response_status__lt=300)
+FAILURE = (
+    models.Q(response_status__isnull=True) | models.Q(response_status__lt=200) | models.Q(response_status__gte=300)
+)
+
 
 class RequestLog(models.Model):
     # No index of its own: requestlog_newest_first leads with it (and a second one only made the planner choose).
@@ -32,6 +38,12 @@ class RequestLog(models.Model):
             # A subscription's log newest first, ties by id: the order of its page and cursor. Without id in it the
             # planner sorted all of a quiet subscription's rows for each page (or walked every subscription's).
             models.Index(fields=["subscription", "-created_at", "-id"], name="requestlog_newest_first"),
+            # The failures alone, in the same order: an environment's failures newest first (the Workbench's outcome
+            # filter) come from its subscriptions' few failed rows, where the planner otherwise walked the whole
+            # table's date index for them (bench/workbench_pages.py --bulk-rows, docs/WORKBENCH.md).
+            models.Index(
+                fields=["subscription", "-created_at", "-id"], name="requestlog_failed_newest_first", condition=FAILURE
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,15 +2,11 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
-from requestlog.models import RequestLog
-
-SUCCESS = Q(response_status__gte=200, response_status__lt=300)
-# Spelled out rather than ~SUCCESS: an attempt with no response (NULL status) is a failure.
-FAILURE = Q(response_status__isnull=True) | Q(response_status__lt=200) | Q(response_status__gte=300)
+from requestlog.models import FAILURE, SUCCESS, RequestLog
 
 
 def request_logs_of(

@@ -29,6 +29,12 @@ def subscription_filter_warnings(
     return filter_export_warnings(subscription.filter, removed=removed)
 
 
+def subscription_ids_of(*, environment_ids: list) -> list:
+    """The ids of the environments' subscriptions, as a list: rows filtered by it are found through their
+    subscription's index, and the planner judges each subscription's share of the table by its own statistics."""
+    return list(Subscription.objects.filter(environment_id__in=environment_ids).values_list("pk", flat=True))
+
+
 def subscriptions_of(*, environment: Environment):
     return Subscription.objects.filter(environment=environment).prefetch_related("event_types")
 

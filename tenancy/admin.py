@@ -1,17 +1,29 @@
-"""Admin of environments, their API keys and their members. Environments and members are the operators' pages;
-API keys are also the owners' (each environment's owners make and remove its keys, choosing their scope, and see a
-new key once). Changes of keys and members go through the services, which the audit log hears of."""
+"""Admin of environments, their API keys and their members. Environments are the operators' pages; API keys and
+members are also the owners' (each environment's owners make and remove its keys, choosing their scope, and see a new
+key once; they add members by username with a role, change roles and remove members). Changes of keys and members go
+through the services, which the audit log hears of."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from tenancy.models import ApiKey, Environment, Member
 from tenancy.selectors import api_key_of
-from tenancy.services import api_key_create, api_key_delete, member_remove, member_set
+from tenancy.services import (
+    api_key_create,
+    api_key_delete,
+    member_add,
+    member_removable_check,
+    member_remove,
+    member_role_change,
+)
 from tenancy.sign_in import WorkbenchLoginForm
-from tenancy.workbench import EnvironmentScopedAdmin, owned_environment_ids
+from tenancy.workbench import OwnedScopedAdmin, workbench_environments_forget
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -46,24 +58,137 @@ class EnvironmentAdmin(admin.ModelAdmin):
     inlines = [MemberInline, ApiKeyInline]
 
 
+class MemberAddForm(forms.ModelForm):
+    """Adds the member through the service as the form's last check; a new user's password is then `self.password`."""
+
+    username = forms.CharField(
+        label="Username",
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="Someone new gets a password, shown once on the next page; someone with an Outflow sign-in already"
+        " keeps theirs.",
+    )
+
+    class Meta:
+        model = Member
+        fields = ["environment", "username", "role"]
+        labels = {"role": "Role"}
+
+    def _post_clean(self):
+        if self._errors:
+            return
+        data = self.cleaned_data
+        try:
+            self.instance, self.password = member_add(
+                environment=data["environment"], username=data["username"], role=data["role"]
+            )
+        except ValidationError as error:
+            self._update_errors(error)
+
+
+class MemberRoleForm(forms.ModelForm):
+    """Changes the role through the service as the form's last check, which keeps the environment an owner."""
+
+    # Operators may leave an environment without an owner; its owners may not (MemberAdmin.get_form).
+    keep_an_owner = True
+
+    class Meta:
+        model = Member
+        fields = ["role"]
+        labels = {"role": "Role"}
+
+    def _post_clean(self):
+        if self._errors:
+            return
+        try:
+            self.instance = member_role_change(
+                member=self.instance, role=self.cleaned_data["role"], keep_an_owner=self.keep_an_owner
+            )
+        except ValidationError as error:
+            self._update_errors(error)
+
+
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
-    list_display = ["user", "environment", "role", "created_at"]
-    list_filter = ["role", "environment"]
+class MemberAdmin(OwnedScopedAdmin):
+    """The environment's members, managed by its owners: add by username with a role, change the role, remove.
+    The environment's last owner stays one (the services refuse)."""
+
+    list_display = ["username", "environment_name", "role", "created_at"]
+    list_select_related = ["user", "environment"]
+    search_fields = ["user__username"]
+    ordering = ["environment__name", "user__username"]
+    actions = None
+
+    def get_list_filter(self, request):
+        return ["role", "environment"] if request.user.is_superuser else ["role"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["environment", "username", "role"]
+        return ["username", "environment_name", "role", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["user", "environment"] if obj is not None else []
+        return [] if obj is None else ["username", "environment_name", "created_at"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = MemberAddForm if obj is None else MemberRoleForm
+        form = super().get_form(request, obj, change, **kwargs)
+        form.keep_an_owner = not request.user.is_superuser
+        return form
+
+    @admin.display(description="Username", ordering="user__username")
+    def username(self, member: Member) -> str:
+        return member.user.get_username()
 
     def save_model(self, request, obj, form, change):
-        member, _ = member_set(environment=obj.environment, username=obj.user.get_username(), role=obj.role)
-        obj.pk = member.pk
+        """Saved already: the form's last check was the service."""
+
+    def save_related(self, request, form, formsets, change):
+        """A membership has nothing related to save."""
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new member, with a new user's password shown this once: only its hash is kept."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New member",
+            "opts": self.model._meta,
+            "member": obj,
+            "password": request._member_password,
+        }
+        return TemplateResponse(request, "tenancy/member_added.html", context)
+
+    def save_form(self, request, form, change):
+        request._member_password = getattr(form, "password", None)
+        return form.instance
+
+    def response_change(self, request, obj):
+        return self._onward(request, obj) or super().response_change(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        return self._onward(request, None) or super().response_delete(request, obj_display, obj_id)
+
+    def _onward(self, request, obj):
+        """An owner who made themselves an editor, or left, has no members page to go back to."""
+        workbench_environments_forget(request)
+        if self.has_view_permission(request, obj):
+            return None
+        messages.success(request, "You no longer own this environment.")
+        return HttpResponseRedirect(reverse("admin:index"))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """The last owner is refused before the confirmation is offered, and again, locked, when it is confirmed."""
+        member = self.get_object(request, unquote(object_id))
+        keep_an_owner = not request.user.is_superuser
+        try:
+            if keep_an_owner:
+                member_removable_check(member=member)
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as refusal:
+            messages.error(request, f"Not removed: {' '.join(refusal.messages)}.")
+            return HttpResponseRedirect(reverse("admin:tenancy_member_change", args=[member.pk]))
 
     def delete_model(self, request, obj):
-        member_remove(member=obj)
-
-    def delete_queryset(self, request, queryset):
-        for member in queryset.select_related("user", "environment"):
-            member_remove(member=member)
+        member_remove(member=obj, keep_an_owner=not request.user.is_superuser)
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -85,7 +210,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(EnvironmentScopedAdmin):
+class ApiKeyAdmin(OwnedScopedAdmin):
     form = ApiKeyForm
     list_display = ["__str__", "environment_name", "scope", "created_at"]
     list_filter = ["scope"]
@@ -99,41 +224,9 @@ class ApiKeyAdmin(EnvironmentScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
 
-    def _owned(self, request) -> list:
-        return owned_environment_ids(request)
-
-    def get_queryset(self, request):
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(environment__in=self._owned(request))
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser or bool(self._owned(request))
-
-    def has_view_permission(self, request, obj=None):
-        if request.user.is_superuser:
-            return True
-        owned = self._owned(request)
-        return bool(owned) if obj is None else obj.environment_id in owned
-
-    def has_add_permission(self, request):
-        return self.has_view_permission(request)
-
     def has_change_permission(self, request, obj=None):
+        """A key is made and removed, never changed."""
         return False
-
-    def has_delete_permission(self, request, obj=None):
-        return self.has_view_permission(request, obj)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "environment" and not request.user.is_superuser:
-            owned = self._owned(request)
-            kwargs["queryset"] = Environment.objects.filter(pk__in=owned)
-            if len(owned) == 1:
-                kwargs["initial"] = owned[0]
-            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         """Saved already: the form made the key (ApiKeyForm)."""

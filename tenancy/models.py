@@ -49,6 +49,7 @@ class ApiKey(models.Model):
 
     class Meta:
         db_table = "subscriptions_apikey"
+        verbose_name = "API key"
 
     def __str__(self) -> str:
         return f"{self.prefix}…"

@@ -111,10 +111,33 @@ def member_set(
     return member, password
 
 
-def member_remove(*, member: Member) -> None:
+def member_add(*, environment: Environment, username: str, role: str) -> tuple[Member, str | None]:
+    """A new member of the environment, as member_set makes one (a new user's password is returned, once); a user who
+    is a member already is refused: their role changes on their own page."""
+    if Member.objects.filter(environment=environment, user__username=username).exists():
+        raise ValidationError(
+            {"username": [f"{username} is already a member of {environment}: change their role on their page"]}
+        )
+    return member_set(environment=environment, username=username, role=role)
+
+
+def member_role_change(*, member: Member, role: str, keep_an_owner: bool = True) -> Member:
+    """A member's new role. With keep_an_owner (the Workbench's owners), the environment's last owner stays one."""
     with transaction.atomic():
-        # As it is now: the caller's copy may hold a role changed since.
-        member = Member.objects.select_for_update().select_related("user", "environment").get(pk=member.pk)
+        member = _member_locked(member=member)
+        if keep_an_owner and role != Member.Role.OWNER:
+            _refuse_the_last_owner(member=member, field="role")
+        member, _ = member_set(environment=member.environment, username=member.user.get_username(), role=role)
+    return member
+
+
+def member_remove(*, member: Member, keep_an_owner: bool = True) -> None:
+    """Take the member out of the environment (the user stays). With keep_an_owner (everyone but operators), the
+    environment's last owner cannot be removed."""
+    with transaction.atomic():
+        member = _member_locked(member=member)
+        if keep_an_owner:
+            _refuse_the_last_owner(member=member, field=None)
         _announce(
             environment=member.environment,
             action="member.removed",
@@ -123,3 +146,30 @@ def member_remove(*, member: Member) -> None:
             changes={"username": [member.user.get_username(), None], "role": [member.role, None]},
         )
         member.delete()
+
+
+def member_removable_check(*, member: Member) -> None:
+    """Refuse, before asking for a confirmation, what member_remove would refuse: the environment's last owner."""
+    _refuse_the_last_owner(member=member, field=None)
+
+
+def _member_locked(*, member: Member) -> Member:
+    """The member as it is now (the caller's copy may hold a role changed since), its environment's row locked so that
+    two owners demoting each other at once are counted one after the other."""
+    list(Environment.objects.select_for_update().filter(pk=member.environment_id).values_list("pk", flat=True))
+    found = Member.objects.select_related("user", "environment").filter(pk=member.pk).first()
+    if found is None:
+        raise ValidationError(f"{member.user.get_username()} is no longer a member of {member.environment}")
+    return found
+
+
+def _refuse_the_last_owner(*, member: Member, field: str | None) -> None:
+    if member.role != Member.Role.OWNER:
+        return
+    owners = Member.objects.filter(environment_id=member.environment_id, role=Member.Role.OWNER)
+    if owners.exclude(pk=member.pk).exists():
+        return
+    message = (
+        f"{member.user.get_username()} is the last owner of {member.environment}: make another member an owner first"
+    )
+    raise ValidationError({field: [message]} if field else message)

@@ -36,6 +36,11 @@ def workbench_environments(request) -> list[WorkbenchEnvironment]:
     return request.workbench_environments
 
 
+def workbench_environments_forget(request) -> None:
+    """Read the memberships again on next use: the member's own role has just changed."""
+    request.__dict__.pop("workbench_environments", None)
+
+
 def current_environment(request) -> WorkbenchEnvironment | None:
     """The environment the member works in: the one chosen in the header, else the first by name."""
     environments = workbench_environments(request)
@@ -75,7 +80,11 @@ class EnvironmentScopedAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.environment_lookup}__in": list(roles_of(request))})
+        return self.scope_queryset(queryset, list(roles_of(request)))
+
+    def scope_queryset(self, queryset, environment_ids: list[uuid.UUID]):
+        """The rows of these environments only."""
+        return queryset.filter(**{f"{self.environment_lookup}__in": environment_ids})
 
     def get_object(self, request, object_id, from_field=None):
         try:
@@ -179,3 +188,41 @@ class ReadOnlyScopedAdmin(EnvironmentScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+class OwnedScopedAdmin(EnvironmentScopedAdmin):
+    """The owners' pages (API keys, members): an owner of the current environment sees, adds, changes and deletes
+    its objects; editors and viewers have no such page."""
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.environment_lookup}__in": owned_environment_ids(request)})
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or bool(owned_environment_ids(request))
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        owned = owned_environment_ids(request)
+        return bool(owned) if obj is None else self.object_environment_id(obj) in owned
+
+    def has_add_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "environment" and not request.user.is_superuser:
+            owned = owned_environment_ids(request)
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk__in=owned)
+            if len(owned) == 1:
+                kwargs["initial"] = owned[0]
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -34,6 +34,7 @@ PALETTE_ALIASES = {
     "credentials.credential": "webhook credentials auth",
     "requestlog.requestlog": "request log requests",
     "subscriptions.subscription": "webhooks endpoints",
+    "tenancy.member": "people users team roles",
 }
 # At most this many objects of each kind are offered.
 PALETTE_OBJECTS = 500

@@ -1,5 +1,5 @@
 """config/postgresql/base.py: a bounded wait closes the connection and raises OperationalError; a long COPY, many
-short waits, is not cut; the serving processes' connections carry the statement_timeout."""
+short waits, is not cut; the serving processes' connections carry the statement_timeout; no connection compiles JIT."""
 
 import time
 
@@ -54,3 +54,15 @@ def test_a_serving_process_connections_carry_the_statement_timeout(monkeypatch, 
         assert opened.execute("SHOW statement_timeout").fetchone() == ("7500ms",)
     finally:
         opened.close()
+
+
+@pytest.mark.django_db
+def test_connections_compile_no_jit():
+    opened = connection.Database.connect(**connection.get_connection_params())
+    try:
+        assert opened.execute("SHOW jit").fetchone() == ("off",)
+    finally:
+        opened.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

@@ -12,6 +12,10 @@ tcp_user_timeout notice, and libpq has no query timeout of its own. Once `waits_
 - each new connection has DATABASE_STATEMENT_TIMEOUT_SECONDS as statement_timeout, which bounds what the server goes
   on doing for a client that gave up.
 Commands an operator runs (migrate, purge_expired, shell) do not call it: a migration may run as long as it takes.
+
+Every connection turns PostgreSQL's JIT compilation off: Outflow's statements are short, and the planner's estimate
+of one, summed over millions of rows, can pass jit_above_cost while the statement itself takes milliseconds (the
+Workbench's subscriptions list: 300 ms compiling a 2 ms query beside ten million request log rows, docs/WORKBENCH.md).
 """
 
 import types
@@ -60,9 +64,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_connection_params(self):
         params = super().get_connection_params()
+        options = [params["options"]] if params.get("options") else []
+        options.append("-c jit=off")
         if _answer_timeout is not None:
-            timeout = f"-c statement_timeout={round(settings.DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000)}"
-            params["options"] = f"{params['options']} {timeout}" if params.get("options") else timeout
+            options.append(f"-c statement_timeout={round(settings.DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000)}")
+        params["options"] = " ".join(options)
         return params
 
     def is_usable(self):

@@ -135,7 +135,7 @@ def test_api_keys_and_members_are_written_through_tenancy_s_signal(environment):
     member, _ = member_set(environment=environment, username="olive", role="viewer")
     member_set(environment=environment, username="olive", role="owner")
     member_set(environment=environment, username="olive", role="owner")
-    member_remove(member=member)
+    member_remove(member=member, keep_an_owner=False)
     api_key_delete(api_key=api_key)
     entries = _entries(environment)[-5:]
     assert [(entry.action, entry.changes) for entry in entries] == [

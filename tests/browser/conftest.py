@@ -46,3 +46,20 @@ def admin_login(live_server, browser_page, transactional_db):
         return browser_page
 
     return login
+
+
+@pytest.fixture
+def member_sign_in(live_server, browser_page, transactional_db):
+    """Make a Workbench member and sign them in through the login form, as a person would."""
+    from tenancy.services import member_set
+
+    def sign_in(environment, username: str, role: str = "editor"):
+        _, password = member_set(environment=environment, username=username, role=role)
+        browser_page.goto(f"{live_server.url}/admin/login/")
+        browser_page.fill("#id_username", username)
+        browser_page.fill("#id_password", password)
+        browser_page.click("input[type=submit]")
+        browser_page.wait_for_selector("#site-name")
+        return browser_page
+
+    return sign_in

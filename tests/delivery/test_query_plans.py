@@ -308,3 +308,66 @@ def test_ingest_keys_events_and_deliveries_by_time_so_inserts_touch_the_newest_i
     later = ingested("evt_later")
     assert {earlier.pk.version, earlier.event_id.version} == {7}
     assert earlier.pk < later.pk and earlier.event_id < later.event_id
+
+
+@pytest.fixture
+def small_environment(big_tables, catalog):
+    """Another environment beside the busy one: three subscriptions, each with a few deliveries and request log rows
+    spread over the same days, and an owner signed in to the Workbench."""
+    from requestlog.models import RequestLog
+    from tenancy.services import environment_create
+    from tests.factories import member_client
+
+    small, _ = environment_create(name="small")
+    for index in range(3):
+        subscription_create(
+            environment=small, name=f"small {index}", event_types=["card-completed"], url="http://127.0.0.1:9/s"
+        )
+    events_ingest(environment=small, raw_events=[event(id=f"small-{n}") for n in range(10)])
+    deliveries = Delivery.objects.filter(subscription__environment=small)
+    for number, delivery in enumerate(deliveries):
+        at = timezone.now() - timedelta(days=number)
+        Delivery.objects.filter(pk=delivery.pk).update(created_at=at)
+        RequestLog.objects.create(
+            subscription_id=delivery.subscription_id,
+            delivery_id=delivery.pk,
+            method="POST",
+            url="http://127.0.0.1:9/s",
+            response_status=None if number % 3 else 200,
+            error="connection refused" if number % 3 else "",
+        )
+        RequestLog.objects.filter(delivery_id=delivery.pk).update(created_at=at)
+    with connection.cursor() as cursor:
+        for table in ["subscriptions_subscription", *sorted(BIG_TABLES)]:
+            cursor.execute(f"ANALYZE {table}")
+    return member_client(small, "olive", role="owner")
+
+
+@pytest.mark.django_db
+def test_a_small_environment_s_workbench_lists_read_its_subscriptions_ranges(small_environment):
+    """The request log and deliveries of a member's environment, newest first, are read from each of its
+    subscriptions' range of the newest-first index: the busy environment's rows, nearly all of the tables, are not
+    walked (the date index backwards, or the primary key) looking for the small one's."""
+    pages = [
+        "/admin/requestlog/requestlog/",
+        "/admin/requestlog/requestlog/?outcome=failure&from=2026-01-01&to=2099-12-31",
+        "/admin/requestlog/requestlog/?q=small-3",
+        "/admin/delivery/delivery/",
+    ]
+
+    def load(url):
+        response = small_environment.get(url)
+        assert response.status_code == 200 and response.context["cl"].result_count > 0, url
+
+    by_date = _index_on("requestlog_requestlog", "created_at")
+    for url in pages:
+        plans = plans_of(partial(load, url))
+        assert_served(plans)
+        walked = [
+            node["Index Name"]
+            for _, nodes in plans
+            for node in nodes
+            if node.get("Index Name") == by_date
+            or (node.get("Index Name") == "delivery_delivery_pkey" and "Index Cond" not in node)
+        ]
+        assert not walked, (url, walked)
