@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from delivery.coordination import keys
 from delivery.coordination.local import LocalCoordination
 from delivery.coordination.redis import RedisCoordination
 
@@ -90,6 +91,36 @@ def test_freeing_a_slot_leaves_a_wake_whose_drain_has_not_run_to_that_drain(back
     assert backend.wake_claim(subscription_id=subscription, seconds=30) is True
     assert backend.slot_free(slot=slot) is False
     assert backend.slot_take(subscription_id=subscription, slots=1, seconds=30) is not None
+
+
+def test_a_wake_that_finds_every_slot_held_as_the_holder_frees_it_is_not_lost_in_the_file_cache(
+    settings, tmp_path, monkeypatch
+):
+    """`make run`'s file cache has no scripts: a drain looks at the slots, then marks the wake. A holder that frees
+    its slot between the two must still pass the wake on, or the wake's drain take the slot; else nothing drains and
+    the mark holds back every later wake (ingest's, the sweeper's) for OUTFLOW_REQUEUE_GRACE_SECONDS."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+    backend = LocalCoordination()
+    subscription = uuid.uuid4()
+    holder = backend.slot_take(subscription_id=subscription, slots=1, seconds=30)
+    # Rows come in; their wake's task starts while the holder still sends.
+    assert backend.wake_claim(subscription_id=subscription, seconds=30) is True
+    cache = backend.cache
+    mark = cache.set
+    passed_on = []
+
+    def holder_frees_then_mark(key, value, *args, **kwargs):
+        if value == keys.WAKE_FOUND_NO_SLOT and not passed_on:
+            passed_on.append(backend.slot_free(slot=holder))
+        return mark(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set", holder_frees_then_mark)
+    taken = backend.slot_take(subscription_id=subscription, slots=1, seconds=30)
+
+    assert passed_on, "the interleaving did not happen"
+    assert taken is not None or passed_on == [True]
 
 
 def test_a_circuit_and_a_slow_down_say_until_when_the_endpoint_rests(backend):
