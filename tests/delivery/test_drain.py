@@ -106,6 +106,29 @@ def test_a_wake_that_lands_while_the_drain_runs_is_not_lost(
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
 
 
+def test_a_wake_that_found_the_slot_held_is_passed_on_however_long_the_holder_sends(
+    transactional_db, environment, receiver, published, settings
+):
+    """A drain holds its slot for as long as its batch sends (up to 2 x OUTFLOW_REQUEST_TIMEOUT_SECONDS and a margin),
+    which may be longer than OUTFLOW_REQUEUE_GRACE_SECONDS (the tests' 3 s, or an operator's short grace): the mark a
+    wake leaves on finding every slot held must last until the holder frees it, or the rows wait for the sweeper."""
+    settings.OUTFLOW_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
+    settings.OUTFLOW_REQUEUE_GRACE_SECONDS = 0.2
+    subscription = _subscription(environment, receiver)
+    _ingest(environment, 1)
+    receiver.script("/hook", statuses=[204], delay=0.8)
+
+    running = _drain_in_a_thread(subscription.pk)
+    receiver.wait_for(1, "/hook")
+    # Rows come in and their wake's drain finds the slot taken, for longer than the grace.
+    _ingest(environment, 1)
+    assert subscription_drain(subscription_id=subscription.pk) is None
+    published.clear()
+    running.join()
+
+    assert published == [([subscription.pk], None)]
+
+
 @pytest.mark.parametrize(("due", "invited"), [(5, True), (2, False)])
 def test_a_backlog_of_more_than_a_batch_invites_another_drain(environment, receiver, published, settings, due, invited):
     settings.OUTFLOW_DELIVERY_BATCH = 2
