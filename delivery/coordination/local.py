@@ -38,16 +38,18 @@ class LocalCoordination(Coordination):
 
     def slot_take(self, *, subscription_id, slots: int, seconds: float) -> Slot | None:
         owner = secrets.token_hex(8)
-        for index in range(slots):
-            if self.cache.add(keys.slot_key(subscription_id, index), owner, timeout=_timeout(seconds)):
-                self.cache.delete(keys.wake_key(subscription_id))
-                rest = self.rest(subscription_id=subscription_id)
-                return Slot(subscription_id=str(subscription_id), index=index, owner=owner, rest=rest)
+        # Marked before the look at the slots (no script makes the two one step): a holder that frees its slot
+        # after this drain found it held then sees the mark and passes the wake on.
         self.cache.set(
             keys.wake_key(subscription_id),
             keys.WAKE_FOUND_NO_SLOT,
             timeout=_timeout(settings.OUTFLOW_REQUEUE_GRACE_SECONDS),
         )
+        for index in range(slots):
+            if self.cache.add(keys.slot_key(subscription_id, index), owner, timeout=_timeout(seconds)):
+                self.cache.delete(keys.wake_key(subscription_id))
+                rest = self.rest(subscription_id=subscription_id)
+                return Slot(subscription_id=str(subscription_id), index=index, owner=owner, rest=rest)
         return None
 
     def slot_extend(self, *, slot: Slot, seconds: float) -> Slot | None:
