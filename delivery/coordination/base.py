@@ -19,6 +19,8 @@ session backend: `redis.RedisCoordination` (atomic scripts, shared by every work
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 
 @dataclass(frozen=True, slots=True)
 class Rest:
@@ -51,6 +53,12 @@ def ms_to_datetime(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
 
 
+def mark_seconds(slot_seconds: float) -> float:
+    """How long the mark of a drain that found every slot held lasts: until each holder has freed its slot or
+    claimed again (within a slot's time to live), and at least a wake's debounce."""
+    return max(settings.OUTFLOW_REQUEUE_GRACE_SECONDS, slot_seconds)
+
+
 def rest_of(*, circuit_ms: int | None, slow_down_ms: int | None, now_ms: int) -> Rest | None:
     """The later of a circuit and a slow-down still running, if either is (a key not set: None, or below 0)."""
     candidates = [
@@ -71,7 +79,7 @@ class Coordination:
     def slot_take(self, *, subscription_id, slots: int, seconds: float) -> Slot | None:
         """One of the subscription's `slots` in-flight slots, held for `seconds`, or None when all are held. Taking
         one clears the subscription's wake: the drain is about to look at the rows, so later wakes publish again.
-        Finding none marks the wake so (for OUTFLOW_REQUEUE_GRACE_SECONDS), for `slot_free`."""
+        Finding none marks the wake so (for `mark_seconds`), for `slot_free`."""
         raise NotImplementedError
 
     def slot_extend(self, *, slot: Slot, seconds: float) -> Slot | None:

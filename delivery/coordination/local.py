@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from delivery.coordination import keys
-from delivery.coordination.base import Coordination, Slot, SubscriptionKeys, rest_of
+from delivery.coordination.base import Coordination, Slot, SubscriptionKeys, mark_seconds, rest_of
 
 
 def _timeout(seconds: float) -> int:
@@ -43,7 +43,7 @@ class LocalCoordination(Coordination):
         self.cache.set(
             keys.wake_key(subscription_id),
             keys.WAKE_FOUND_NO_SLOT,
-            timeout=_timeout(settings.OUTFLOW_REQUEUE_GRACE_SECONDS),
+            timeout=_timeout(mark_seconds(seconds)),
         )
         for index in range(slots):
             if self.cache.add(keys.slot_key(subscription_id, index), owner, timeout=_timeout(seconds)):

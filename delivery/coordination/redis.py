@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from delivery.coordination import keys
-from delivery.coordination.base import Coordination, Rest, Slot, SubscriptionKeys, rest_of
+from delivery.coordination.base import Coordination, Rest, Slot, SubscriptionKeys, mark_seconds, rest_of
 
 _SCRIPTS = {path.stem: path.read_text() for path in Path(__file__).parent.glob("*.lua")}
 
@@ -49,7 +49,7 @@ class RedisCoordination(Coordination):
         taken, circuit, slow_down = self._run(
             "slot_take",
             keys=[*slot_keys, keys.wake_key(subscription_id), *self._rest_keys(subscription_id)],
-            args=[owner, _ms(seconds), keys.WAKE_FOUND_NO_SLOT, _ms(settings.OUTFLOW_REQUEUE_GRACE_SECONDS)],
+            args=[owner, _ms(seconds), keys.WAKE_FOUND_NO_SLOT, _ms(mark_seconds(seconds))],
         )
         if not taken:
             return None
