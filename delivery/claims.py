@@ -45,10 +45,14 @@ def deliveries_claim(*, subscription: Subscription, limit: int, lease_seconds: f
         lease_seconds=lease_seconds,
         among="id IN (SELECT id FROM due ORDER BY next_attempt_at LIMIT %s)",
         among_params=[limit],
+        # The subscription as a range of (subscription, due time), in that index's order: with `subscription_id = %s`
+        # and ORDER BY the due time alone, PostgreSQL may walk the all-subscriptions due index instead, through
+        # every row of another subscription's older backlog (measured: a million rows read, 470 ms a claim).
         due=(
-            f"SELECT id, next_attempt_at FROM {_TABLE} WHERE subscription_id = %s AND status IN (%s, %s)"
-            f" AND next_attempt_at <= {due} ORDER BY next_attempt_at LIMIT %s {lock}",
-            [_db_id(subscription.pk), *Delivery.CLAIMABLE, *due_params, limit + 1],
+            f"SELECT id, next_attempt_at FROM {_TABLE} WHERE subscription_id >= %s AND status IN (%s, %s)"
+            f" AND (subscription_id, next_attempt_at) <= (%s, {due})"
+            f" ORDER BY subscription_id, next_attempt_at LIMIT %s {lock}",
+            [_db_id(subscription.pk), *Delivery.CLAIMABLE, _db_id(subscription.pk), *due_params, limit + 1],
         ),
     )
     return Claim(deliveries=deliveries, more=due_count > limit)
@@ -113,6 +117,8 @@ def _claim(
     lease, lease_params = now_sql(plus_seconds=lease_seconds)
     now, now_params = now_sql()
     due_sql, due_params = due if due is not None else ("", [])
+    # MATERIALIZED: evaluated once, before the update. Inlined (SQLite does so without it), the count that RETURNING
+    # reads is taken after the first row has changed, one short.
     with_due = f"WITH due AS MATERIALIZED ({due_sql}) " if due is not None else ""
     counted = ", (SELECT count(*) FROM due)" if due is not None else ", 0"
     with connection.cursor() as cursor:
