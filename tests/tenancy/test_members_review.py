@@ -90,3 +90,38 @@ def test_members_pages_need_a_csrf_token(environment):
     client.force_login(olive.user)
     assert _add(client, environment, "nia").status_code == 403
     assert not get_user_model().objects.filter(username="nia").exists()
+
+
+def test_an_owner_s_role_form_changes_the_role_only(environment, other, owner):
+    nia, _ = member_set(environment=environment, username="nia", role="viewer")
+    gail = Member.objects.get(environment=other, user__username="gail")
+    data = {"role": "editor", "environment": str(other.pk), "user": str(gail.user_id), "_save": "Save"}
+    assert owner.post(f"{MEMBERS}{nia.pk}/change/", data).status_code == 302
+    nia.refresh_from_db()
+    assert (nia.role, nia.environment_id, nia.user.username) == ("editor", environment.pk, "nia")
+    assert Member.objects.get(pk=gail.pk).role == "owner"
+
+
+def test_an_operator_adds_changes_and_removes_members_of_any_environment(environment, other):
+    operator = Client()
+    operator.force_login(get_user_model().objects.create_superuser("root", password="x"))
+    added = _add(operator, other, "nia", role="owner")
+    assert added.status_code == 200 and added.context["password"]
+    gail = Member.objects.get(environment=other, user__username="gail")
+    nia = Member.objects.get(environment=other, user__username="nia")
+    assert operator.post(f"{MEMBERS}{gail.pk}/change/", {"role": "viewer", "_save": "Save"}).status_code == 302
+    assert operator.post(f"{MEMBERS}{nia.pk}/change/", {"role": "viewer", "_save": "Save"}).status_code == 302
+    assert not Member.objects.filter(environment=other, role="owner").exists()
+    assert operator.post(f"{MEMBERS}{nia.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Member.objects.filter(pk=nia.pk).exists()
+
+
+def test_a_deactivated_owner_does_not_count_as_the_environment_s_other_owner(environment, owner):
+    oscar, _ = member_set(environment=environment, username="oscar", role="owner")
+    oscar.user.is_active = False
+    oscar.user.save(update_fields=["is_active"])
+    olive = Member.objects.get(environment=environment, user__username="olive")
+    owner.post(f"{MEMBERS}{olive.pk}/change/", {"role": "viewer", "_save": "Save"})
+    assert Member.objects.filter(environment=environment, role="owner", user__is_active=True).exists(), (
+        "acme is left with no owner who can sign in"
+    )
