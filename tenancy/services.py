@@ -166,7 +166,8 @@ def _member_locked(*, member: Member) -> Member:
 def _refuse_the_last_owner(*, member: Member, field: str | None) -> None:
     if member.role != Member.Role.OWNER:
         return
-    owners = Member.objects.filter(environment_id=member.environment_id, role=Member.Role.OWNER)
+    # A deactivated owner cannot sign in, so does not count as another owner.
+    owners = Member.objects.filter(environment_id=member.environment_id, role=Member.Role.OWNER, user__is_active=True)
     if owners.exclude(pk=member.pk).exists():
         return
     message = (
