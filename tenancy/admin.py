@@ -65,9 +65,12 @@ class MemberAddForm(forms.ModelForm):
         label="Username",
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text="Someone new gets a password, shown once on the next page; someone with an Outflow sign-in already"
-        " keeps theirs.",
+        help_text="Someone new gets a password, shown once on the next page. Someone who already works in another of"
+        " your environments keeps their sign-in; an operator adds anyone else who has one.",
     )
+
+    # The owner who adds, or None for an operator (MemberAdmin.get_form).
+    by_owner = None
 
     class Meta:
         model = Member
@@ -80,7 +83,10 @@ class MemberAddForm(forms.ModelForm):
         data = self.cleaned_data
         try:
             self.instance, self.password = member_add(
-                environment=data["environment"], username=data["username"], role=data["role"]
+                environment=data["environment"],
+                username=data["username"],
+                role=data["role"],
+                by_owner=self.by_owner,
             )
         except ValidationError as error:
             self._update_errors(error)
@@ -134,6 +140,7 @@ class MemberAdmin(OwnedScopedAdmin):
         kwargs["form"] = MemberAddForm if obj is None else MemberRoleForm
         form = super().get_form(request, obj, change, **kwargs)
         form.keep_an_owner = not request.user.is_superuser
+        form.by_owner = None if request.user.is_superuser else request.user
         return form
 
     @admin.display(description="Username", ordering="user__username")

@@ -111,12 +111,32 @@ def member_set(
     return member, password
 
 
-def member_add(*, environment: Environment, username: str, role: str) -> tuple[Member, str | None]:
+def member_add(*, environment: Environment, username: str, role: str, by_owner=None) -> tuple[Member, str | None]:
     """A new member of the environment, as member_set makes one (a new user's password is returned, once); a user who
-    is a member already is refused: their role changes on their own page."""
+    is a member already is refused: their role changes on their own page.
+
+    An owner who adds (`by_owner`, the user; None for an operator) may add someone who has a sign-in already only if
+    that user is a member of an environment the owner owns. Usernames are shared by every environment, and whoever
+    made a user was shown its password: were another environment's owner to add that name, thinking it their
+    colleague's, the user's maker could sign in to their environment."""
     if Member.objects.filter(environment=environment, user__username=username).exists():
         raise ValidationError(
             {"username": [f"{username} is already a member of {environment}: change their role on their page"]}
+        )
+    existing = get_user_model().objects.filter(username=username).first()
+    owned = Member.objects.filter(user=by_owner, role=Member.Role.OWNER).values("environment_id")
+    if (
+        by_owner is not None
+        and existing is not None
+        and not Member.objects.filter(user=existing, environment_id__in=owned).exists()
+    ):
+        raise ValidationError(
+            {
+                "username": [
+                    f"{username} is the sign-in of someone outside your environments: choose another username for"
+                    " your colleague, or ask an operator to add this one"
+                ]
+            }
         )
     return member_set(environment=environment, username=username, role=role)
 

@@ -100,10 +100,19 @@ def test_an_owner_sees_adds_changes_and_removes_the_environment_s_members(enviro
     nia = _member(environment, "nia")
     assert nia.role == "viewer" and password not in owner.get(f"{MEMBERS}{nia.pk}/change/").content.decode()
 
+    # Someone who works in another environment olive owns keeps their sign-in; someone of an environment she does not
+    # own is refused (its maker may hold the password).
+    initech, _ = environment_create(name="initech")
+    member_set(environment=initech, username="olive", role="owner")
+    member_set(environment=initech, username="ivy", role="editor")
     existing = owner.post(
-        f"{MEMBERS}add/", {"environment": str(environment.pk), "username": "gus", "role": "editor", "_save": "Save"}
+        f"{MEMBERS}add/", {"environment": str(environment.pk), "username": "ivy", "role": "editor", "_save": "Save"}
     )
     assert existing.context["password"] is None and "keep their own password" in existing.content.decode()
+    outsider = owner.post(
+        f"{MEMBERS}add/", {"environment": str(environment.pk), "username": "gus", "role": "editor", "_save": "Save"}
+    )
+    assert "outside your environments" in outsider.context["adminform"].form.errors["username"][0]
 
     twice = owner.post(
         f"{MEMBERS}add/", {"environment": str(environment.pk), "username": "nia", "role": "owner", "_save": "Save"}

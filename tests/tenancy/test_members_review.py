@@ -38,7 +38,8 @@ def test_a_password_an_owner_was_shown_never_opens_another_environment(environme
     assert password
 
     globex_owner = member_client(other, "gail", role="owner")
-    _add(globex_owner, other, "jane", role="editor")
+    refused = _add(globex_owner, other, "jane", role="editor")
+    assert "outside your environments" in str(refused.context["adminform"].form.errors["username"])
 
     intruder = Client()
     assert intruder.login(username="jane", password=password)
