@@ -6,7 +6,8 @@ database, `delivery/claims.py`).
 
 - slot n (n < the in-flight limit): a drain runs; held with a time to live. Lost: one more drain may run.
 - wake: a drain was asked for and has not started (the debounce), or one ran and found every slot held (the drain
-  that frees one publishes again). Lost: the next wake publishes.
+  that frees one publishes again). Lost: the next wake publishes. A wake whose task never runs (lost with a worker)
+  holds back the others until the key runs out (OUTFLOW_REQUEUE_GRACE_SECONDS); the sweeper wakes it after.
 - circuit: the endpoint stopped answering; until when it is left alone. Lost: drains try it at once.
 - slow-down: the endpoint answered 429 with Retry-After; until when. Lost: its next 429 sets it again.
 - rate limit: the permits granted in the last window. Lost: one window more may go.
@@ -89,8 +90,8 @@ class Coordination:
 
     def slot_free(self, *, slot: Slot) -> bool:
         """Free the slot (only while this drain holds it); whether a drain ran meanwhile and found every slot held,
-        so that the caller publishes again. A wake whose drain has not run yet is left to that drain: publishing
-        another would only find nothing to claim."""
+        so that the caller publishes again (the wake then counts as queued: another holder freeing its slot publishes
+        none). A wake whose drain has not run yet is left to that drain: publishing another would find nothing."""
         raise NotImplementedError
 
     def wake_claim(self, *, subscription_id, seconds: float) -> bool:

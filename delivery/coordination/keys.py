@@ -6,7 +6,9 @@ def slot_key(subscription_id, index: int) -> str:
     return f"outflow:slot:{{{subscription_id}}}:{index}"
 
 
-# The wake key's value once a drain found every slot held: the drain that frees one publishes its successor.
+# The wake key's values: a drain is asked for and has not started; a drain found every slot held (the drain that frees
+# one publishes its successor, and the key says queued again).
+WAKE_QUEUED = "queued"
 WAKE_FOUND_NO_SLOT = "no-slot"
 
 

@@ -62,10 +62,14 @@ class LocalCoordination(Coordination):
         key = keys.slot_key(slot.subscription_id, slot.index)
         if self.cache.get(key) == slot.owner:
             self.cache.delete(key)
-        return self.cache.get(keys.wake_key(slot.subscription_id)) == keys.WAKE_FOUND_NO_SLOT
+        wake = keys.wake_key(slot.subscription_id)
+        if self.cache.get(wake) != keys.WAKE_FOUND_NO_SLOT:
+            return False
+        self.cache.set(wake, keys.WAKE_QUEUED, timeout=_timeout(settings.OUTFLOW_REQUEUE_GRACE_SECONDS))
+        return True
 
     def wake_claim(self, *, subscription_id, seconds: float) -> bool:
-        return self.cache.add(keys.wake_key(subscription_id), 1, timeout=_timeout(seconds))
+        return self.cache.add(keys.wake_key(subscription_id), keys.WAKE_QUEUED, timeout=_timeout(seconds))
 
     def wake_clear(self, *, subscription_id) -> None:
         self.cache.delete(keys.wake_key(subscription_id))

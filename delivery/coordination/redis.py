@@ -64,11 +64,17 @@ class RedisCoordination(Coordination):
 
     def slot_free(self, *, slot: Slot) -> bool:
         slot_key, wake_key = keys.slot_key(slot.subscription_id, slot.index), keys.wake_key(slot.subscription_id)
-        return bool(self._run("slot_free", keys=[slot_key, wake_key], args=[slot.owner, keys.WAKE_FOUND_NO_SLOT]))
+        return bool(
+            self._run(
+                "slot_free", keys=[slot_key, wake_key], args=[slot.owner, keys.WAKE_FOUND_NO_SLOT, keys.WAKE_QUEUED]
+            )
+        )
 
     def wake_claim(self, *, subscription_id, seconds: float) -> bool:
         return bool(
-            self.cache.raw_client().set(self._named(keys.wake_key(subscription_id)), 1, nx=True, px=_ms(seconds))
+            self.cache.raw_client().set(
+                self._named(keys.wake_key(subscription_id)), keys.WAKE_QUEUED, nx=True, px=_ms(seconds)
+            )
         )
 
     def wake_clear(self, *, subscription_id) -> None:

@@ -84,6 +84,18 @@ def test_freeing_a_slot_tells_of_a_wake_that_came_in_while_it_was_held(backend):
     assert backend.slot_free(slot=slot) is True
 
 
+def test_one_drain_that_found_no_slot_is_passed_on_once_however_many_holders_free_theirs(backend):
+    subscription = uuid.uuid4()
+    first = backend.slot_take(subscription_id=subscription, slots=2, seconds=30)
+    second = backend.slot_take(subscription_id=subscription, slots=2, seconds=30)
+    assert backend.slot_take(subscription_id=subscription, slots=2, seconds=30) is None
+
+    assert backend.slot_free(slot=first) is True
+    assert backend.slot_free(slot=second) is False
+    # The successor the first published is the queued wake: ingest's wakes wait for it.
+    assert backend.wake_claim(subscription_id=subscription, seconds=30) is False
+
+
 def test_freeing_a_slot_leaves_a_wake_whose_drain_has_not_run_to_that_drain(backend):
     subscription = uuid.uuid4()
     slot = backend.slot_take(subscription_id=subscription, slots=1, seconds=30)
