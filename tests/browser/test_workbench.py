@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from credentials.models import Credential
 from subscriptions.models import ExportSettings, Subscription
 from subscriptions.services import subscription_create
-from tenancy.services import environment_create, member_set
+from tenancy.services import environment_create
 from tests import secrets
 from tests.e2e.steps import wait_until
 from tests.factories import event
@@ -27,22 +27,6 @@ def screenshots(tmp_path) -> Path:
     return Path(os.environ.get("OUTFLOW_SCREENSHOT_DIR", tmp_path))
 
 
-@pytest.fixture
-def sign_in(live_server, browser_page, transactional_db):
-    """Sign a Workbench member in through the admin's login form, as a person would."""
-
-    def sign_in(environment, username: str, role: str = "editor"):
-        _, password = member_set(environment=environment, username=username, role=role)
-        browser_page.goto(f"{live_server.url}/admin/login/")
-        browser_page.fill("#id_username", username)
-        browser_page.fill("#id_password", password)
-        browser_page.click("input[type=submit]")
-        browser_page.wait_for_selector("#site-name")
-        return browser_page
-
-    return sign_in
-
-
 def _save(page) -> None:
     page.click("input[name=_save]")
     page.wait_for_selector(".messagelist .success")
@@ -54,9 +38,9 @@ def _reloaded_shows(page, text: str) -> bool:
 
 
 def test_an_editor_sets_up_a_subscription_that_delivers_tests_and_shows_its_log(
-    sign_in, live_server, environment, receiver, worker, screenshots
+    member_sign_in, live_server, environment, receiver, worker, screenshots
 ):
-    page = sign_in(environment, "erin")
+    page = member_sign_in(environment, "erin")
     page.goto(f"{live_server.url}/admin/credentials/credential/add/")
     page.fill("#id_name", "Receiver login")
     page.select_option("#id_type", "aws_signed_request")
@@ -122,12 +106,12 @@ def test_an_editor_sets_up_a_subscription_that_delivers_tests_and_shows_its_log(
     assert ExportSettings.objects.get(environment=environment).include_test_events
 
 
-def test_a_member_of_another_environment_sees_none_of_it(sign_in, live_server, environment):
+def test_a_member_of_another_environment_sees_none_of_it(member_sign_in, live_server, environment):
     subscription = subscription_create(
         environment=environment, name="Acme receiver", event_types=["card-completed"], url="http://127.0.0.1:9/hook"
     )
     other, _ = environment_create(name="globex")
-    page = sign_in(other, "gus")
+    page = member_sign_in(other, "gus")
     for listing in ["subscriptions/subscription", "credentials/credential", "requestlog/requestlog"]:
         page.goto(f"{live_server.url}/admin/{listing}/")
         assert "Acme receiver" not in page.inner_text("#content")
@@ -139,11 +123,11 @@ def test_a_member_of_another_environment_sees_none_of_it(sign_in, live_server, e
     assert page.goto(f"{live_server.url}/admin/subscriptions/exportsettings/{export.pk}/change/").status == 404
 
 
-def test_a_viewer_cannot_add_change_or_send(sign_in, live_server, environment):
+def test_a_viewer_cannot_add_change_or_send(member_sign_in, live_server, environment):
     subscription = subscription_create(
         environment=environment, name="Acme receiver", event_types=["card-completed"], url="http://127.0.0.1:9/hook"
     )
-    page = sign_in(environment, "vic", role="viewer")
+    page = member_sign_in(environment, "vic", role="viewer")
     page.goto(f"{live_server.url}/admin/subscriptions/subscription/")
     assert "Acme receiver" in page.inner_text("#result_list")
     assert page.locator("a.addlink").count() == 0 and page.locator("select[name=action]").count() == 0

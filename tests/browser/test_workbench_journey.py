@@ -12,7 +12,7 @@ from delivery.models import Delivery
 from requestlog.models import RequestLog
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
-from tenancy.services import environment_create, member_set
+from tenancy.services import environment_create
 from tests.factories import event
 
 pytestmark = pytest.mark.browser
@@ -24,18 +24,13 @@ def shots(tmp_path) -> Path:
 
 
 @pytest.fixture
-def sign_in(live_server, browser_page, transactional_db):
+def sign_in(browser_page, member_sign_in):
+    """Each sign-in a person of their own (the last one's cookies gone), on a 1366 px wide screen."""
     browser_page.set_viewport_size({"width": 1366, "height": 800})
 
     def sign_in(environment, username: str, role: str):
-        _, password = member_set(environment=environment, username=username, role=role)
         browser_page.context.clear_cookies()
-        browser_page.goto(f"{live_server.url}/admin/login/")
-        browser_page.fill("#id_username", username)
-        browser_page.fill("#id_password", password)
-        browser_page.click("input[type=submit]")
-        browser_page.wait_for_selector("#site-name")
-        return browser_page
+        return member_sign_in(environment, username, role)
 
     return sign_in
 

@@ -27,20 +27,6 @@ def _member(environment, username: str) -> Member:
     return Member.objects.get(environment=environment, user__username=username)
 
 
-@pytest.fixture
-def owner(environment):
-    return member_client(environment, "olive", role="owner")
-
-
-@pytest.fixture
-def other(catalog):
-    """Another environment, with its owner and an editor."""
-    environment, _ = environment_create(name="globex")
-    member_set(environment=environment, username="gail", role="owner")
-    member_set(environment=environment, username="gus", role="editor")
-    return environment
-
-
 def test_member_add_gives_a_new_user_a_password_and_refuses_a_member_twice(environment):
     member, password = member_add(environment=environment, username="nia", role="viewer")
     assert password and member.user.check_password(password) and member.role == "viewer"

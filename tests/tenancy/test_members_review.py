@@ -5,24 +5,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tenancy.models import Member
-from tenancy.services import environment_create, member_set
+from tenancy.services import member_set
 from tests.factories import member_client
 
 MEMBERS = "/admin/tenancy/member/"
 PALETTE = "/admin/environment/palette/"
-
-
-@pytest.fixture
-def owner(environment):
-    return member_client(environment, "olive", role="owner")
-
-
-@pytest.fixture
-def other(catalog):
-    """Another environment, with its owner."""
-    environment, _ = environment_create(name="globex")
-    member_set(environment=environment, username="gail", role="owner")
-    return environment
 
 
 def _add(client, environment, username: str, role: str = "editor", **extra):
