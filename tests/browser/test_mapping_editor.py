@@ -8,7 +8,6 @@ import pytest
 from delivery.ingest import events_ingest
 from subscriptions.models import Subscription
 from subscriptions.services import export_settings_update, subscription_create
-from tenancy.services import member_set
 from tests.factories import event
 
 pytestmark = pytest.mark.browser
@@ -84,21 +83,12 @@ def test_editor_says_whether_the_example_passes_the_filter(admin_login, live_ser
     assert page.inner_text("#mapping-filter") == "Passes the subscription's filter."
 
 
-def _sign_in(live_server, page, environment, username: str, role: str) -> None:
-    _, password = member_set(environment=environment, username=username, role=role)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
-
-
 def _output_has(page, text: str) -> None:
     page.wait_for_function(f"document.getElementById('mapping-output').textContent.includes({text!r})")
 
 
 def test_an_editor_picks_each_type_pastes_an_event_checks_all_and_is_asked_before_leaving(
-    live_server, browser_page, environment, tmp_path
+    live_server, member_sign_in, environment, tmp_path
 ):
     screenshot = Path(os.environ.get("OUTFLOW_SCREENSHOT_DIR", tmp_path)) / "workbench-mapping-check.png"
     subscription = subscription_create(
@@ -110,8 +100,7 @@ def test_an_editor_picks_each_type_pastes_an_event_checks_all_and_is_asked_befor
     )
     # The odd real event of issue 25: a card-dismissed without its cardContext.
     events_ingest(environment=environment, raw_events=[event("card-dismissed", id="odd-one", cardContext=None)])
-    page = browser_page
-    _sign_in(live_server, page, environment, "erin", "editor")
+    page = member_sign_in(environment, "erin", "editor")
     page.goto(f"{live_server.url}/admin/subscriptions/subscription/{subscription.pk}/mapping/")
     _output_has(page, "card-feedback-7")
     assert "No card-completed event received yet" in page.inner_text("#mapping-source-note")
@@ -159,7 +148,7 @@ def test_an_editor_picks_each_type_pastes_an_event_checks_all_and_is_asked_befor
     assert asked == ["beforeunload"]
 
 
-def test_a_viewer_reads_and_tries_the_mapping_but_cannot_change_it(live_server, browser_page, environment):
+def test_a_viewer_reads_and_tries_the_mapping_but_cannot_change_it(live_server, member_sign_in, environment):
     subscription = subscription_create(
         environment=environment,
         name="Card feed",
@@ -167,8 +156,7 @@ def test_a_viewer_reads_and_tries_the_mapping_but_cannot_change_it(live_server, 
         url="http://127.0.0.1:9/hook",
         mapping="return event.id;",
     )
-    page = browser_page
-    _sign_in(live_server, page, environment, "vera", "viewer")
+    page = member_sign_in(environment, "vera", "viewer")
     page.goto(f"{live_server.url}/admin/subscriptions/subscription/{subscription.pk}/mapping/")
     page.wait_for_selector("#mapping-example .mapping-path")
     assert page.locator("#mapping-save").count() == 0
