@@ -114,10 +114,44 @@ class MemberRoleForm(forms.ModelForm):
             self._update_errors(error)
 
 
+class ShownOnceAdmin(OwnedScopedAdmin):
+    """An owners' page whose form saves through a service, as its last check, and whose add makes a secret with the
+    object (the form's attribute named `shown_once`: a new user's password, a key): the page after the add shows it
+    this once, from `shown_once_template`, with the object as `shown_once_object`. Only its hash is kept."""
+
+    shown_once: str
+    shown_once_object: str
+    shown_once_title: str
+    shown_once_template: str
+
+    def save_form(self, request, form, change):
+        request._shown_once = getattr(form, self.shown_once, None)
+        return form.instance
+
+    def save_model(self, request, obj, form, change):
+        """Saved already: the form's last check was the service."""
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related to save."""
+
+    def response_add(self, request, obj, post_url_continue=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": self.shown_once_title,
+            "opts": self.model._meta,
+            self.shown_once_object: obj,
+            self.shown_once: request._shown_once,
+        }
+        return TemplateResponse(request, self.shown_once_template, context)
+
+
 @admin.register(Member)
-class MemberAdmin(OwnedScopedAdmin):
+class MemberAdmin(ShownOnceAdmin):
     """The environment's members, managed by its owners: add by username with a role, change the role, remove.
-    The environment's last owner stays one (the services refuse)."""
+    The environment's last owner stays one (the services refuse). A new user's password is shown once."""
+
+    shown_once, shown_once_object = "password", "member"
+    shown_once_title, shown_once_template = "New member", "tenancy/member_added.html"
 
     list_display = ["username", "environment_name", "role", "created_at"]
     list_select_related = ["user", "environment"]
@@ -146,27 +180,6 @@ class MemberAdmin(OwnedScopedAdmin):
     @admin.display(description="Username", ordering="user__username")
     def username(self, member: Member) -> str:
         return member.user.get_username()
-
-    def save_model(self, request, obj, form, change):
-        """Saved already: the form's last check was the service."""
-
-    def save_related(self, request, form, formsets, change):
-        """A membership has nothing related to save."""
-
-    def response_add(self, request, obj, post_url_continue=None):
-        """The new member, with a new user's password shown this once: only its hash is kept."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "New member",
-            "opts": self.model._meta,
-            "member": obj,
-            "password": request._member_password,
-        }
-        return TemplateResponse(request, "tenancy/member_added.html", context)
-
-    def save_form(self, request, form, change):
-        request._member_password = getattr(form, "password", None)
-        return form.instance
 
     def response_change(self, request, obj):
         return self._onward(request, obj) or super().response_change(request, obj)
@@ -217,7 +230,11 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(OwnedScopedAdmin):
+class ApiKeyAdmin(ShownOnceAdmin):
+    """The environment's API keys, made and removed by its owners; a new key is shown once."""
+
+    shown_once, shown_once_object = "key", "api_key"
+    shown_once_title, shown_once_template = "New API key", "tenancy/api_key_created.html"
     form = ApiKeyForm
     list_display = ["__str__", "environment_name", "scope", "created_at"]
     list_filter = ["scope"]
@@ -234,27 +251,6 @@ class ApiKeyAdmin(OwnedScopedAdmin):
     def has_change_permission(self, request, obj=None):
         """A key is made and removed, never changed."""
         return False
-
-    def save_model(self, request, obj, form, change):
-        """Saved already: the form made the key (ApiKeyForm)."""
-
-    def response_add(self, request, obj, post_url_continue=None):
-        """The key, shown this once: only its hash is kept."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "New API key",
-            "opts": self.model._meta,
-            "api_key": obj,
-            "key": request._api_key_made,
-        }
-        return TemplateResponse(request, "tenancy/api_key_created.html", context)
-
-    def save_form(self, request, form, change):
-        request._api_key_made = form.key
-        return form.instance
-
-    def save_related(self, request, form, formsets, change):
-        """A key has nothing related to save."""
 
     def delete_model(self, request, obj):
         api_key_delete(api_key=obj)
